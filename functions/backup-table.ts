@@ -1,0 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
+import { backupTable, type BackupPartResult } from '#shared/backup';
+import { currentDeployment } from '#shared/deployment-cache';
+import { isOneOf, isString, requireField } from '#shared/handler-input';
+import { BACKUP_TABLES } from '#shared/s3-layout';
+
+const clients = { dynamodb: new DynamoDBClient(clientSettings()), s3: new S3Client(s3ClientSettings()) };
+
+/** Event: `{ table: "configuration" | "scheduler", executionStartTime: ISO-8601 }`. */
+export async function handler(event: unknown): Promise<BackupPartResult> {
+  const table = requireField(event, 'table', isOneOf(BACKUP_TABLES), 'one of ' + BACKUP_TABLES.join(', '));
+  const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
+  return backupTable(clients, currentDeployment(), { table, executionStartTime });
+}

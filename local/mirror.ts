@@ -1,0 +1,60 @@
+/**
+ * The local bucket's persistent store: `<out>/s3/<bucket>/<key>`. A run loads it into the fresh
+ * emulator first and writes the bucket back after, so the folder always equals the bucket.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+
+export function mirrorFolder(out: string, bucket: string): string {
+  return join(out, 's3', bucket);
+}
+
+async function listFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    },
+  );
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+function keyOf(folder: string, file: string): string {
+  return relative(folder, file).split(sep).join('/');
+}
+
+export async function loadMirror(s3: S3Client, out: string, bucket: string): Promise<number> {
+  const folder = mirrorFolder(out, bucket);
+  const files = await listFiles(folder);
+  for (const file of files) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(folder, file), Body: await readFile(file) }));
+  }
+  return files.length;
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const object of page.Contents ?? []) keys.push(object.Key!);
+  }
+  return keys;
+}
+
+/** Writes every object of the bucket to the folder (each file replaced whole) and removes files of deleted objects. */
+export async function saveMirror(s3: S3Client, out: string, bucket: string): Promise<string[]> {
+  const folder = mirrorFolder(out, bucket);
+  const keys = await listKeys(s3, bucket);
+  for (const key of keys) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const file = join(folder, ...key.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(`${file}.partial`, await object.Body!.transformToByteArray());
+    await rename(`${file}.partial`, file);
+  }
+  const kept = new Set(keys);
+  for (const file of await listFiles(folder)) {
+    if (!kept.has(keyOf(folder, file))) await rm(file);
+  }
+  return keys;
+}

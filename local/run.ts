@@ -1,0 +1,58 @@
+/**
+ * `npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]`
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_S3_PATH, runLocal } from './local-run.ts';
+import { PROJECT_ROOT } from './python-env.ts';
+
+const USAGE = `Usage: npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]
+  --out DIR        local bucket store and results (default .local)
+  --seed FILE      the CloneSquad group to create (default local/sample-seed.yaml)
+  --s3-path PATH   MetadataAndBackupS3Path of the run (default ${DEFAULT_S3_PATH})
+  --input JSON     the execution input (default {})`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: '.local' },
+      seed: { type: 'string', default: join(PROJECT_ROOT, 'local', 'sample-seed.yaml') },
+      's3-path': { type: 'string', default: DEFAULT_S3_PATH },
+      input: { type: 'string', default: '{}' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(values.input);
+  } catch (error) {
+    throw new Error(
+      `--input: it is not valid JSON (${(error as Error).message}). Fix: pass a JSON object, for example '{}'`,
+    );
+  }
+  const result = await runLocal({
+    out: resolve(values.out),
+    seedFile: resolve(values.seed),
+    s3Path: values['s3-path'],
+    input,
+  });
+  const { run } = result;
+  console.log(
+    JSON.stringify(run.status === 'SUCCEEDED' ? run.output : { status: run.status, error: run.error }, null, 2),
+  );
+  console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
+  for (const key of result.keys) console.log(`  ${key}`);
+  return run.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  },
+);

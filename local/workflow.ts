@@ -1,0 +1,116 @@
+/**
+ * Runs the deployed workflow definition, unchanged, with `aws-local-stepfunctions`: every Task that
+ * names a function of serverless.yml calls that function's real handler in this process.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { parse } from 'yaml';
+import { PROJECT_ROOT } from './python-env.ts';
+
+// aws-local-stepfunctions calls Promise.withResolvers in every Task; Node 20 lacks it.
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T) => void;
+      let reject!: (reason: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export const WORKFLOW_DEFINITION = join(PROJECT_ROOT, 'statemachine', 'workflow.asl.yaml');
+const SERVERLESS_CONFIG = join(PROJECT_ROOT, 'serverless.yml');
+
+type StateDefinition = { Type: string; Resource?: unknown; Branches?: { States: Record<string, StateDefinition> }[] };
+type Handler = (event: unknown) => Promise<unknown>;
+type JsonValue = Parameters<StateMachine['run']>[0];
+type LocalHandlers = NonNullable<
+  NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']
+>;
+export type EventLog = { type: string; [field: string]: unknown };
+
+export function loadDefinition(path = WORKFLOW_DEFINITION): {
+  States: Record<string, StateDefinition>;
+  StartAt: string;
+} {
+  return parse(readFileSync(path, 'utf8'), { merge: true });
+}
+
+/** Every Task state, nested ones included, with its Resource. */
+export function taskStates(states: Record<string, StateDefinition>): [string, unknown][] {
+  return Object.entries(states).flatMap(([name, state]) => [
+    ...(state.Type === 'Task' ? [[name, state.Resource] as [string, unknown]] : []),
+    ...(state.Branches ?? []).flatMap((branch) => taskStates(branch.States)),
+  ]);
+}
+
+/** The serverless.yml function a `Fn::GetAtt: [name, Arn]` resource names, if it is one. */
+export function functionNameOf(resource: unknown): string | undefined {
+  const getAtt = (resource as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+  return Array.isArray(getAtt) && getAtt[1] === 'Arn' ? String(getAtt[0]) : undefined;
+}
+
+async function loadHandler(functionName: string): Promise<Handler> {
+  const config = parse(readFileSync(SERVERLESS_CONFIG, 'utf8')) as { functions: Record<string, { handler: string }> };
+  const declared = config.functions[functionName]?.handler;
+  if (!declared) throw new Error(`serverless.yml declares no function "${functionName}", which the workflow calls`);
+  const [modulePath, exportName] = [
+    declared.slice(0, declared.lastIndexOf('.')),
+    declared.slice(declared.lastIndexOf('.') + 1),
+  ];
+  const loaded = (await import(join(PROJECT_ROOT, `${modulePath}.ts`))) as Record<string, Handler>;
+  return loaded[exportName];
+}
+
+export interface WorkflowRun {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: { name: string; message: string };
+  events: EventLog[];
+}
+
+export async function runWorkflow(input: unknown = {}, definitionPath = WORKFLOW_DEFINITION): Promise<WorkflowRun> {
+  const definition = loadDefinition(definitionPath);
+  const localHandlers: LocalHandlers = {};
+  for (const [stateName, resource] of taskStates(definition.States)) {
+    const functionName = functionNameOf(resource);
+    if (!functionName)
+      throw new Error(`state ${stateName}: the local runner cannot run resource ${JSON.stringify(resource)}`);
+    const handler = await loadHandler(functionName);
+    // A JSON round trip, as between Step Functions and Lambda, so nothing passes that would not serialise.
+    localHandlers[stateName] = async (event) => JSON.parse(JSON.stringify((await handler(event)) ?? null)) as JsonValue;
+  }
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const execution = machine.run(input as JsonValue, {
+    overrides: { taskResourceLocalHandlers: localHandlers, retryIntervalOverrides: retryOverrides(definition.States) },
+  });
+  const events: EventLog[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) events.push(event as unknown as EventLog);
+  })();
+  try {
+    const output = await execution.result;
+    await collecting;
+    return { status: 'SUCCEEDED', output, events };
+  } catch (error) {
+    await collecting;
+    if (!(error instanceof ExecutionError)) throw error;
+    const failure = events.find((event) => event.type === 'ExecutionFailed') as
+      { Error?: string; Cause?: string } | undefined;
+    return {
+      status: 'FAILED',
+      error: { name: failure?.Error ?? error.name, message: failure?.Cause ?? error.message },
+      events,
+    };
+  }
+}
+
+/** Local runs skip the retry back-off sleeps. */
+function retryOverrides(states: Record<string, StateDefinition>): Record<string, number> {
+  return Object.fromEntries(taskStates(states).map(([name]) => [name, 0]));
+}

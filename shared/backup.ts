@@ -1,0 +1,117 @@
+/**
+ * Backs one table up (SPEC §4–5): the YAML is written once, write-protected, to its time-stamped
+ * archive key. `latest-` is only repointed afterwards by {@link publishLatestBackups}, so no content
+ * is ever only in `latest-`.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { requireDestination, type Deployment } from './deployment.ts';
+import { log } from './log.ts';
+import { copyObject, putObject } from './s3-objects.ts';
+import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from './s3-layout.ts';
+import type { PartResult } from './summary.ts';
+import { readTable } from './table-reader.ts';
+import { dumpBackupYaml } from './yaml-codec.ts';
+
+export interface BackupClients {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+}
+
+/** A backup's result: the archive it sealed, waiting to become `latest-`. */
+export interface BackupPartResult extends PartResult {
+  table: BackupTable;
+  archive?: { key: string; etag: string };
+  latestKey?: string;
+}
+
+const TABLE_PARAMETER: Record<BackupTable, string> = {
+  configuration: 'ConfigurationTable',
+  scheduler: 'SchedulerTable',
+};
+
+export function backupPartName(table: BackupTable): string {
+  return `backup/${table}`;
+}
+
+export async function backupTable(
+  clients: BackupClients,
+  deployment: Deployment,
+  request: { table: BackupTable; executionStartTime: string; now?: Date },
+): Promise<BackupPartResult> {
+  const destination = requireDestination(deployment);
+  const { table } = request;
+  const contents = await readTable(clients.dynamodb, {
+    tableName: deployment.tables[table],
+    parameterName: TABLE_PARAMETER[table],
+    now: request.now,
+  });
+  for (const warning of contents.warnings) log('warn', warning, { table: deployment.tables[table] });
+  const body = Buffer.from(dumpBackupYaml(contents.rows), 'utf8');
+  const archiveKey = archiveBackupKey(destination, deployment, table, archiveStamp(request.executionStartTime));
+  const written = await putObject(clients.s3, {
+    bucket: destination.bucket,
+    key: archiveKey,
+    body,
+    contentType: 'application/yaml; charset=utf-8',
+    writeOnce: true,
+    kmsKeyArn: deployment.kmsKeyArn,
+  });
+  log('info', 'backup archived', { table, key: archiveKey, records: contents.rows.length, bytes: written.bytes });
+  return {
+    part: backupPartName(table),
+    status: 'ok',
+    table,
+    keys: [archiveKey],
+    records: contents.rows.length,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    ...(contents.warnings.length > 0 ? { warnings: contents.warnings } : {}),
+    archive: { key: archiveKey, etag: written.etag },
+    latestKey: latestBackupKey(destination, deployment, table),
+  };
+}
+
+/**
+ * The archive step: repoints each `latest-` at the archive its backup sealed in this execution, by
+ * a server-side copy that only happens while the archive still has the content written. A failed
+ * backup leaves its `latest-` as it was.
+ */
+export async function publishLatestBackups(
+  s3: S3Client,
+  deployment: Deployment,
+  backups: BackupPartResult[],
+): Promise<PartResult> {
+  const sealed = backups.filter((backup) => backup.status === 'ok' && backup.archive && backup.latestKey);
+  if (sealed.length === 0)
+    return { part: 'archive', status: 'skipped', reason: 'no backup succeeded in this execution' };
+  const destination = requireDestination(deployment);
+  const outcomes = await Promise.allSettled(
+    sealed.map((backup) =>
+      copyObject(s3, {
+        bucket: destination.bucket,
+        sourceKey: backup.archive!.key,
+        sourceEtag: backup.archive!.etag,
+        key: backup.latestKey!,
+        kmsKeyArn: deployment.kmsKeyArn,
+      }),
+    ),
+  );
+  const keys = sealed.filter((_, index) => outcomes[index].status === 'fulfilled').map((backup) => backup.latestKey!);
+  const failures = outcomes.flatMap((outcome, index) =>
+    outcome.status === 'rejected' ? [`${sealed[index].latestKey}: ${describe(outcome.reason)}`] : [],
+  );
+  if (failures.length > 0) {
+    return {
+      part: 'archive',
+      status: 'failed',
+      keys,
+      error: { name: 'PublishLatestFailed', message: failures.join('; ') },
+    };
+  }
+  return { part: 'archive', status: 'ok', keys, records: keys.length };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

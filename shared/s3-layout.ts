@@ -1,0 +1,85 @@
+/**
+ * The S3 key layout (SPEC §4). Every writer, reader and test derives its keys from here.
+ */
+import type { S3Location } from './s3-path.ts';
+
+/** The three values that place a deployment's objects in the org-wide bucket. */
+export interface PartitionIdentity {
+  accountId: string;
+  region: string;
+  groupName: string;
+}
+
+export const BACKUP_TABLES = ['configuration', 'scheduler'] as const;
+export type BackupTable = (typeof BACKUP_TABLES)[number];
+
+export const METADATA_TABLES = [
+  'discovery',
+  'configuration',
+  'scheduler',
+  'instances',
+  'volumes',
+  'maintenance-windows',
+] as const;
+export type MetadataTable = (typeof METADATA_TABLES)[number];
+
+/** Hive-style partition path: `accountid=A/region=R/groupname=G`. */
+export function partitionPath({ accountId, region, groupName }: PartitionIdentity): string {
+  return `accountid=${accountId}/region=${region}/groupname=${groupName}`;
+}
+
+function joinKey(...parts: string[]): string {
+  return parts.filter((part) => part !== '').join('/');
+}
+
+/** `A-R-{table}-cs-G`, the stem every file name of a partition shares. */
+function fileStem(id: PartitionIdentity, table: string): string {
+  return `${id.accountId}-${id.region}-${table}-cs-${id.groupName}`;
+}
+
+/** Folder holding a deployment's backups: `P/backups/{part}`. */
+export function backupFolder(root: S3Location, id: PartitionIdentity): string {
+  return joinKey(root.prefix, 'backups', partitionPath(id));
+}
+
+export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable): string {
+  return `${backupFolder(root, id)}/latest-${fileStem(id, table)}.yaml`;
+}
+
+export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
+  return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
+}
+
+/** Folder of one metadata table, the Athena table's LOCATION: `P/metadata/{table}`. */
+export function metadataTableFolder(root: S3Location, table: MetadataTable): string {
+  return joinKey(root.prefix, 'metadata', table);
+}
+
+/** Folder of one partition of one metadata table. */
+export function metadataPartitionFolder(root: S3Location, id: PartitionIdentity, table: MetadataTable): string {
+  return `${metadataTableFolder(root, table)}/${partitionPath(id)}`;
+}
+
+export function metadataKey(root: S3Location, id: PartitionIdentity, table: MetadataTable): string {
+  return `${metadataPartitionFolder(root, id, table)}/${fileStem(id, table)}.json.gz`;
+}
+
+/**
+ * Archive time stamp: the UTC instant as `YYYYMMDDTHHMMSSmmmZ` (no spaces, colons or `+`, so it is
+ * safe in a key and sorts chronologically).
+ */
+export function archiveStamp(instant: Date | string): string {
+  const date = typeof instant === 'string' ? new Date(instant) : instant;
+  if (Number.isNaN(date.getTime())) {
+    throw new RangeError(`archiveStamp: "${String(instant)}" is not a valid date-time`);
+  }
+  return date.toISOString().replace(/[-:]/g, '').replace('.', '');
+}
+
+/** Inverse of {@link archiveStamp}, for listing archives. */
+export function parseArchiveStamp(stamp: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+}

@@ -1,0 +1,89 @@
+/**
+ * What each part of an execution reports, and the execution summary built from them (SPEC §9).
+ * Only these small records travel through the state machine.
+ */
+import { describeError } from './errors.ts';
+
+export type PartStatus = 'ok' | 'failed' | 'skipped';
+
+export interface PartResult {
+  /** `backup/configuration`, `metadata/instances`, `archive`, `catalog`, … */
+  part: string;
+  status: PartStatus;
+  /** S3 keys written by this part. */
+  keys?: string[];
+  records?: number;
+  bytes?: number;
+  sha256?: string;
+  /** Why the part was skipped. */
+  reason?: string;
+  error?: { name: string; message: string };
+  warnings?: string[];
+}
+
+export function failedPart(part: string, error: unknown): PartResult {
+  return { part, status: 'failed', error: describeError(error) };
+}
+
+export function skippedPart(part: string, reason: string): PartResult {
+  return { part, status: 'skipped', reason };
+}
+
+/**
+ * A Step Functions `Catch` hands over `{Error, Cause}`; for a Lambda error the Cause is the JSON of
+ * `{errorType, errorMessage, …}`. This turns either shape into the summary's error.
+ */
+export function errorFromCatch(caught: unknown): { name: string; message: string } {
+  if (typeof caught !== 'object' || caught === null) return describeError(caught);
+  const { Error: name, Cause: cause } = caught as { Error?: string; Cause?: string };
+  let message = cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: string };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // A plain-text Cause is already the message.
+  }
+  return { name: name ?? 'Error', message };
+}
+
+export interface ExecutionSummary {
+  status: 'ok' | 'failed';
+  groupName: string;
+  executionStartTime: string;
+  counts: Record<PartStatus, number>;
+  parts: PartResult[];
+  /** One line for humans and for the failure cause shown in the console. */
+  message: string;
+}
+
+/** Branches that export several tables hand over an array of parts; this flattens the nesting. */
+export function flattenParts(parts: unknown[]): RawPartResult[] {
+  return parts.flat(2) as RawPartResult[];
+}
+
+/** A part as a branch hands it over: failure branches carry the raw `Catch` output as `caught`. */
+export type RawPartResult = PartResult & { caught?: unknown };
+
+export function normalizePart({ caught, ...part }: RawPartResult): PartResult {
+  return caught === undefined ? part : { ...part, status: 'failed', error: errorFromCatch(caught) };
+}
+
+export function summarize(groupName: string, executionStartTime: string, rawParts: RawPartResult[]): ExecutionSummary {
+  const parts = rawParts.map(normalizePart);
+  const counts: Record<PartStatus, number> = { ok: 0, failed: 0, skipped: 0 };
+  for (const part of parts) counts[part.status] += 1;
+  const failures = parts.filter((part) => part.status === 'failed');
+  const tally = `${counts.ok} ok, ${counts.failed} failed, ${counts.skipped} skipped`;
+  const message =
+    failures.length === 0
+      ? `${groupName}: ${tally}`
+      : `${groupName}: ${tally}; ${failures.map((part) => `${part.part}: ${part.error?.message ?? 'failed'}`).join('; ')}`;
+  return {
+    status: failures.length === 0 ? 'ok' : 'failed',
+    groupName,
+    executionStartTime,
+    counts,
+    parts,
+    message,
+  };
+}
