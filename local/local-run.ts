@@ -35,6 +35,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const s3Path = options.s3Path ?? DEFAULT_S3_PATH;
   const destination = parseS3Path(s3Path);
   if (!destination) throw new Error('the local run needs an S3 path');
+  process.env.LOG_LEVEL ??= 'warn';
   const emulator = await startEmulator();
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: seed.region });

@@ -1,13 +1,14 @@
 /**
  * `npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]`
  */
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_S3_PATH, runLocal } from './local-run.ts';
 import { PROJECT_ROOT } from './python-env.ts';
 
 const USAGE = `Usage: npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]
-  --out DIR        local bucket store and results (default .local)
+  --out DIR        local bucket store (DIR/s3/<bucket>/<key>) and DIR/last-execution.json (default .local)
   --seed FILE      the CloneSquad group to create (default local/sample-seed.yaml)
   --s3-path PATH   MetadataAndBackupS3Path of the run (default ${DEFAULT_S3_PATH})
   --input JSON     the execution input (default {})`;
@@ -41,9 +42,9 @@ async function main(): Promise<number> {
     input,
   });
   const { run } = result;
-  console.log(
-    JSON.stringify(run.status === 'SUCCEEDED' ? run.output : { status: run.status, error: run.error }, null, 2),
-  );
+  const shown = { status: run.status, ...(run.error ? { error: run.error } : {}), summary: run.summary };
+  console.log(JSON.stringify(shown, null, 2));
+  await writeFile(join(resolve(values.out), 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
   console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
   for (const key of result.keys) console.log(`  ${key}`);
   return run.status === 'SUCCEEDED' ? 0 : 1;

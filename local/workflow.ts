@@ -67,9 +67,13 @@ async function loadHandler(functionName: string): Promise<Handler> {
   return loaded[exportName];
 }
 
+/** The state whose output is the execution summary (SPEC §9), also when the execution then fails. */
+export const SUMMARY_STATE = 'Summarize';
+
 export interface WorkflowRun {
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
+  summary?: unknown;
   error?: { name: string; message: string };
   events: EventLog[];
 }
@@ -96,7 +100,7 @@ export async function runWorkflow(input: unknown = {}, definitionPath = WORKFLOW
   try {
     const output = await execution.result;
     await collecting;
-    return { status: 'SUCCEEDED', output, events };
+    return { status: 'SUCCEEDED', output, summary: summaryOf(events), events };
   } catch (error) {
     await collecting;
     if (!(error instanceof ExecutionError)) throw error;
@@ -108,6 +112,13 @@ export async function runWorkflow(input: unknown = {}, definitionPath = WORKFLOW
       events,
     };
   }
+}
+
+function summaryOf(events: EventLog[]): unknown {
+  const exits = events.filter(
+    (event) => event.type === 'StateExited' && (event.state as { name: string }).name === SUMMARY_STATE,
+  );
+  return (exits.at(-1)?.state as { output?: unknown } | undefined)?.output;
 }
 
 /** Local runs skip the retry back-off sleeps. */

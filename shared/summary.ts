@@ -64,8 +64,14 @@ export function flattenParts(parts: unknown[]): RawPartResult[] {
 /** A part as a branch hands it over: failure branches carry the raw `Catch` output as `caught`. */
 export type RawPartResult = PartResult & { caught?: unknown };
 
-export function normalizePart({ caught, ...part }: RawPartResult): PartResult {
-  return caught === undefined ? part : { ...part, status: 'failed', error: errorFromCatch(caught) };
+const SUMMARY_FIELDS = ['part', 'status', 'keys', 'records', 'bytes', 'sha256', 'reason', 'error', 'warnings'] as const;
+
+/** The part as the summary shows it: the fields of {@link PartResult} only, a caught error made readable. */
+export function normalizePart(raw: RawPartResult): PartResult {
+  const part = Object.fromEntries(
+    SUMMARY_FIELDS.filter((field) => raw[field] !== undefined).map((field) => [field, raw[field]]),
+  ) as unknown as PartResult;
+  return raw.caught === undefined ? part : { ...part, status: 'failed', error: errorFromCatch(raw.caught) };
 }
 
 export function summarize(groupName: string, executionStartTime: string, rawParts: RawPartResult[]): ExecutionSummary {

@@ -1,0 +1,108 @@
+/**
+ * End to end: `npm run local`'s program in a child process, with its own emulator, twice on the
+ * same --out folder, checked against the key layout of SPEC §4 and read back by real PyYAML.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { expect } from 'chai';
+import { PROJECT_ROOT, venvBin } from '#local/python-env';
+import { DEFAULT_S3_PATH } from '#local/local-run';
+import { loadSeed } from '#local/seed';
+import { parseS3Path } from '#shared/s3-path';
+import { archiveBackupKey, archiveStamp, BACKUP_TABLES, latestBackupKey } from '#shared/s3-layout';
+import type { ExecutionSummary } from '#shared/summary';
+
+const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
+const ACCOUNT = '123456789012'; // moto's default account
+
+function runLocalCli(out: string): { summary: ExecutionSummary; stdout: string } {
+  const stdout = execFileSync(
+    process.execPath,
+    [
+      '--import=tsx',
+      '--disable-warning=NodeVersionSupportWarning',
+      join(PROJECT_ROOT, 'local', 'run.ts'),
+      '--out',
+      out,
+    ],
+    { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' } },
+  );
+  const execution = JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8'));
+  expect(execution.status).to.equal('SUCCEEDED');
+  return { summary: execution.summary, stdout };
+}
+
+function mirroredKeys(out: string, bucket: string): string[] {
+  const folder = join(out, 's3', bucket);
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(folder, join(entry.parentPath, entry.name)).split(sep).join('/'))
+    .sort();
+}
+
+function pyyamlSafeLoad(file: string): unknown {
+  const script = 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1], "rb"))))';
+  return JSON.parse(execFileSync(venvBin('python'), ['-c', script, file], { encoding: 'utf8' }));
+}
+
+/** The seed's raw rows as the backup nests them: `[name]subkey` under `name`. */
+function nestedLikeBackup(rows: Record<string, string>): Record<string, unknown> {
+  const nested: Record<string, Record<string, string> | string> = {};
+  for (const [key, value] of Object.entries(rows)) {
+    const match = /^\[([^\]]+)\](.+)$/s.exec(key);
+    if (match) nested[match[1]] = { ...((nested[match[1]] as Record<string, string>) ?? {}), [match[2]]: value };
+    else nested[key] = value;
+  }
+  return nested;
+}
+
+describe('local run on the embedded default (npm run local)', function () {
+  this.timeout(180_000);
+  const destination = parseS3Path(DEFAULT_S3_PATH)!;
+  const seed = loadSeed(SAMPLE_SEED);
+  const id = { accountId: ACCOUNT, region: seed.region, groupName: seed.groupName };
+  let out: string;
+
+  before(() => {
+    out = mkdtempSync(join(tmpdir(), 'local-run-'));
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('writes exactly the archive and latest- keys of SPEC §4, then adds archives on a second run', () => {
+    const first = runLocalCli(out).summary;
+    const stampOne = archiveStamp(first.executionStartTime);
+    const expectedFirst = BACKUP_TABLES.flatMap((table) => [
+      archiveBackupKey(destination, id, table, stampOne),
+      latestBackupKey(destination, id, table),
+    ]);
+    expect(mirroredKeys(out, destination.bucket)).to.deep.equal(expectedFirst.map((key) => key).sort());
+    expect(first.counts.failed).to.equal(0);
+
+    const second = runLocalCli(out).summary;
+    const stampTwo = archiveStamp(second.executionStartTime);
+    expect(stampTwo > stampOne).to.equal(true);
+    const expectedSecond = [
+      ...expectedFirst,
+      ...BACKUP_TABLES.map((table) => archiveBackupKey(destination, id, table, stampTwo)),
+    ];
+    expect(mirroredKeys(out, destination.bucket)).to.deep.equal(expectedSecond.sort());
+    for (const table of BACKUP_TABLES) {
+      const latest = readFileSync(join(out, 's3', destination.bucket, latestBackupKey(destination, id, table)));
+      const newest = readFileSync(
+        join(out, 's3', destination.bucket, archiveBackupKey(destination, id, table, stampTwo)),
+      );
+      expect(latest.equals(newest), `latest-${table} equals the newest archive`).to.equal(true);
+    }
+  });
+
+  it('backs up values such as off, 0755, 10:30, ~ and "" as the same strings under PyYAML', () => {
+    for (const table of BACKUP_TABLES) {
+      const latest = join(out, 's3', destination.bucket, latestBackupKey(destination, id, table));
+      expect(pyyamlSafeLoad(latest)).to.deep.equal(nestedLikeBackup(seed.tables[table]));
+    }
+    const configuration = seed.tables.configuration;
+    expect(Object.values(configuration)).to.include.members(['off', '0755', '10:30', '~', '']);
+  });
+});
