@@ -1,0 +1,114 @@
+/**
+ * Writes one CMDB table's partition (SPEC §4): records streamed as gzip JSON Lines into the one
+ * current object of the partition, then every other object of that partition folder deleted so that
+ * Athena never reads a row twice. Memory stays bounded by the upload part size, whatever the
+ * number of records.
+ */
+import { PassThrough } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { DeleteObjectsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Deployment } from '../deployment.ts';
+import { requireDestination } from '../deployment.ts';
+import { explainS3Error } from '../s3-objects.ts';
+import { metadataKey, metadataPartitionFolder, type MetadataTable } from '../s3-layout.ts';
+import type { PartResult } from '../summary.ts';
+import { isPartitionColumnName } from './records.ts';
+
+export interface MetadataPartResult extends PartResult {
+  /** The partition folder held no object before this write: the catalog may not know it yet. */
+  newPartition: boolean;
+}
+
+export function metadataPartName(table: MetadataTable): string {
+  return `metadata/${table}`;
+}
+
+async function listFolder(s3: S3Client, bucket: string, folder: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: `${folder}/` })) {
+    for (const object of page.Contents ?? []) keys.push(object.Key!);
+  }
+  return keys;
+}
+
+async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += 1000) {
+    const batch = keys.slice(start, start + 1000);
+    const response = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+    );
+    if (response.Errors?.length) {
+      const first = response.Errors[0];
+      throw new Error(
+        `could not delete ${response.Errors.length} stale object(s), first ${first.Key}: ${first.Code} ${first.Message}`,
+      );
+    }
+  }
+}
+
+/**
+ * Streams `records` into the partition object of `table`. A failure before the upload completes
+ * leaves the previous object in place: S3 only exposes an object once it is whole.
+ */
+export async function writeMetadataTable(
+  s3: S3Client,
+  deployment: Deployment,
+  table: MetadataTable,
+  records: AsyncIterable<object> | Iterable<object>,
+): Promise<MetadataPartResult> {
+  const destination = requireDestination(deployment);
+  const folder = metadataPartitionFolder(destination, deployment, table);
+  const key = metadataKey(destination, deployment, table);
+  const before = await listFolder(s3, destination.bucket, folder);
+
+  const gzip = createGzip();
+  const body = new PassThrough();
+  let compressedBytes = 0;
+  gzip.on('data', (chunk: Buffer) => (compressedBytes += chunk.length));
+  gzip.pipe(body);
+  const upload = new Upload({
+    client: s3,
+    params: {
+      Bucket: destination.bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/json',
+      ACL: 'bucket-owner-full-control',
+      ...(deployment.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: deployment.kmsKeyArn } : {}),
+    },
+    queueSize: 2,
+    partSize: 8 * 1024 * 1024,
+  });
+  const uploaded = upload.done();
+  // The upload only settles once the body ends; keep a failure from surfacing as unhandled meanwhile.
+  uploaded.catch(() => undefined);
+
+  let count = 0;
+  try {
+    for await (const record of records) {
+      const collision = Object.keys(record).find(isPartitionColumnName);
+      if (collision) throw new Error(`${table} record field "${collision}" collides with a partition column`);
+      if (!gzip.write(`${JSON.stringify(record)}\n`)) await new Promise((resolve) => gzip.once('drain', resolve));
+      count += 1;
+    }
+    gzip.end();
+    await uploaded;
+  } catch (error) {
+    await upload.abort().catch(() => undefined);
+    gzip.destroy();
+    throw explainS3Error(error, destination.bucket, key);
+  }
+
+  const stale = before.filter((existing) => existing !== key);
+  await deleteKeys(s3, destination.bucket, stale);
+  return {
+    part: metadataPartName(table),
+    status: 'ok',
+    keys: [key],
+    records: count,
+    bytes: compressedBytes,
+    newPartition: before.length === 0,
+    ...(stale.length > 0 ? { warnings: [`deleted ${stale.length} other object(s) from the partition folder`] } : {}),
+  };
+}
