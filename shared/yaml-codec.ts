@@ -18,8 +18,11 @@ const PLAIN_SAFE = /^[A-Za-z](?:[A-Za-z0-9_./-]| (?=[A-Za-z0-9_./-]))*$/;
 /** Words that YAML 1.1 or 1.2 read as booleans or null, compared case-insensitively. */
 const NON_STRING_WORDS = new Set(['y', 'n', 'yes', 'no', 'true', 'false', 'on', 'off', 'null']);
 
+/** An exponent without mantissa: the `yaml` package's YAML 1.1 schema reads `e5` or `E0` as a float. */
+const BARE_EXPONENT = /^[eE]-?[0-9]+$/;
+
 function isPlainSafe(text: string): boolean {
-  return PLAIN_SAFE.test(text) && !NON_STRING_WORDS.has(text.toLowerCase());
+  return PLAIN_SAFE.test(text) && !NON_STRING_WORDS.has(text.toLowerCase()) && !BARE_EXPONENT.test(text);
 }
 
 const SHORT_ESCAPES: Record<string, string> = {
@@ -100,6 +103,20 @@ function nestRows(rows: Iterable<TableRow>): Map<string, BackupNode> {
   return top;
 }
 
+/**
+ * YAML 1.1 and 1.2 end an implicit key at most 1024 characters after it starts (PyYAML and the
+ * `yaml` package refuse longer ones); longer keys are written as explicit `? key` entries. Counted in
+ * UTF-16 units, never fewer than the characters that readers count.
+ */
+const MAX_IMPLICIT_KEY = 1024;
+
+function keyLines(indent: string, key: string, value: string | undefined): string[] {
+  const formatted = formatScalar(key);
+  const after = value === undefined ? ':' : `: ${formatScalar(value)}`;
+  if (formatted.length <= MAX_IMPLICIT_KEY) return [`${indent}${formatted}${after}`];
+  return [`${indent}? ${formatted}`, `${indent}${after}`];
+}
+
 function sortedEntries<V>(map: Map<string, V>): [string, V][] {
   return [...map.entries()].sort(([a], [b]) => compareCodePoints(a, b));
 }
@@ -111,13 +128,11 @@ export function dumpBackupYaml(rows: Iterable<TableRow>): string {
   const lines: string[] = [];
   for (const [key, node] of sortedEntries(top)) {
     if (typeof node === 'string') {
-      lines.push(`${formatScalar(key)}: ${formatScalar(node)}`);
+      lines.push(...keyLines('', key, node));
       continue;
     }
-    lines.push(`${formatScalar(key)}:`);
-    for (const [subkey, value] of sortedEntries(node)) {
-      lines.push(`  ${formatScalar(subkey)}: ${formatScalar(value)}`);
-    }
+    lines.push(...keyLines('', key, undefined));
+    for (const [subkey, value] of sortedEntries(node)) lines.push(...keyLines('  ', subkey, value));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -131,37 +146,70 @@ export function loadBackupYaml(text: string, source: string): TableRow[] {
   if (document.errors.length > 0) {
     throw new UserInputError(source, `it is not valid YAML (${document.errors[0].message})`, RESTORE_FIX);
   }
-  const content: unknown = document.toJS({ mapAsMap: true, maxAliasCount: 0 });
+  let content: unknown;
+  try {
+    content = document.toJS({ mapAsMap: true, maxAliasCount: 0 });
+  } catch (error) {
+    // `maxAliasCount: 0` makes any alias throw (no alias bombs); backups never use aliases.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new UserInputError(source, 'it uses a YAML alias (*name)', 'write each value out in full, as backups do');
+  }
   if (content === null || content === undefined) return [];
   if (!(content instanceof Map)) {
     throw new UserInputError(source, 'its top level is not a mapping of keys to values', RESTORE_FIX);
   }
-  const rows: TableRow[] = [];
+  const rows = new Map<string, string>();
+  const add = (key: string, value: string) => {
+    if (rows.has(key)) {
+      throw new UserInputError(
+        `${source}, key "${key}"`,
+        'it is given twice, once nested under its parameter set and once as a raw key',
+        'keep only one of the two',
+      );
+    }
+    rows.set(key, value);
+  };
   for (const [key, node] of content) {
     const name = requireString(source, 'key', key, key);
     if (node instanceof Map) {
       for (const [subkey, value] of node) {
         const subname = requireString(source, 'key', `${name}.${String(subkey)}`, subkey);
         const rowKey = parameterSetKey(name, subname);
-        rows.push({ key: rowKey, value: requireString(source, 'value', rowKey, value) });
+        add(rowKey, requireString(source, 'value', rowKey, value));
       }
     } else {
-      rows.push({ key: name, value: requireString(source, 'value', name, node) });
+      add(name, requireString(source, 'value', name, node));
     }
   }
-  return rows;
+  return [...rows].map(([key, value]) => ({ key, value }));
 }
 
 const RESTORE_FIX = 'restore from a backup file this service wrote, or a mapping of "Key: Value" strings';
 
 function requireString(source: string, what: 'key' | 'value', where: unknown, found: unknown): string {
   if (typeof found === 'string') return found;
-  const shown =
-    found instanceof Date ? found.toISOString() : found instanceof Map ? 'a mapping' : JSON.stringify(found);
-  const type = found === null ? 'null' : found instanceof Date ? 'a timestamp' : typeof found;
+  const collection = found instanceof Map ? 'a mapping' : Array.isArray(found) ? 'a sequence' : undefined;
+  if (collection) {
+    throw new UserInputError(
+      `${source}, key "${String(where)}"`,
+      `its ${what} is ${collection}, not a string`,
+      'give a string there: only parameter sets nest, and only one level deep',
+    );
+  }
   throw new UserInputError(
     `${source}, key "${String(where)}"`,
-    `its ${what} ${shown} is not a string (YAML read it as ${type})`,
+    `its ${what} ${shownScalar(found)} is not a string (YAML read it as ${scalarType(found)})`,
     'quote it, for example "yes", "0755" or "10:30", so that it stays a string',
   );
+}
+
+function shownScalar(found: unknown): string {
+  if (found instanceof Date) return found.toISOString();
+  // JSON would show NaN and Infinity as null.
+  return typeof found === 'number' || typeof found === 'bigint' ? String(found) : JSON.stringify(found);
+}
+
+function scalarType(found: unknown): string {
+  if (found === null) return 'null';
+  return found instanceof Date ? 'a timestamp' : typeof found;
 }
