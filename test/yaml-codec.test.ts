@@ -1,0 +1,428 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { inspect } from 'node:util';
+import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { UserInputError } from '#shared/errors';
+import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/table-rows';
+import { dumpBackupYaml, formatScalar, loadBackupYaml } from '#shared/yaml-codec';
+import { PyYaml, PyYamlError } from '#test/support/pyyaml';
+
+/** SPEC §5: strings a YAML 1.1 or 1.2 reader could take for something else, or choke on. */
+const HOSTILE = [
+  ...['yes', 'Yes', 'YES', 'no', 'No', 'NO', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'y', 'Y', 'n', 'N'],
+  ...['true', 'True', 'TRUE', 'false', 'False', 'FALSE', '~', 'null', 'Null', 'NULL', 'nUlL', 'yEs'],
+  ...['0', '-0', '+1', '-1', '0755', '0o17', '0x1F', '0b101', '1_000', '10:30', '1:20:30', '190:20:30.15'],
+  ...['e5', 'E0', 'e-5', 'e+5', 'E', '0e', 'NaN', 'nan', 'inf', 'Infinity', '-Infinity', '0.', '1__0', '0b', '0x'],
+  ...['1e3', '1E3', '1.5', '.5', '1.', '-1.5e-3', '.inf', '-.inf', '+.inf', '.Inf', '.NaN', '.nan', '.NAN'],
+  ...['2021-01-01', '2021-01-01 10:00:00', '2021-01-01T10:00:00Z', '2001-12-14t21:59:43.10-05:00', '2021-1-1'],
+  ...['', ' ', '  ', ' a', 'a ', ' a ', 'a  b', '#', '# comment', 'a #b', 'a#b', ': ', ':', 'a:', ':a', 'a: b'],
+  ...['key: value', '-', '--', '---', '...', '- item', '-a', '?', '? x', '!tag', '!!str', '!', '&anchor', '*alias'],
+  ...['%directive', '%YAML 1.2', '@', '@a', '`', '`a`', '|', '|-', '>', '>+', "'", "'a'", '"', '"a"', '\\', '\\n'],
+  ...['{', '}', '{}', '[', ']', '[]', '[a]', ',', 'a,b', 'a, b', '<<', '=', 'a=b', '$ref', '__proto__', 'constructor'],
+  ...['\n', '\r\n', '\r', 'a\nb', 'a\r\nb', 'a\n', '\na', '\t', 'a\tb', '\0', '\x07', '\b', '\v', '\f', '\x1b', '\x7f'],
+  ...['\x80', '\x85', '\x9f', '\u00a0', '\u2028', '\u2029', '\ufeff', '\ufffd', '\ufffe', '\uffff', '\uE000', 'é'],
+  ...['e\u0301', '東京', 'Ω≈ç', '😀', '\u{1F469}\u200D\u{1F469}\u200D\u{1F467}', '\u{10FFFF}', '\u{1FFFE}'],
+  ...['ec2.schedule.min_instance_count', 'a b', 'a/b-c_d.e', 'Yes please', 'no.', 'on-off', 'null value'],
+];
+/** Every C0 and C1 control character, and DEL. */
+const CONTROLS = Array.from({ length: 0xa0 }, (_, code) => String.fromCodePoint(code)).filter(
+  (char) => char < ' ' || char >= '\x7f',
+);
+const ALL_HOSTILE = [...new Set([...HOSTILE, ...CONTROLS])];
+
+/** Large strings that mix every kind of character (DynamoDB allows items of up to 400 KB). */
+function longString(length: number): string {
+  const pattern = 'yes: #é東京😀\x01\n\r\t"\\\'{[&*!|>%@`\u2028\u0085 ';
+  return pattern.repeat(Math.ceil(length / pattern.length)).slice(0, length);
+}
+
+let pyyaml: PyYaml;
+
+type Reader = (text: string) => Promise<unknown>;
+
+function yamlPackageReader(options: ParseOptions & DocumentOptions & SchemaOptions): Reader {
+  return async (text) => {
+    const document = parseDocument(text, options);
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem) throw problem;
+    return document.toJS({ mapAsMap: true });
+  };
+}
+
+const READERS: [string, Reader][] = [
+  ['PyYAML safe_load', (text) => pyyaml.load(text)],
+  ['yaml 1.2 core', yamlPackageReader({ version: '1.2', schema: 'core' })],
+  ['yaml 1.1', yamlPackageReader({ version: '1.1' })],
+];
+
+/**
+ * A loaded backup document as table rows (nested parameter sets flattened back to `[name]subkey`),
+ * refusing anything that is not a string.
+ */
+function flatten(document: unknown): Map<string, string> {
+  if (!(document instanceof Map)) throw new Error(`top level is ${inspect(document)}, not a mapping`);
+  const rows = new Map<string, string>();
+  const add = (key: unknown, value: unknown) => {
+    if (typeof key !== 'string' || typeof value !== 'string') {
+      throw new Error(`row ${inspect(key)}: ${inspect(value)} is not a pair of strings`);
+    }
+    if (rows.has(key)) throw new Error(`row ${inspect(key)} appears twice`);
+    rows.set(key, value);
+  };
+  for (const [key, node] of document) {
+    if (node instanceof Map) for (const [subkey, value] of node) add(`[${key}]${subkey}`, value);
+    else add(key, node);
+  }
+  return rows;
+}
+
+const byKey = ([a]: [string, string], [b]: [string, string]) => compareCodePoints(a, b);
+
+function sortedRows(rows: Map<string, string>): [string, string][] {
+  return [...rows].sort(byKey);
+}
+
+function tableRows(rows: Map<string, string>): TableRow[] {
+  return [...rows].map(([key, value]) => ({ key, value }));
+}
+
+/** Dumps the rows and checks that every reader gives them back, and in code-point order. */
+async function expectRoundTrip(rows: Map<string, string>): Promise<string> {
+  const text = dumpBackupYaml(tableRows(rows));
+  for (const [name, read] of READERS) {
+    let document: unknown;
+    try {
+      document = await read(text);
+    } catch (error) {
+      throw new Error(`${name} could not read ${inspect(text.slice(0, 2000))}: ${String(error)}`);
+    }
+    const what = `${name} reading ${inspect(text.slice(0, 2000))}`;
+    expect(sortedRows(flatten(document)), what).to.deep.equal(sortedRows(rows));
+    const topKeys = [...(document as Map<string, unknown>).keys()];
+    expect(topKeys, `${what}: keys in code-point order`).to.deep.equal([...topKeys].sort(compareCodePoints));
+  }
+  return text;
+}
+
+const rowsOf = (...entries: [string, string][]) => new Map(entries);
+
+describe('YAML codec (SPEC §5)', function () {
+  before(async function () {
+    this.timeout(120_000);
+    pyyaml = await PyYaml.start();
+  });
+  after(async () => {
+    await pyyaml?.close();
+  });
+
+  describe('the PyYAML co-process', () => {
+    it('answers safe_load results with their Python types', async () => {
+      const loaded = await pyyaml.load('a: yes\nb: 0755\nc: 1:20\nd: .nan\ne: 2021-01-01\nf: ~\n1: "x"\n');
+      expect(loaded).to.be.instanceOf(Map);
+      const map = loaded as Map<unknown, unknown>;
+      expect([...map.keys()]).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f', 1]);
+      expect(map.get('a')).to.equal(true);
+      expect(map.get('b')).to.equal(0o755);
+      expect(map.get('c')).to.equal(80);
+      expect(Number.isNaN(map.get('d'))).to.equal(true);
+      expect(map.get('e')).to.deep.equal(new Date('2021-01-01T00:00:00Z'));
+      expect(map.get('f')).to.equal(null);
+    });
+
+    it('carries astral characters and lone surrogates both ways', async () => {
+      expect(await pyyaml.load('"😀東京é"')).to.equal('😀東京é');
+      expect(await pyyaml.load('"\\U0001F600"')).to.equal('😀');
+      // Answers: PyYAML decodes the escape to a lone surrogate, which must come back unpaired.
+      expect(await pyyaml.load('"a\\uD800b"')).to.equal('a\uD800b');
+      expect(await pyyaml.load('"\\uDE00\\uD83D"')).to.equal('\uDE00\uD83D');
+      // Requests: a raw lone surrogate must reach PyYAML as itself (it then refuses it), not as U+FFFD.
+      const refused = await pyyaml.load('"a\uD800b"').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).to.be.instanceOf(PyYamlError);
+      expect(String(refused)).to.include('#xd800');
+    });
+
+    it('reports PyYAML errors with their type', async () => {
+      const error = await pyyaml.load('a: [').then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).to.be.instanceOf(PyYamlError);
+      expect(String(error)).to.match(/ParserError/);
+    });
+
+    it('handles thousands of pipelined requests', async () => {
+      const answers = await Promise.all(Array.from({ length: 2000 }, (_, i) => pyyaml.load(`k${i}: "${i}"`)));
+      expect(answers[1999]).to.deep.equal(new Map([['k1999', '1999']]));
+    });
+  });
+
+  describe('dumpBackupYaml', () => {
+    it('keeps plain-safe keys and values unquoted and quotes the rest', () => {
+      const text = dumpBackupYaml([
+        { key: 'ec2.schedule.min_instance_count', value: '2' },
+        { key: 'app.disable', value: 'yes' },
+        { key: 'cloudwatch.dashboard.use_default', value: 'Yes please' },
+        { key: 'ec2.schedule.desired_instance_count', value: '-1' },
+        { key: 'app.run_period', value: 'seconds=20' },
+        { key: 'notes', value: 'a/b-c_d.e' },
+      ]);
+      expect(text).to.equal(
+        [
+          'app.disable: "yes"',
+          'app.run_period: "seconds=20"',
+          'cloudwatch.dashboard.use_default: Yes please',
+          'ec2.schedule.desired_instance_count: "-1"',
+          'ec2.schedule.min_instance_count: "2"',
+          'notes: a/b-c_d.e',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    it('quotes a bare exponent, which the yaml package reads as a YAML 1.1 float', () => {
+      expect(formatScalar('e5')).to.equal('"e5"');
+      expect(formatScalar('E0')).to.equal('"E0"');
+      expect(formatScalar('e-5')).to.equal('"e-5"');
+      expect(formatScalar('e')).to.equal('e');
+      expect(formatScalar('e5x')).to.equal('e5x');
+    });
+
+    it('writes keys longer than 1024 characters as explicit "? key" entries', () => {
+      const k = (length: number) => 'k'.repeat(length);
+      expect(dumpBackupYaml([{ key: k(1024), value: 'v' }])).to.equal(`${k(1024)}: v\n`);
+      expect(dumpBackupYaml([{ key: k(1025), value: 'v' }])).to.equal(`? ${k(1025)}\n: v\n`);
+      // Counted on the written key: quotes and escapes included.
+      expect(dumpBackupYaml([{ key: `"${k(1020)}`, value: 'v' }])).to.equal(`"\\"${k(1020)}": v\n`);
+      expect(dumpBackupYaml([{ key: `"${k(1021)}`, value: 'v' }])).to.equal(`? "\\"${k(1021)}"\n: v\n`);
+      expect(dumpBackupYaml([{ key: `[${k(1025)}]${k(1025)}`, value: 'v' }])).to.equal(
+        `? ${k(1025)}\n:\n  ? ${k(1025)}\n  : v\n`,
+      );
+    });
+
+    it('escapes what a reader must not see raw', () => {
+      expect(formatScalar('')).to.equal('""');
+      expect(formatScalar('a "b" \\ c')).to.equal('"a \\"b\\" \\\\ c"');
+      expect(formatScalar('\0\x07\b\t\n\v\f\r\x1b')).to.equal('"\\0\\a\\b\\t\\n\\v\\f\\r\\e"');
+      expect(formatScalar('\x01\x7f\x85\x9f')).to.equal('"\\x01\\x7F\\x85\\x9F"');
+      expect(formatScalar('\u2028\u2029\ufeff\ufffe\uffff')).to.equal('"\\u2028\\u2029\\uFEFF\\uFFFE\\uFFFF"');
+      expect(formatScalar('\uD800')).to.equal('"\\uD800"');
+      expect(formatScalar('é東京😀\u00a0')).to.equal('"é東京😀\u00a0"');
+    });
+
+    it('nests parameter-set rows under their set name', () => {
+      const text = dumpBackupYaml([
+        { key: '[web]ec2.schedule.min_instance_count', value: '3' },
+        { key: 'app.disable', value: 'no' },
+        { key: '[web]app.disable', value: 'yes' },
+        { key: '[db]x', value: 'y' },
+      ]);
+      expect(text).to.equal(
+        'app.disable: "no"\ndb:\n  x: "y"\nweb:\n  app.disable: "yes"\n  ec2.schedule.min_instance_count: "3"\n',
+      );
+    });
+
+    it('keeps raw [name]subkey keys when the set name is also a plain key', async () => {
+      const rows = rowsOf(['web', 'plain'], ['[web]a', '1'], ['[web]b', '2'], ['[db]a', '3']);
+      const text = await expectRoundTrip(rows);
+      expect(text).to.equal('"[web]a": "1"\n"[web]b": "2"\ndb:\n  a: "3"\nweb: plain\n');
+    });
+
+    it('sorts keys by code point, as Python does, not by UTF-16 unit', async () => {
+      expect(['\uE000', '😀'].sort()).to.deep.equal(['😀', '\uE000']);
+      const rows = rowsOf(['😀', 'astral'], ['\uE000', 'private use'], ['b', '1'], ['B', '2'], ['[😀]x', '3']);
+      rows.set('[\uE000]y', '4').set('[s]😀', '5').set('[s]\uE000', '6');
+      expect(await expectRoundTrip(rows)).to.equal(
+        [
+          'B: "2"',
+          '"[\uE000]y": "4"',
+          '"[😀]x": "3"',
+          'b: "1"',
+          's:',
+          '  "\uE000": "6"',
+          '  "😀": "5"',
+          '"\uE000": private use',
+          '"😀": astral',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    it('writes an empty table as {}', async () => {
+      expect(dumpBackupYaml([])).to.equal('{}\n');
+      for (const [name, read] of READERS) expect(await read('{}\n'), name).to.deep.equal(new Map());
+      expect(loadBackupYaml('{}\n', 'empty.yaml')).to.deep.equal([]);
+    });
+
+    it('keeps the last value of a key given twice', () => {
+      expect(
+        dumpBackupYaml([
+          { key: 'a', value: '1' },
+          { key: 'a', value: '2' },
+        ]),
+      ).to.equal('a: "2"\n');
+    });
+  });
+
+  describe('reads back every hostile string identically under PyYAML, YAML 1.2 and YAML 1.1', () => {
+    it('as a value', async () => {
+      for (const value of ALL_HOSTILE) await expectRoundTrip(rowsOf(['key', value]));
+    });
+
+    it('as a key', async () => {
+      for (const key of ALL_HOSTILE) await expectRoundTrip(rowsOf([key, 'value'], [`${key}x`, key]));
+    });
+
+    it('as a parameter-set name', async () => {
+      for (const name of ALL_HOSTILE.filter((text) => text !== '' && !text.includes(']'))) {
+        await expectRoundTrip(rowsOf([`[${name}]sub`, name], [`[${name}]${name}`, 'v']));
+      }
+    });
+
+    it('as a parameter-set subkey', async () => {
+      for (const subkey of ALL_HOSTILE.filter((text) => text !== '')) {
+        await expectRoundTrip(rowsOf([`[set]${subkey}`, subkey], [`[${'yes'}]${subkey}`, 'v']));
+      }
+    });
+
+    it('all at once, in one document', async () => {
+      const rows = new Map<string, string>();
+      ALL_HOSTILE.forEach((text, i) => rows.set(text, ALL_HOSTILE[(i + 1) % ALL_HOSTILE.length]));
+      ALL_HOSTILE.forEach((text, i) => rows.set(`[p${i}]${text}x`, text));
+      await expectRoundTrip(rows);
+    });
+
+    it('a lone surrogate (not table data, but the codec must still not corrupt it)', async () => {
+      await expectRoundTrip(rowsOf(['a\uD800', '\uDC00b'], ['[\uDBFF]x', '\uDE00\uD83D']));
+    });
+
+    it('very long values (100 KB, 400 KB)', async () => {
+      await expectRoundTrip(
+        rowsOf(['a', longString(100_000)], ['b', longString(400_000)], ['[s]c', longString(100_000)]),
+      );
+    });
+
+    it('keys at and beyond the 1024-character limit of implicit YAML keys', async () => {
+      for (const length of [1000, 1023, 1024, 1025, 2048]) {
+        const plain = 'k'.repeat(length);
+        // Written as `"\x01…kk"`: exactly `length` characters too.
+        const quoted = '\x01'.repeat(Math.floor((length - 2) / 4)) + 'k'.repeat((length - 2) % 4);
+        expect(formatScalar(quoted)).to.have.length(length);
+        await expectRoundTrip(
+          rowsOf([plain, 'v'], [quoted, 'w'], [`[${plain}]s`, 'x'], [`[s]${quoted}`, 'y'], [`[${quoted}]s`, 'z']),
+        );
+      }
+    });
+
+    it('very long keys (100 KB, 400 KB)', async () => {
+      await expectRoundTrip(rowsOf([longString(100_000), 'a'], [`[${longString(400_000).replaceAll(']', '')}]x`, 'b']));
+    });
+  });
+
+  describe('loadBackupYaml', () => {
+    it('inverts dumpBackupYaml', () => {
+      const rows = [
+        { key: 'a', value: 'yes' },
+        { key: '[web]a', value: '' },
+        { key: '[web]b', value: '0755' },
+        { key: 'web.x', value: '\n' },
+      ];
+      const loaded = loadBackupYaml(dumpBackupYaml(rows), 'backup.yaml');
+      expect(new Set(loaded.map((row) => JSON.stringify(row)))).to.deep.equal(
+        new Set(rows.map((row) => JSON.stringify(row))),
+      );
+    });
+
+    const refusals: [string, string, RegExp][] = [
+      ['a sequence', '- a\n- b\n', /backup\.yaml: its top level is not a mapping/],
+      ['a lone scalar', 'hello\n', /backup\.yaml: its top level is not a mapping/],
+      ['an unquoted number', 'count: 2\n', /key "count": its value 2 is not a string .*Fix: quote it/],
+      ['an unquoted boolean', 'a.b: yes\n', /key "a.b": its value true is not a string .*Fix: quote it/],
+      ['an unquoted date', 'd: 2021-01-01\n', /key "d": .*a timestamp.*Fix: quote it/],
+      ['a non-string subkey', 'web:\n  1: "x"\n', /key "web.1": its key 1 is not a string/],
+      ['a nested mapping too deep', 'web:\n  a:\n    b: c\n', /key "\[web\]a": its value is a mapping, not a string/],
+      ['a sequence value', 'a: [b]\n', /key "a": its value is a sequence, not a string/],
+      ['an unquoted .nan', 'a: .nan\n', /key "a": its value NaN is not a string/],
+      ['invalid YAML', 'a: [\n', /backup\.yaml: it is not valid YAML/],
+      ['a duplicated key', 'a: "1"\na: "2"\n', /backup\.yaml: it is not valid YAML \(Map keys must be unique/],
+      ['a row given nested and raw', 'web:\n  a: "1"\n"[web]a": "2"\n', /backup\.yaml.*"\[web\]a".*twice/],
+      ['an alias', 'a: &x "1"\nb: *x\n', /backup\.yaml: .*alias/],
+    ];
+    for (const [what, text, message] of refusals) {
+      it(`refuses ${what} with a clear message`, () => {
+        expect(() => loadBackupYaml(text, 'backup.yaml'))
+          .to.throw(UserInputError, message)
+          .with.property('message')
+          .that.includes('Fix: ');
+      });
+    }
+
+    it('reads an empty document as no rows', () => {
+      expect(loadBackupYaml('', 'empty.yaml')).to.deep.equal([]);
+    });
+  });
+
+  describe('properties', () => {
+    const whitespace = fc.constantFrom('', ' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u3000', '\u2028');
+    const hostile = fc.constantFrom(...ALL_HOSTILE);
+    const hostileComposite = fc.oneof(
+      hostile,
+      fc.array(hostile, { minLength: 2, maxLength: 4 }).map((parts) => parts.join('')),
+      fc.tuple(whitespace, hostile, whitespace).map((parts) => parts.join('')),
+    );
+    // DynamoDB strings are valid UTF-8, so table data holds no lone surrogate: 'binary' and
+    // 'grapheme' never produce one (lone surrogates are checked once, above).
+    const text = fc.oneof(
+      { weight: 3, arbitrary: hostileComposite },
+      { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    );
+    /** A few names, so that sets often share a name with each other or with a plain key. */
+    const setName = fc.oneof(fc.constantFrom('web', 'yes', '~', '10:30', ' ', 'a b'), text);
+    const psetKey = fc.tuple(setName, text).map(([name, subkey]) => `[${name}]${subkey}`);
+    const key = fc.oneof(text, setName, psetKey);
+    const table = fc
+      .uniqueArray(fc.tuple(key, text), { selector: ([k]) => k, maxLength: 10 })
+      .map((entries) => new Map(entries));
+
+    it('dumped tables read back identically under PyYAML, YAML 1.2 core and YAML 1.1', async () => {
+      await fc.assert(
+        fc.asyncProperty(table, async (rows) => {
+          await expectRoundTrip(rows);
+        }),
+        { numRuns: Number(process.env.YAML_FUZZ_RUNS ?? 3000) },
+      );
+    });
+
+    it('loadBackupYaml(dumpBackupYaml(rows)) gives back the same rows', () => {
+      fc.assert(
+        fc.property(table, (rows) => {
+          const loaded = loadBackupYaml(dumpBackupYaml(tableRows(rows)), 'backup.yaml');
+          expect(loaded).to.have.length(rows.size);
+          expect(sortedRows(new Map(loaded.map((row) => [row.key, row.value])))).to.deep.equal(sortedRows(rows));
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('nests exactly the parameter-set rows whose set name is not also a plain key', () => {
+      fc.assert(
+        fc.property(table, (rows) => {
+          const document = parseDocument(dumpBackupYaml(tableRows(rows))).toJS({ mapAsMap: true }) as Map<
+            string,
+            unknown
+          >;
+          for (const [key, node] of document) {
+            const split = splitParameterSetKey(key);
+            if (node instanceof Map) expect(rows.has(key), `set ${inspect(key)} is also a plain key`).to.equal(false);
+            else if (split) expect(rows.has(split.set), `${inspect(key)} could have nested`).to.equal(true);
+          }
+        }),
+        { numRuns: 1000 },
+      );
+    });
+  });
+});
