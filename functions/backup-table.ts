@@ -1,16 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { backupTable, type BackupPartResult } from '#shared/backup';
 import { currentDeployment } from '#shared/deployment-cache';
 import { isOneOf, isString, requireField } from '#shared/handler-input';
 import { BACKUP_TABLES } from '#shared/s3-layout';
+import type { PartResult } from '#shared/summary';
+import { exportTable } from '#shared/table-export';
 
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 
-/** Event: `{ table: "configuration" | "scheduler", executionStartTime: ISO-8601 }`. */
-export async function handler(event: unknown): Promise<BackupPartResult> {
+/**
+ * Event: `{ table: "configuration" | "scheduler", executionStartTime: ISO-8601 }`. Answers two
+ * parts: the table's backup and its metadata export.
+ */
+export async function handler(event: unknown): Promise<PartResult[]> {
   const table = requireField(event, 'table', isOneOf(BACKUP_TABLES), 'one of ' + BACKUP_TABLES.join(', '));
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
-  return backupTable(clients, currentDeployment(), { table, executionStartTime });
+  return exportTable(clients, currentDeployment(), { table, executionStartTime });
 }

@@ -10,7 +10,7 @@ import { log } from './log.ts';
 import { copyObject, putObject } from './s3-objects.ts';
 import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from './s3-layout.ts';
 import type { PartResult } from './summary.ts';
-import { readTable } from './table-reader.ts';
+import { readTable, type TableContents } from './table-reader.ts';
 import { dumpBackupYaml } from './yaml-codec.ts';
 
 export interface BackupClients {
@@ -34,22 +34,43 @@ export function backupPartName(table: BackupTable): string {
   return `backup/${table}`;
 }
 
+/** Reads the table and archives its backup; {@link exportTable} does the same and also exports its rows. */
 export async function backupTable(
   clients: BackupClients,
   deployment: Deployment,
   request: { table: BackupTable; executionStartTime: string; now?: Date },
 ): Promise<BackupPartResult> {
-  const destination = requireDestination(deployment);
-  const { table } = request;
-  const contents = await readTable(clients.dynamodb, {
+  const contents = await readBackupTable(clients.dynamodb, deployment, request.table, request.now);
+  return archiveBackup(clients.s3, deployment, request.table, contents, request.executionStartTime);
+}
+
+export async function readBackupTable(
+  dynamodb: DynamoDBClient,
+  deployment: Deployment,
+  table: BackupTable,
+  now?: Date,
+): Promise<TableContents> {
+  const contents = await readTable(dynamodb, {
     tableName: deployment.tables[table],
     parameterName: TABLE_PARAMETER[table],
-    now: request.now,
+    now,
   });
   for (const warning of contents.warnings) log('warn', warning, { table: deployment.tables[table] });
+  return contents;
+}
+
+/** Writes the backup of rows already read, once, to its time-stamped archive key. */
+export async function archiveBackup(
+  s3: S3Client,
+  deployment: Deployment,
+  table: BackupTable,
+  contents: TableContents,
+  executionStartTime: string,
+): Promise<BackupPartResult> {
+  const destination = requireDestination(deployment);
   const body = Buffer.from(dumpBackupYaml(contents.rows), 'utf8');
-  const archiveKey = archiveBackupKey(destination, deployment, table, archiveStamp(request.executionStartTime));
-  const written = await putObject(clients.s3, {
+  const archiveKey = archiveBackupKey(destination, deployment, table, archiveStamp(executionStartTime));
+  const written = await putObject(s3, {
     bucket: destination.bucket,
     key: archiveKey,
     body,

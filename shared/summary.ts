@@ -56,9 +56,22 @@ export interface ExecutionSummary {
   message: string;
 }
 
-/** Branches that export several tables hand over an array of parts; this flattens the nesting. */
+/**
+ * The parts in the order the workflow hands them over: branches that export several tables answer
+ * an array, and a branch's failure state answers `{ failedParts: [names], caught }`, which stands
+ * for one failed part per name.
+ */
 export function flattenParts(parts: unknown[]): RawPartResult[] {
-  return parts.flat(2) as RawPartResult[];
+  return (parts.flat(2) as (RawPartResult | BranchFailure)[]).flatMap((item) =>
+    'failedParts' in item
+      ? item.failedParts.map((part): RawPartResult => ({ part, status: 'failed', caught: item.caught }))
+      : [item],
+  );
+}
+
+interface BranchFailure {
+  failedParts: string[];
+  caught: unknown;
 }
 
 /** A part as a branch hands it over: failure branches carry the raw `Catch` output as `caught`. */

@@ -11,7 +11,14 @@ import { PROJECT_ROOT, venvBin } from '#local/python-env';
 import { DEFAULT_S3_PATH } from '#local/local-run';
 import { loadSeed } from '#local/seed';
 import { parseS3Path } from '#shared/s3-path';
-import { archiveBackupKey, archiveStamp, BACKUP_TABLES, latestBackupKey } from '#shared/s3-layout';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  BACKUP_TABLES,
+  latestBackupKey,
+  metadataKey,
+  type MetadataTable,
+} from '#shared/s3-layout';
 import type { ExecutionSummary } from '#shared/summary';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
@@ -77,7 +84,12 @@ describe('local run on the embedded default (npm run local)', function () {
       archiveBackupKey(destination, id, table, stampOne),
       latestBackupKey(destination, id, table),
     ]);
-    expect(mirroredKeys(out, destination.bucket)).to.deep.equal(expectedFirst.map((key) => key).sort());
+    const exportedTables = first.parts
+      .filter((part) => part.part.startsWith('metadata/') && part.status === 'ok')
+      .map((part) => part.part.slice('metadata/'.length) as MetadataTable);
+    expect(exportedTables).to.include.members(['configuration', 'scheduler']);
+    const metadataKeys = exportedTables.map((table) => metadataKey(destination, id, table));
+    expect(mirroredKeys(out, destination.bucket)).to.deep.equal([...expectedFirst, ...metadataKeys].sort());
     expect(first.counts.failed).to.equal(0);
 
     const second = runLocalCli(out).summary;
@@ -85,6 +97,7 @@ describe('local run on the embedded default (npm run local)', function () {
     expect(stampTwo > stampOne).to.equal(true);
     const expectedSecond = [
       ...expectedFirst,
+      ...metadataKeys,
       ...BACKUP_TABLES.map((table) => archiveBackupKey(destination, id, table, stampTwo)),
     ];
     expect(mirroredKeys(out, destination.bucket)).to.deep.equal(expectedSecond.sort());

@@ -1,0 +1,51 @@
+/**
+ * One Configuration or Scheduler table, read once and written twice: its YAML backup archive and its
+ * CMDB metadata partition (SPEC §4–6). Each write is a part of its own, so a failure of one never
+ * hides the other; a failed read fails both.
+ */
+import { archiveBackup, backupPartName, readBackupTable, type BackupClients, type BackupPartResult } from './backup.ts';
+import type { Deployment } from './deployment.ts';
+import { writeMetadataTable, metadataPartName, type MetadataPartResult } from './metadata/jsonl-writer.ts';
+import { naiveUtc } from './metadata/records.ts';
+import type { BackupTable } from './s3-layout.ts';
+import { failedPart, type PartResult } from './summary.ts';
+import type { TableRow } from './table-rows.ts';
+
+/** A `clonesquad_configuration` / `clonesquad_scheduler` line. */
+export function tableRowRecord(row: TableRow, updatedAt: string): object {
+  return {
+    Key: row.key,
+    Value: row.value,
+    ...(row.expirationTime !== undefined ? { ExpirationTime: row.expirationTime } : {}),
+    MetadataRecordLastUpdatedAt: updatedAt,
+  };
+}
+
+export async function exportTable(
+  clients: BackupClients,
+  deployment: Deployment,
+  request: { table: BackupTable; executionStartTime: string; now?: Date },
+): Promise<[BackupPartResult | PartResult, MetadataPartResult | PartResult]> {
+  const { table, executionStartTime } = request;
+  let contents;
+  try {
+    contents = await readBackupTable(clients.dynamodb, deployment, table, request.now);
+  } catch (error) {
+    return [failedPart(backupPartName(table), error), failedPart(metadataPartName(table), error)];
+  }
+  const updatedAt = naiveUtc(executionStartTime);
+  const rows = contents.rows;
+  const [backup, metadata] = await Promise.allSettled([
+    archiveBackup(clients.s3, deployment, table, contents, executionStartTime),
+    writeMetadataTable(
+      clients.s3,
+      deployment,
+      table,
+      rows.map((row) => tableRowRecord(row, updatedAt)),
+    ),
+  ]);
+  return [
+    backup.status === 'fulfilled' ? backup.value : failedPart(backupPartName(table), backup.reason),
+    metadata.status === 'fulfilled' ? metadata.value : failedPart(metadataPartName(table), metadata.reason),
+  ];
+}
