@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
+import { clientSettings } from '#shared/aws-clients';
 import { PROJECT_ROOT } from './python-env.ts';
 
 // aws-local-stepfunctions calls Promise.withResolvers in every Task; Node 20 lacks it.
@@ -34,11 +35,23 @@ type LocalHandlers = NonNullable<
 >;
 export type EventLog = { type: string; [field: string]: unknown };
 
-export function loadDefinition(path = WORKFLOW_DEFINITION): {
-  States: Record<string, StateDefinition>;
-  StartAt: string;
-} {
-  return parse(readFileSync(path, 'utf8'), { merge: true });
+/**
+ * The definition as Serverless deploys it: `\${param:name}` variables are substituted from `params`
+ * (Serverless does the same at package time); any other variable is refused, since the local runner
+ * could not know its value.
+ */
+export function loadDefinition(
+  params: Record<string, string> = {},
+  path = WORKFLOW_DEFINITION,
+): { States: Record<string, StateDefinition>; StartAt: string } {
+  const text = readFileSync(path, 'utf8').replace(/\$\{([^}]*)\}/g, (variable, expression: string) => {
+    const match = /^param:(\w+)$/.exec(expression.trim());
+    if (!match || params[match[1]] === undefined) {
+      throw new Error(`${path}: the local runner has no value for ${variable}; pass it in the run's params`);
+    }
+    return params[match[1]];
+  });
+  return parse(text, { merge: true });
 }
 
 /** Every Task state, nested ones included, with its Resource. */
@@ -67,6 +80,38 @@ async function loadHandler(functionName: string): Promise<Handler> {
   return loaded[exportName];
 }
 
+const SDK_INTEGRATION = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([a-zA-Z0-9]+)$/;
+
+/**
+ * A Task's local stand-in: a serverless.yml function's real handler, or, for a direct service
+ * integration (`arn:aws:states:::aws-sdk:service:action`), the same call made with the SDK against
+ * the emulator. SDK errors are renamed `Service.ErrorName`, as Step Functions names them for `Catch`.
+ */
+async function localHandlerFor(stateName: string, resource: unknown): Promise<Handler> {
+  const functionName = functionNameOf(resource);
+  if (functionName) return loadHandler(functionName);
+  const integration = typeof resource === 'string' ? SDK_INTEGRATION.exec(resource) : null;
+  if (!integration)
+    throw new Error(`state ${stateName}: the local runner cannot run resource ${JSON.stringify(resource)}`);
+  const [, service, action] = integration;
+  const sdk = (await import(`@aws-sdk/client-${service}`)) as Record<string, new (config: object) => unknown>;
+  const clientClass = Object.entries(sdk).find(([name]) => name.endsWith('Client') && !name.includes('Base'))?.[1];
+  const commandClass = sdk[`${action[0].toUpperCase()}${action.slice(1)}Command`];
+  if (!clientClass || !commandClass) throw new Error(`state ${stateName}: no SDK command for ${String(resource)}`);
+  const client = new clientClass(clientSettings()) as { send(command: unknown): Promise<Record<string, unknown>> };
+  const serviceName = `${service[0].toUpperCase()}${service.slice(1)}`;
+  return async (parameters) => {
+    try {
+      const { $metadata: _metadata, ...response } = await client.send(new commandClass(parameters as object));
+      return response;
+    } catch (error) {
+      const renamed = new Error((error as Error).message);
+      renamed.name = `${serviceName}.${(error as Error).name}`;
+      throw renamed;
+    }
+  };
+}
+
 /** The state whose output is the execution summary (SPEC §9), also when the execution then fails. */
 export const SUMMARY_STATE = 'Summarize';
 
@@ -78,14 +123,15 @@ export interface WorkflowRun {
   events: EventLog[];
 }
 
-export async function runWorkflow(input: unknown = {}, definitionPath = WORKFLOW_DEFINITION): Promise<WorkflowRun> {
-  const definition = loadDefinition(definitionPath);
+export async function runWorkflow(
+  input: unknown = {},
+  params: Record<string, string> = {},
+  definitionPath = WORKFLOW_DEFINITION,
+): Promise<WorkflowRun> {
+  const definition = loadDefinition(params, definitionPath);
   const localHandlers: LocalHandlers = {};
   for (const [stateName, resource] of taskStates(definition.States)) {
-    const functionName = functionNameOf(resource);
-    if (!functionName)
-      throw new Error(`state ${stateName}: the local runner cannot run resource ${JSON.stringify(resource)}`);
-    const handler = await loadHandler(functionName);
+    const handler = await localHandlerFor(stateName, resource);
     // A JSON round trip, as between Step Functions and Lambda, so nothing passes that would not serialise.
     localHandlers[stateName] = async (event) => JSON.parse(JSON.stringify((await handler(event)) ?? null)) as JsonValue;
   }
@@ -108,7 +154,8 @@ export async function runWorkflow(input: unknown = {}, definitionPath = WORKFLOW
       { Error?: string; Cause?: string } | undefined;
     return {
       status: 'FAILED',
-      error: { name: failure?.Error ?? error.name, message: failure?.Cause ?? error.message },
+      error: { name: failure?.Error ?? error.name, message: String(failure?.Cause ?? error.message) },
+      summary: summaryOf(events),
       events,
     };
   }
