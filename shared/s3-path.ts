@@ -42,6 +42,16 @@ export function parseS3Path(raw: string | undefined): S3Location | null {
       'write the prefix without relative segments',
     );
   }
+  // The value is trimmed as a whole, so a segment ending in white space (`s3://b/a /`) would not
+  // survive being written back as `s3://b/a `; such a prefix is almost always a typo anyway.
+  const spaced = segments.find((segment) => /^\s|\s$/.test(segment));
+  if (spaced !== undefined) {
+    throw new UserInputError(
+      `${PARAMETER} "${value}"`,
+      `the prefix segment "${spaced}" begins or ends with white space`,
+      'remove the white space around the "/" separators',
+    );
+  }
   return { bucket, prefix: segments.join('/') };
 }
 
@@ -54,7 +64,7 @@ export function bucketNameProblem(name: string): string | undefined {
   }
   if (name.includes('..')) return 'must not contain two adjacent dots';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not look like an IP address';
-  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name) || /(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name)) {
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name) || /(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) {
     return 'uses a prefix or suffix that S3 reserves';
   }
   return undefined;
