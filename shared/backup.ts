@@ -30,6 +30,23 @@ const TABLE_PARAMETER: Record<BackupTable, string> = {
   scheduler: 'SchedulerTable',
 };
 
+/**
+ * The result travels through the state machine (256 KiB per payload), and a table may hold any
+ * number of malformed rows: the result carries the first few warnings, the log has every one.
+ */
+const MAX_RESULT_WARNINGS = 10;
+const MAX_WARNING_LENGTH = 300;
+
+function resultWarnings(warnings: string[]): string[] {
+  const shown = warnings
+    .slice(0, MAX_RESULT_WARNINGS)
+    .map((warning) => (warning.length > MAX_WARNING_LENGTH ? `${warning.slice(0, MAX_WARNING_LENGTH - 1)}…` : warning));
+  const more = warnings.length - shown.length;
+  return more > 0
+    ? [...shown, `${more} more rows skipped for the same kinds of reasons; the function's log lists each`]
+    : shown;
+}
+
 export function backupPartName(table: BackupTable): string {
   return `backup/${table}`;
 }
@@ -87,7 +104,7 @@ export async function archiveBackup(
     records: contents.rows.length,
     bytes: written.bytes,
     sha256: written.sha256,
-    ...(contents.warnings.length > 0 ? { warnings: contents.warnings } : {}),
+    ...(contents.warnings.length > 0 ? { warnings: resultWarnings(contents.warnings) } : {}),
     archive: { key: archiveKey, etag: written.etag },
     latestKey: latestBackupKey(destination, deployment, table),
   };
