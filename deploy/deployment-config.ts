@@ -1,0 +1,168 @@
+/**
+ * The deployment parameters of SPEC §2, as given to `osls package|deploy --param="name=value"`,
+ * checked and completed with their defaults at package time, with the same validators (and so the
+ * same messages) the functions use at run time.
+ */
+import { createHash } from 'node:crypto';
+import { defaultTableNames, ENVIRONMENT, validateGroupName } from '../shared/deployment.ts';
+import { UserInputError } from '../shared/errors.ts';
+import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
+import type { Cfn } from './cloudformation.ts';
+
+/** Serverless parameter name → SPEC §2 name, for messages. */
+export const PARAMETERS = {
+  groupName: 'GroupName',
+  metadataAndBackupS3Path: 'MetadataAndBackupS3Path',
+  userSuppliedJSONMetadata: 'UserSuppliedJSONMetadata',
+  timeZone: 'TimeZone',
+  cloneSquadStackName: 'CloneSquadStackName',
+  configurationTable: 'ConfigurationTable',
+  schedulerTable: 'SchedulerTable',
+  glueCrawlerName: 'GlueCrawlerName',
+  kmsKeyArn: 'KmsKeyArn',
+} as const;
+export type ParameterName = keyof typeof PARAMETERS;
+export type RawParameters = Partial<Record<ParameterName, string | null>>;
+
+/** The functions of serverless.yml. */
+export const FUNCTIONS = ['backupTable', 'archiveBackups', 'summarize'] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+export interface DeploymentParameters {
+  groupName: string;
+  /** `null` when the feature is off (empty `MetadataAndBackupS3Path`). */
+  destination: S3Location | null;
+  userSuppliedJSONMetadata: string;
+  timeZone: string;
+  cloneSquadStackName: string;
+  configurationTable: string;
+  schedulerTable: string;
+  glueCrawlerName: string;
+  kmsKeyArn: string;
+}
+
+/** Refuses parameter names it does not know, so a typo is an error and not a silent default. */
+export function checkParameterNames(names: Iterable<string>): void {
+  const known = Object.keys(PARAMETERS);
+  for (const name of names) {
+    if (!known.includes(name)) {
+      throw new UserInputError(
+        `deployment parameter "${name}"`,
+        'no such parameter',
+        `use one of ${known.join(', ')} (names are case-sensitive), as --param="name=value"`,
+      );
+    }
+  }
+}
+
+export function resolveParameters(raw: RawParameters): DeploymentParameters {
+  const value = (name: ParameterName) => (raw[name] ?? '').trim();
+  const groupName = validateGroupName(value('groupName'));
+  const tables = defaultTableNames(groupName);
+  return {
+    groupName,
+    destination: parseS3Path(value('metadataAndBackupS3Path')),
+    userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
+    timeZone: validateTimeZone(value('timeZone') || 'UTC'),
+    cloneSquadStackName: validateStackName(value('cloneSquadStackName') || `CloneSquad-${groupName}`),
+    configurationTable: validateTableName('configurationTable', value('configurationTable') || tables.configuration),
+    schedulerTable: validateTableName('schedulerTable', value('schedulerTable') || tables.scheduler),
+    glueCrawlerName: value('glueCrawlerName'),
+    kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
+  };
+}
+
+function validateJson(text: string): string {
+  if (text === '') return text;
+  try {
+    JSON.parse(text);
+    return text;
+  } catch (error) {
+    throw new UserInputError(
+      PARAMETERS.userSuppliedJSONMetadata,
+      `it is not valid JSON (${(error as Error).message})`,
+      'give a JSON object, for example {"team":"web"}, or leave it empty',
+    );
+  }
+}
+
+function validateTimeZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    throw new UserInputError(
+      `${PARAMETERS.timeZone} "${zone}"`,
+      'it is not an IANA time zone',
+      'give a zone such as UTC or Europe/Paris',
+    );
+  }
+}
+
+function validateStackName(name: string): string {
+  if (/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) return name;
+  throw new UserInputError(
+    `${PARAMETERS.cloneSquadStackName} "${name}"`,
+    'it is not a valid CloudFormation stack name',
+    'give the name of the CloneSquad stack (letters, digits and "-", starting with a letter)',
+  );
+}
+
+function validateTableName(parameter: 'configurationTable' | 'schedulerTable', name: string): string {
+  if (/^[A-Za-z0-9_.-]{3,255}$/.test(name)) return name;
+  throw new UserInputError(
+    `${PARAMETERS[parameter]} "${name}"`,
+    'it is not a valid DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")',
+    'give the name of the CloneSquad table, or leave it empty for the default',
+  );
+}
+
+/** A key ARN, not an alias: IAM grants on a key are evaluated against the key's ARN. */
+function validateKmsKeyArn(arn: string): string {
+  if (arn === '' || /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) return arn;
+  throw new UserInputError(
+    `${PARAMETERS.kmsKeyArn} "${arn}"`,
+    'it is not the ARN of a KMS key',
+    'give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias, or leave it empty for the bucket default',
+  );
+}
+
+/**
+ * Lambda function environment: every variable the functions read (shared/deployment.ts), with
+ * defaults already applied. `AWS_REGION` is set by Lambda itself.
+ */
+export function functionEnvironment(parameters: DeploymentParameters): Record<string, Cfn> {
+  return {
+    [ENVIRONMENT.groupName]: parameters.groupName,
+    [ENVIRONMENT.accountId]: { Ref: 'AWS::AccountId' },
+    [ENVIRONMENT.destination]: parameters.destination ? formatS3Path(parameters.destination) : '',
+    [ENVIRONMENT.configurationTable]: parameters.configurationTable,
+    [ENVIRONMENT.schedulerTable]: parameters.schedulerTable,
+    [ENVIRONMENT.kmsKeyArn]: parameters.kmsKeyArn,
+    [ENVIRONMENT.timeZone]: parameters.timeZone,
+    [ENVIRONMENT.cloneSquadStackName]: parameters.cloneSquadStackName,
+    [ENVIRONMENT.userSuppliedJsonMetadata]: parameters.userSuppliedJSONMetadata,
+    [ENVIRONMENT.glueCrawlerName]: parameters.glueCrawlerName,
+  };
+}
+
+/**
+ * Names of the deployed resources. One service is deployed per CloneSquad group (and stage), so
+ * every name carries both; the group name may hold characters (`.`, `_`) or a length that Lambda
+ * and CloudFormation refuse, in which case it is shortened and made unique with a hash.
+ */
+export function resourceNames(groupName: string, stage: string) {
+  const base = `CloneSquad-${groupName}-${stage}`;
+  const fitted = (suffix: string, max: number) => {
+    const name = `${base}-${suffix}`;
+    if (name.length <= max && /^[A-Za-z0-9-]+$/.test(name)) return name;
+    const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+    const head = base.replace(/[^A-Za-z0-9-]/g, '-').slice(0, max - suffix.length - hash.length - 2);
+    return `${head}-${hash}-${suffix}`;
+  };
+  return {
+    stack: fitted('BackupCmdb', 128),
+    stateMachine: fitted('BackupCmdb', 80),
+    functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Everything serverless.yml takes from the deployment parameters, computed once at package time.
+ * Loaded by deploy/parameters.js, which Serverless calls while it resolves `${file(...)}`.
+ */
+import { formatS3Path } from '../shared/s3-path.ts';
+import {
+  checkParameterNames,
+  functionEnvironment,
+  PARAMETERS,
+  resolveParameters,
+  resourceNames,
+  type RawParameters,
+} from './deployment-config.ts';
+import { functionStatements } from './iam.ts';
+
+export interface ServerlessInput {
+  /** Values of `${param:name}` (null when not given). */
+  parameters: RawParameters;
+  /** Names given with `--param`, checked for typos. */
+  givenNames: string[];
+  stage: string;
+}
+
+export function serverlessConfig({ parameters: raw, givenNames, stage }: ServerlessInput) {
+  checkParameterNames(givenNames);
+  const parameters = resolveParameters(raw);
+  return {
+    /** The resolved parameters, for reading (`sls print`) and for other parts of serverless.yml. */
+    parameters: {
+      ...parameters,
+      metadataAndBackupS3Path: parameters.destination ? formatS3Path(parameters.destination) : '',
+      enabled: parameters.destination !== null,
+    },
+    names: resourceNames(parameters.groupName, stage),
+    environment: functionEnvironment(parameters),
+    statements: functionStatements(parameters),
+  };
+}
+
+export const PARAMETER_NAMES = Object.keys(PARAMETERS) as (keyof typeof PARAMETERS)[];

@@ -1,0 +1,448 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import aslValidator from 'asl-validator';
+import { expect } from 'chai';
+import { iamResource, TOKEN } from '../deploy/cloudformation.ts';
+import { checkParameterNames, FUNCTIONS, resolveParameters, resourceNames } from '../deploy/deployment-config.ts';
+import { functionStatements } from '../deploy/iam.ts';
+import { packageService, type PackageResult } from '#local/package';
+import { ensurePythonEnv, venvBin } from '#local/python-env';
+import { ENVIRONMENT, validateGroupName } from '#shared/deployment';
+import { backupFolder } from '#shared/s3-layout';
+import { parseS3Path } from '#shared/s3-path';
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json;
+  DependsOn?: string[];
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Outputs: Record<string, Json>;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+interface Grant {
+  role: string;
+  action: string;
+  resource: string;
+}
+
+const KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const LAMBDA_LOGICAL_IDS: Record<string, string> = {
+  backupTable: 'BackupTableLambdaFunction',
+  archiveBackups: 'ArchiveBackupsLambdaFunction',
+  summarize: 'SummarizeLambdaFunction',
+};
+/**
+ * Step Functions log delivery: these actions support no resource-level permission, so AWS documents
+ * them on "*" for a state machine role that logs to CloudWatch Logs. The only grants allowed on "*".
+ */
+const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+const READ_ACTION = /^[a-z0-9-]+:(Get|List|Describe|Scan|Query|BatchGet)/;
+
+/** A CloudFormation value as text, with `${Name}` for a Ref and `${Id.Attribute}` for a GetAtt. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as Json;
+  if ('Ref' in object) return `\${${String(object.Ref)}}`;
+  if ('Fn::GetAtt' in object) return `\${${(object['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map(text).join(separator);
+  }
+  if ('Fn::Sub' in object) {
+    const sub = object['Fn::Sub'];
+    const [template, variables] = Array.isArray(sub) ? (sub as [string, Json]) : [sub as string, {}];
+    return template.replace(/\$\{([^}!]+)\}/g, (whole, name: string) =>
+      name in variables ? text(variables[name]) : whole,
+    );
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function ofType(template: Template, type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function roleStatements(role: Resource): Statement[] {
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement | Statement[] } }[];
+  return policies.flatMap((policy) => asArray(policy.PolicyDocument.Statement));
+}
+
+/** Every Allow of every role, one action on one resource a row. */
+function grants(template: Template): Grant[] {
+  return ofType(template, 'AWS::IAM::Role').flatMap(([role, resource]) =>
+    roleStatements(resource)
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap((statement) =>
+        asArray(statement.Action).flatMap((action) =>
+          asArray(statement.Resource).map((value) => ({ role, action, resource: text(value) })),
+        ),
+      ),
+  );
+}
+
+function roleOf(template: Template, functionName: string): string {
+  const role = template.Resources[LAMBDA_LOGICAL_IDS[functionName]].Properties.Role as { 'Fn::GetAtt': string[] };
+  return role['Fn::GetAtt'][0];
+}
+
+function grantsOf(template: Template, functionName: string): Grant[] {
+  const role = roleOf(template, functionName);
+  return grants(template).filter((grant) => grant.role === role);
+}
+
+function readTemplate(directory: string): Template {
+  return JSON.parse(readFileSync(join(directory, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}
+
+function messageOf(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected the action to throw');
+}
+
+describe('deployment package (osls package)', function () {
+  this.timeout(300_000);
+  const directories: string[] = [];
+  const packaged: Record<'default' | 'featureOff' | 'kms', Template> = {} as never;
+  const refused: Record<'badPath' | 'badGroup', PackageResult> = {} as never;
+
+  async function packageInto(args: string[]): Promise<string> {
+    const directory = mkdtempSync(join(tmpdir(), 'cs-package-'));
+    directories.push(directory);
+    const result = await packageService(['--package', directory, ...args]);
+    if (result.status !== 0) throw new Error(`osls package ${args.join(' ')} failed:\n${result.output}`);
+    return directory;
+  }
+
+  before(async function () {
+    ensurePythonEnv();
+    // The refused ones stop while resolving variables, before any build, so they can run alongside.
+    const refusals = Promise.all([
+      packageService(['--param=metadataAndBackupS3Path=https://x']),
+      packageService(['--param=groupName=a/b']),
+    ]);
+    // Successful packagings share the .esbuild work folder: one at a time.
+    packaged.default = readTemplate(await packageInto([]));
+    packaged.featureOff = readTemplate(await packageInto(['--param=metadataAndBackupS3Path=']));
+    packaged.kms = readTemplate(await packageInto([`--param=kmsKeyArn=${KMS_KEY_ARN}`]));
+    [refused.badPath, refused.badGroup] = await refusals;
+  });
+
+  after(() => {
+    for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('passes cfn-lint', async () => {
+    const templates = directories.map((directory) => join(directory, 'cloudformation-template-update-stack.json'));
+    // W3005: Serverless adds a DependsOn on each role next to the GetAtt that already implies it.
+    const lint = await promisify(execFile)(venvBin('cfn-lint'), ['--ignore-checks', 'W3005', '--', ...templates]).then(
+      () => ({ code: 0, output: '' }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        output: error.stdout + error.stderr,
+      }),
+    );
+    expect(lint.code, `cfn-lint:\n${lint.output}`).to.equal(0);
+  });
+
+  describe('the state machine', () => {
+    const machine = () => ofType(packaged.default, 'AWS::StepFunctions::StateMachine');
+    const definition = () => {
+      const [, resource] = machine()[0];
+      return resource.Properties.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] };
+    };
+
+    it('is one Standard state machine, logging errors without execution data to a retained log group', () => {
+      expect(machine()).to.have.length(1);
+      const [, { Properties }] = machine()[0];
+      expect(Properties.StateMachineType).to.equal('STANDARD');
+      expect(Properties.LoggingConfiguration).to.deep.equal({
+        Level: 'ERROR',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['WorkflowLogGroup', 'Arn'] } } }],
+      });
+      expect(Properties.TracingConfiguration).to.equal(undefined);
+    });
+
+    it('calls the three functions, their ARNs substituted at deploy time', () => {
+      const [body, substitutions] = definition()['Fn::Sub'];
+      const targets = Object.values(substitutions).map(text);
+      expect(new Set(targets)).to.deep.equal(
+        new Set(Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`)),
+      );
+      const resources = [...body.matchAll(/"Resource": "([^"]*)"/g)].map((match) => match[1]);
+      expect(resources).to.have.length.above(0);
+      for (const resource of resources) expect(Object.keys(substitutions)).to.include(resource.slice(2, -1));
+    });
+
+    it('is a valid Amazon States Language definition (asl-validator)', () => {
+      const [body, substitutions] = definition()['Fn::Sub'];
+      let json = body;
+      for (const [placeholder, arn] of Object.entries(substitutions)) {
+        const logicalId = text(arn).slice(2, -1).split('.')[0];
+        json = json.replaceAll(`\${${placeholder}}`, `arn:aws:lambda:eu-west-1:111122223333:function:${logicalId}`);
+      }
+      // Parsed afresh from the template: asl-validator mutates what it validates.
+      const result = aslValidator(JSON.parse(json) as object);
+      expect(result.isValid, result.errorsText('\n')).to.equal(true);
+    });
+
+    it('may invoke the three functions and nothing else but its log delivery', () => {
+      const roleArn = machine()[0][1].Properties.RoleArn as { 'Fn::GetAtt': string[] };
+      const allowed = grants(packaged.default).filter((grant) => grant.role === roleArn['Fn::GetAtt'][0]);
+      const invoked = allowed.filter((grant) => grant.action === 'lambda:InvokeFunction');
+      expect(new Set(invoked.map((grant) => grant.resource.replace(/:\*$/, '')))).to.deep.equal(
+        new Set(Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`)),
+      );
+      const others = allowed.filter((grant) => grant.action !== 'lambda:InvokeFunction');
+      expect(others.map((grant) => grant.action)).to.have.members(LOG_DELIVERY_ACTIONS);
+    });
+  });
+
+  describe('the functions', () => {
+    const functions = () => ofType(packaged.default, 'AWS::Lambda::Function');
+
+    it('run Node.js 22 on arm64', () => {
+      expect(functions()).to.have.length(FUNCTIONS.length);
+      for (const [, { Properties }] of functions()) {
+        expect(Properties.Runtime).to.equal('nodejs22.x');
+        expect(Properties.Architectures).to.deep.equal(['arm64']);
+      }
+    });
+
+    it('get every variable of shared/deployment.ts ENVIRONMENT but AWS_REGION, which Lambda sets', () => {
+      for (const [, { Properties }] of functions()) {
+        const variables = (Properties.Environment as { Variables: Json }).Variables;
+        const expected = Object.values(ENVIRONMENT).filter((name) => name !== 'AWS_REGION');
+        expect(Object.keys(variables)).to.have.members(expected);
+        expect(variables.ACCOUNT_ID).to.deep.equal({ Ref: 'AWS::AccountId' });
+        expect(variables).to.include({
+          GROUP_NAME: 'demo',
+          METADATA_AND_BACKUP_S3_PATH: 's3://clonesquad-cmdb-local/clonesquad',
+          CONFIGURATION_TABLE: 'CloneSquad-demo-Configuration',
+          SCHEDULER_TABLE: 'CloneSquad-demo-Scheduler',
+          CLONESQUAD_STACK_NAME: 'CloneSquad-demo',
+          TIME_ZONE: 'UTC',
+          KMS_KEY_ARN: '',
+        });
+      }
+    });
+
+    it('each run with a role of their own, with inline policies only', () => {
+      const roles = FUNCTIONS.map((name) => roleOf(packaged.default, name));
+      expect(new Set(roles).size).to.equal(FUNCTIONS.length);
+      for (const role of roles) {
+        const { Properties } = packaged.default.Resources[role];
+        expect(Properties.ManagedPolicyArns).to.equal(undefined);
+        const trust = (Properties.AssumeRolePolicyDocument as { Statement: Json[] }).Statement;
+        expect(trust.map((statement) => statement.Principal)).to.deep.equal([{ Service: 'lambda.amazonaws.com' }]);
+      }
+      const types = Object.values(packaged.default.Resources).map((resource) => resource.Type);
+      expect(types).to.not.include.members(['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']);
+    });
+
+    it('keep every log group for a set time', () => {
+      const logGroups = ofType(packaged.default, 'AWS::Logs::LogGroup');
+      expect(logGroups).to.have.length(FUNCTIONS.length + 1);
+      for (const [, { Properties }] of logGroups) expect(Properties.RetentionInDays).to.be.a('number');
+    });
+  });
+
+  describe('IAM', () => {
+    const partition = () =>
+      `arn:\${AWS::Partition}:s3:::clonesquad-cmdb-local/${backupFolder(
+        { bucket: 'clonesquad-cmdb-local', prefix: 'clonesquad' },
+        { accountId: '${AWS::AccountId}', region: '${AWS::Region}', groupName: 'demo' },
+      )}/`;
+
+    it('grants nothing on "*" but Step Functions log delivery, and no wildcard before the resource part', () => {
+      for (const grant of grants(packaged.default)) {
+        if (LOG_DELIVERY_ACTIONS.includes(grant.action)) continue;
+        const where = `${grant.role} ${grant.action} ${grant.resource}`;
+        // Either a resource of this stack (`${Id.Arn}`, maybe with a version qualifier) or an ARN
+        // whose partition, service, region and account are exact.
+        if (grant.resource.startsWith('${')) continue;
+        expect(grant.resource, where).to.match(/^arn:/);
+        const head = grant.resource
+          .replace(/\$\{[^}]*\}/g, 'X')
+          .split(':')
+          .slice(0, 5)
+          .join(':');
+        expect(head, where).to.not.include('*');
+      }
+    });
+
+    it('lets every function write only its own logs', () => {
+      for (const name of FUNCTIONS) {
+        const logs = grantsOf(packaged.default, name).filter((grant) => grant.action.startsWith('logs:'));
+        expect(logs.map((grant) => grant.action)).to.have.members(['logs:CreateLogStream', 'logs:PutLogEvents']);
+        for (const grant of logs)
+          expect(grant.resource).to.equal(`\${${LAMBDA_LOGICAL_IDS[name].replace('LambdaFunction', 'LogGroup')}.Arn}`);
+      }
+    });
+
+    it('writes to S3 only under the partition prefix, archives write-once by key pattern', () => {
+      const writes = grants(packaged.default).filter(
+        (grant) => grant.action.startsWith('s3:') && !READ_ACTION.test(grant.action),
+      );
+      expect(writes).to.have.length.above(0);
+      for (const grant of writes) {
+        expect(grant.action).to.be.oneOf(['s3:PutObject', 's3:PutObjectAcl']);
+        expect(grant.resource.startsWith(partition()), grant.resource).to.equal(true);
+        const key = grant.resource.slice(partition().length);
+        expect(key, grant.resource).to.match(/^(archive\/\*-|latest-)[^*]*\.yaml$/);
+      }
+    });
+
+    it('lets backupTable scan the two tables and write archives, and nothing else', () => {
+      const backup = grantsOf(packaged.default, 'backupTable').filter((grant) => !grant.action.startsWith('logs:'));
+      const table = (name: string) =>
+        `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${name}`;
+      expect(backup.filter((grant) => grant.action.startsWith('dynamodb:'))).to.deep.equal([
+        {
+          role: roleOf(packaged.default, 'backupTable'),
+          action: 'dynamodb:Scan',
+          resource: table('CloneSquad-demo-Configuration'),
+        },
+        {
+          role: roleOf(packaged.default, 'backupTable'),
+          action: 'dynamodb:Scan',
+          resource: table('CloneSquad-demo-Scheduler'),
+        },
+      ]);
+      const s3 = backup.filter((grant) => grant.action.startsWith('s3:'));
+      expect(new Set(s3.map((grant) => grant.action))).to.deep.equal(new Set(['s3:PutObject', 's3:PutObjectAcl']));
+      for (const grant of s3) expect(grant.resource).to.include('/archive/');
+      expect(backup.filter((grant) => !/^(dynamodb|s3):/.test(grant.action))).to.deep.equal([]);
+    });
+
+    it('lets archiveBackups read archives and write the latest- keys, and nothing else', () => {
+      const archive = grantsOf(packaged.default, 'archiveBackups').filter((grant) => !grant.action.startsWith('logs:'));
+      for (const grant of archive) {
+        if (grant.action === 's3:GetObject') expect(grant.resource).to.include('/archive/');
+        else {
+          expect(grant.action).to.be.oneOf(['s3:PutObject', 's3:PutObjectAcl']);
+          expect(grant.resource).to.match(/\/latest-[^/*]*\.yaml$/);
+        }
+      }
+    });
+
+    it('gives summarize nothing but its logs', () => {
+      const actions = grantsOf(packaged.default, 'summarize').map((grant) => grant.action);
+      expect(actions).to.have.members(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    });
+
+    it('has no S3 statement when MetadataAndBackupS3Path is empty', () => {
+      const template = packaged.featureOff;
+      expect(grants(template).filter((grant) => /^(s3|kms):/.test(grant.action))).to.deep.equal([]);
+      expect(grantsOf(template, 'backupTable').map((grant) => grant.action)).to.include('dynamodb:Scan');
+      const variables = (template.Resources.BackupTableLambdaFunction.Properties.Environment as { Variables: Json })
+        .Variables;
+      expect(variables.METADATA_AND_BACKUP_S3_PATH).to.equal('');
+    });
+
+    it('lets the writers use the KMS key, through S3 only, when KmsKeyArn is set', () => {
+      for (const name of ['backupTable', 'archiveBackups']) {
+        const kms = grantsOf(packaged.kms, name).filter((grant) => grant.action.startsWith('kms:'));
+        expect(kms.map((grant) => grant.action)).to.have.members(['kms:GenerateDataKey', 'kms:Decrypt']);
+        for (const grant of kms) expect(grant.resource).to.equal(KMS_KEY_ARN);
+      }
+      expect(grantsOf(packaged.kms, 'summarize').filter((grant) => grant.action.startsWith('kms:'))).to.deep.equal([]);
+      expect(grants(packaged.default).filter((grant) => grant.action.startsWith('kms:'))).to.deep.equal([]);
+    });
+  });
+
+  describe('parameter validation at package time', () => {
+    it('refuses a MetadataAndBackupS3Path that is not s3:// with the run-time message', () => {
+      expect(refused.badPath.status).to.not.equal(0);
+      expect(refused.badPath.output).to.include(messageOf(() => parseS3Path('https://x')));
+    });
+
+    it('refuses a GroupName with "/" with the run-time message', () => {
+      expect(refused.badGroup.status).to.not.equal(0);
+      expect(refused.badGroup.output).to.include(messageOf(() => validateGroupName('a/b')));
+    });
+  });
+});
+
+describe('deployment configuration (deploy/)', () => {
+  it('applies the SPEC §2 defaults', () => {
+    expect(resolveParameters({ groupName: 'web' })).to.deep.equal({
+      groupName: 'web',
+      destination: null,
+      userSuppliedJSONMetadata: '',
+      timeZone: 'UTC',
+      cloneSquadStackName: 'CloneSquad-web',
+      configurationTable: 'CloneSquad-web-Configuration',
+      schedulerTable: 'CloneSquad-web-Scheduler',
+      glueCrawlerName: '',
+      kmsKeyArn: '',
+    });
+  });
+
+  it('refuses a missing GroupName, unknown parameter names and bad values, naming the parameter', () => {
+    expect(() => resolveParameters({})).to.throw(/^GroupName "": the name is empty/);
+    expect(() => checkParameterNames(['groupname'])).to.throw(/"groupname": no such parameter/);
+    expect(() => resolveParameters({ groupName: 'web', timeZone: 'Mars/Olympus' })).to.throw(/^TimeZone/);
+    expect(() => resolveParameters({ groupName: 'web', kmsKeyArn: 'alias/x' })).to.throw(/^KmsKeyArn/);
+    expect(() => resolveParameters({ groupName: 'web', schedulerTable: 'a*' })).to.throw(/^SchedulerTable/);
+    expect(() => resolveParameters({ groupName: 'web', userSuppliedJSONMetadata: '{' })).to.throw(
+      /^UserSuppliedJSONMetadata/,
+    );
+  });
+
+  it('turns layout placeholders into pseudo parameters and escapes IAM wildcards in literal text', () => {
+    expect(iamResource(`arn:${TOKEN.partition}:s3:::b/a*b?$/${TOKEN.accountId}/${TOKEN.wildcard}`)).to.deep.equal({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::b/a${*}b${?}${$}/', { Ref: 'AWS::AccountId' }, '/*']],
+    });
+    expect(iamResource('arn:aws:kms:x')).to.equal('arn:aws:kms:x');
+  });
+
+  it('keeps a literal "*" of an S3 prefix from widening the grant', () => {
+    const statements = functionStatements(
+      resolveParameters({ groupName: 'web', metadataAndBackupS3Path: 's3://bkt/p*' }),
+    );
+    const resources = statements.backupTable.flatMap((statement) => statement.Resource).map(text);
+    expect(resources.filter((resource) => resource.includes(':s3:::'))).to.satisfy((list: string[]) =>
+      list.every((resource) => resource.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/backups/')),
+    );
+  });
+
+  it('names resources per group and stage, within the services limits', () => {
+    const long = resourceNames('g'.repeat(64), 'prod');
+    const dotted = resourceNames('my.group_1', 'dev');
+    expect(resourceNames('web', 'dev').functions.backupTable).to.equal('CloneSquad-web-dev-backupTable');
+    for (const names of [long, dotted]) {
+      for (const name of Object.values(names.functions)) expect(name).to.match(/^[A-Za-z0-9-]{1,64}$/);
+      expect(names.stack).to.match(/^[A-Za-z][A-Za-z0-9-]{0,127}$/);
+      expect(names.stateMachine.length).to.be.at.most(80);
+    }
+    expect(resourceNames('my.group', 'dev').stack).to.not.equal(resourceNames('my_group', 'dev').stack);
+  });
+});
