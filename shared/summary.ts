@@ -35,15 +35,17 @@ export function skippedPart(part: string, reason: string): PartResult {
  */
 export function errorFromCatch(caught: unknown): { name: string; message: string } {
   if (typeof caught !== 'object' || caught === null) return describeError(caught);
-  const { Error: name, Cause: cause } = caught as { Error?: string; Cause?: string };
-  let message = cause ?? '';
+  const { Error: error, Cause: cause } = caught as { Error?: string; Cause?: unknown };
+  const name = error ?? 'Error';
+  let message = cause === undefined || cause === null ? '' : typeof cause === 'string' ? cause : JSON.stringify(cause);
   try {
     const parsed = JSON.parse(message) as { errorMessage?: string };
     if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
   } catch {
     // A plain-text Cause is already the message.
   }
-  return { name: name ?? 'Error', message };
+  // States.Timeout and a Fail state may come without a Cause: the error name is then the message.
+  return { name, message: message === '' ? name : message };
 }
 
 export interface ExecutionSummary {
