@@ -3,7 +3,13 @@
  * control, SSE-KMS is used when a key is configured, and S3 checks the SHA-256 of every body.
  */
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { UserInputError } from './errors.ts';
 
 export interface WriteProtection {
@@ -58,8 +64,29 @@ export async function putObject(s3: S3Client, options: PutOptions): Promise<Writ
       sha256: digest.toString('hex'),
     };
   } catch (error) {
+    if (options.writeOnce && (error as Error).name === 'PreconditionFailed') {
+      const existing = await sameContentAlreadyWritten(s3, options.bucket, options.key, digest);
+      if (existing)
+        return { key: options.key, etag: existing, bytes: options.body.byteLength, sha256: digest.toString('hex') };
+    }
     throw explainS3Error(error, options.bucket, options.key);
   }
+}
+
+/**
+ * A write-once object that already exists is accepted when it holds exactly these bytes: a retried
+ * call whose first attempt succeeded but whose answer was lost. Answers the object's ETag, or
+ * `undefined` when the content differs.
+ */
+async function sameContentAlreadyWritten(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  digest: Buffer,
+): Promise<string | undefined> {
+  const existing = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const bytes = await existing.Body!.transformToByteArray();
+  return createHash('sha256').update(bytes).digest().equals(digest) ? existing.ETag : undefined;
 }
 
 export interface CopyOptions extends WriteProtection {

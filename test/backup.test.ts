@@ -184,6 +184,21 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       expect((await read(deployment, first.archive!.key)).toString()).to.equal('a: first\n');
     });
 
+    it('accepts a retried backup whose archive already holds exactly the same bytes', async () => {
+      // Prepare: a first attempt that wrote the archive but whose answer was lost
+      const deployment = await givenDeployment({ configuration: [tableItem('a', 'same')], scheduler: [] });
+      const clients = { dynamodb, s3 };
+      const request = { table: 'configuration', executionStartTime: FIRST_RUN } as const;
+      const first = await backupTable(clients, deployment, request);
+
+      // Act
+      const retried = await backupTable(clients, deployment, request);
+
+      // Assess
+      expect(retried.archive).to.deep.equal(first.archive);
+      expect(retried.sha256).to.equal(first.sha256);
+    });
+
     it('backs up a table larger than one Scan page whole, and returns only a small summary', async () => {
       // Prepare: 300 rows of 4 KB, about 1.2 MB
       const items = Array.from({ length: 300 }, (_, index) =>
