@@ -46,6 +46,11 @@ export interface TableSchema {
   name: string;
   description: string;
   columns: Column[];
+  /**
+   * Top-level fields whose name starts with this prefix are per-deployment and cannot all be
+   * columns; records may carry them, queries reach them another way (the table's description says how).
+   */
+  dynamicFieldPrefix?: string;
 }
 
 /** Partition columns of every table, in order (SPEC §6). */

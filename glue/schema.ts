@@ -150,11 +150,16 @@ function fieldsProblems(fields: Column[], record: Record<string, unknown>, path:
 
 /**
  * Everything in `record` that its table's schema does not accept: unknown fields (at any depth),
- * wrong types, and top-level fields that would collide with a partition column. Empty when valid.
+ * wrong types, and top-level fields that would collide with a partition column. Top-level fields with
+ * the table's `dynamicFieldPrefix` are not checked. Empty when valid.
  */
 export function recordProblems(table: TableSchema, record: Record<string, unknown>): string[] {
   const collisions = Object.keys(record)
     .filter((name) => (PARTITION_COLUMNS as readonly string[]).includes(name.toLowerCase()))
     .map((name) => `${name}: collides with the partition column ${name.toLowerCase()}`);
-  return [...collisions, ...fieldsProblems(table.columns, record, '')];
+  const prefix = table.dynamicFieldPrefix;
+  const fixed = prefix
+    ? Object.fromEntries(Object.entries(record).filter(([name]) => !name.startsWith(prefix)))
+    : record;
+  return [...collisions, ...fieldsProblems(table.columns, fixed, '')];
 }

@@ -1,0 +1,22 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
+import { currentDeployment } from '#shared/deployment-cache';
+import { isString, requireField } from '#shared/handler-input';
+import { exportDiscovery } from '#shared/metadata/discovery';
+import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
+
+const clients = {
+  cloudformation: new CloudFormationClient(clientSettings()),
+  organizations: new OrganizationsClient(clientSettings()),
+  ec2: new EC2Client(clientSettings()),
+  s3: new S3Client(s3ClientSettings()),
+};
+
+/** Event: `{ executionStartTime: ISO-8601 }`. */
+export async function handler(event: unknown): Promise<MetadataPartResult> {
+  const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
+  return exportDiscovery(clients, currentDeployment(), { executionStartTime });
+}
