@@ -16,7 +16,7 @@
  * early: that is a CloneSquad setting about starting instances, and this export reports SSM's
  * windows. Periods of several windows add up (union).
  */
-import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ListTagsForResourceCommand,
@@ -26,16 +26,15 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { Deployment } from '../deployment.ts';
 import { log } from '../log.ts';
+import { listSubfleets } from './discovery.ts';
 import { writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
 import { naiveUtc } from './records.ts';
 import { parseSchedule, withMemory, type Schedule } from './schedule.ts';
 
 export const GROUP_TAG = 'clonesquad:group-name';
-export const SUBFLEET_TAG = 'clonesquad:subfleet-name';
 export const GLOBAL_DEFAULT_WINDOW = 'CS-GlobalDefaultMaintenanceWindow';
 export const MAIN_FLEET = '__main__';
 
-const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 const HOUR = 3_600_000;
 /** How far a union of periods is followed before its start or end is reported as unknown (null). */
 const HORIZON_DAYS = 7;
@@ -101,29 +100,6 @@ export function windowNamesForFleet(groupName: string, fleet: string): string[] 
       ? [`CS-${groupName}-Mainfleet`]
       : [`CS-${groupName}-Subfleet.${fleet}`, `CS-${groupName}-Subfleet.__all__`];
   return [...new Set([...own, `CS-${groupName}`, GLOBAL_DEFAULT_WINDOW])];
-}
-
-/** Subfleet names of the group's live instances (tag `clonesquad:subfleet-name`), sorted. */
-export async function readSubfleetNames(ec2: EC2Client, groupName: string): Promise<string[]> {
-  const names = new Set<string>();
-  const pages = paginateDescribeInstances(
-    { client: ec2, pageSize: 1000 },
-    {
-      Filters: [
-        { Name: `tag:${GROUP_TAG}`, Values: [groupName] },
-        { Name: 'instance-state-name', Values: LIVE_STATES },
-      ],
-    },
-  );
-  for await (const page of pages) {
-    for (const reservation of page.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
-        const subfleet = instance.Tags?.find((tag) => tag.Key === SUBFLEET_TAG)?.Value;
-        if (subfleet) names.add(subfleet);
-      }
-    }
-  }
-  return [...names].sort();
 }
 
 /** Every window named like one of `names`, with its tags. */
@@ -401,7 +377,7 @@ export async function exportMaintenanceWindows(
   request: { executionStartTime: string; now?: Date },
 ): Promise<MetadataPartResult> {
   const now = request.now ?? new Date();
-  const subfleets = await readSubfleetNames(clients.ec2, deployment.groupName);
+  const subfleets = await listSubfleets(clients.ec2, deployment.groupName);
   const names = [MAIN_FLEET, ...subfleets].flatMap((fleet) => windowNamesForFleet(deployment.groupName, fleet));
   const windows = await readWindowsNamed(clients.ssm, names);
   const warnings: string[] = [];
