@@ -1,10 +1,204 @@
-import { columns, timestamp, type TableSchema } from '../schema-types.ts';
+import { array, bigint, boolean, columns, string, struct, tags, timestamp, type TableSchema } from '../schema-types.ts';
+
+/**
+ * The EC2 `Instance` shape as DescribeInstances returns it (SDK v3, every member), followed by the
+ * fields CloneSquad adds. Times inside the SDK object are ISO-8601 text (`string`); integers are
+ * `bigint`, as in the original Athena table.
+ */
+
+const operator = struct({ Managed: boolean, Principal: string, HiddenByDefault: boolean });
+const groupIdentifier = struct({ GroupId: string, GroupName: string });
+const ipAssociation = struct({
+  CarrierIp: string,
+  CustomerOwnedIp: string,
+  IpOwnerId: string,
+  PublicDnsName: string,
+  PublicIp: string,
+});
+
+const blockDeviceMapping = struct({
+  DeviceName: string,
+  Ebs: struct({
+    AttachTime: string,
+    DeleteOnTermination: boolean,
+    Status: string,
+    VolumeId: string,
+    AssociatedResource: string,
+    VolumeOwnerId: string,
+    Operator: operator,
+    EbsCardIndex: bigint,
+  }),
+});
+
+const networkInterface = struct({
+  Association: ipAssociation,
+  Attachment: struct({
+    AttachTime: string,
+    AttachmentId: string,
+    DeleteOnTermination: boolean,
+    DeviceIndex: bigint,
+    Status: string,
+    NetworkCardIndex: bigint,
+    EnaSrdSpecification: struct({
+      EnaSrdEnabled: boolean,
+      EnaSrdUdpSpecification: struct({ EnaSrdUdpEnabled: boolean }),
+    }),
+    EnaQueueCount: bigint,
+  }),
+  Description: string,
+  Groups: array(groupIdentifier),
+  Ipv6Addresses: array(struct({ Ipv6Address: string, IsPrimaryIpv6: boolean })),
+  MacAddress: string,
+  NetworkInterfaceId: string,
+  OwnerId: string,
+  PrivateDnsName: string,
+  PrivateIpAddress: string,
+  PrivateIpAddresses: array(
+    struct({ Association: ipAssociation, Primary: boolean, PrivateDnsName: string, PrivateIpAddress: string }),
+  ),
+  SourceDestCheck: boolean,
+  Status: string,
+  SubnetId: string,
+  VpcId: string,
+  InterfaceType: string,
+  Ipv4Prefixes: array(struct({ Ipv4Prefix: string })),
+  Ipv6Prefixes: array(struct({ Ipv6Prefix: string })),
+  ConnectionTrackingConfiguration: struct({
+    TcpEstablishedTimeout: bigint,
+    UdpStreamTimeout: bigint,
+    UdpTimeout: bigint,
+  }),
+  Operator: operator,
+});
+
+const secondaryInterface = struct({
+  Attachment: struct({
+    AttachTime: string,
+    AttachmentId: string,
+    DeleteOnTermination: boolean,
+    DeviceIndex: bigint,
+    Status: string,
+    NetworkCardIndex: bigint,
+  }),
+  MacAddress: string,
+  SecondaryInterfaceId: string,
+  OwnerId: string,
+  PrivateIpAddresses: array(struct({ PrivateIpAddress: string })),
+  SourceDestCheck: boolean,
+  Status: string,
+  SecondarySubnetId: string,
+  SecondaryNetworkId: string,
+  InterfaceType: string,
+});
 
 export const instancesTable: TableSchema = {
   folder: 'instances',
   name: 'clonesquad_instances',
   description: 'One line per EC2 instance managed by CloneSquad',
   columns: columns({
+    InstanceId: string,
+    ImageId: string,
+    InstanceType: string,
+    State: struct({ Code: bigint, Name: string }),
+    StateReason: struct({ Code: string, Message: string }),
+    StateTransitionReason: string,
+    LaunchTime: string,
+    Tags: tags,
+    Architecture: string,
+    Platform: string,
+    PlatformDetails: string,
+    UsageOperation: string,
+    UsageOperationUpdateTime: string,
+    VirtualizationType: string,
+    Hypervisor: string,
+    BootMode: string,
+    CurrentInstanceBootMode: string,
+    TpmSupport: string,
+    KernelId: string,
+    RamdiskId: string,
+    KeyName: string,
+    AmiLaunchIndex: bigint,
+    ClientToken: string,
+    InstanceLifecycle: string,
+    SpotInstanceRequestId: string,
+    CapacityBlockId: string,
+    CapacityReservationId: string,
+    CapacityReservationSpecification: struct({
+      CapacityReservationPreference: string,
+      CapacityReservationTarget: struct({ CapacityReservationId: string, CapacityReservationResourceGroupArn: string }),
+    }),
+    OutpostArn: string,
+    Placement: struct({
+      AvailabilityZoneId: string,
+      Affinity: string,
+      GroupName: string,
+      PartitionNumber: bigint,
+      HostId: string,
+      Tenancy: string,
+      SpreadDomain: string,
+      HostResourceGroupArn: string,
+      GroupId: string,
+      AvailabilityZone: string,
+    }),
+    Monitoring: struct({ MetricCategoryIds: array(string), State: string }),
+    IamInstanceProfile: struct({ Arn: string, Id: string }),
+    ProductCodes: array(struct({ ProductCodeId: string, ProductCodeType: string })),
+    Licenses: array(struct({ LicenseConfigurationArn: string })),
+    RootDeviceName: string,
+    RootDeviceType: string,
+    BlockDeviceMappings: array(blockDeviceMapping),
+    EbsOptimized: boolean,
+    EnaSupport: boolean,
+    SriovNetSupport: string,
+    SourceDestCheck: boolean,
+    VpcId: string,
+    SubnetId: string,
+    PrivateDnsName: string,
+    PrivateIpAddress: string,
+    PublicDnsName: string,
+    PublicIpAddress: string,
+    Ipv6Address: string,
+    SecurityGroups: array(groupIdentifier),
+    NetworkInterfaces: array(networkInterface),
+    SecondaryInterfaces: array(secondaryInterface),
+    NetworkPerformanceOptions: struct({ BandwidthWeighting: string }),
+    PrivateDnsNameOptions: struct({
+      HostnameType: string,
+      EnableResourceNameDnsARecord: boolean,
+      EnableResourceNameDnsAAAARecord: boolean,
+    }),
+    ElasticGpuAssociations: array(
+      struct({
+        ElasticGpuId: string,
+        ElasticGpuAssociationId: string,
+        ElasticGpuAssociationState: string,
+        ElasticGpuAssociationTime: string,
+      }),
+    ),
+    ElasticInferenceAcceleratorAssociations: array(
+      struct({
+        ElasticInferenceAcceleratorArn: string,
+        ElasticInferenceAcceleratorAssociationId: string,
+        ElasticInferenceAcceleratorAssociationState: string,
+        ElasticInferenceAcceleratorAssociationTime: string,
+      }),
+    ),
+    CpuOptions: struct({ CoreCount: bigint, ThreadsPerCore: bigint, AmdSevSnp: string, NestedVirtualization: string }),
+    HibernationOptions: struct({ Configured: boolean }),
+    MetadataOptions: struct({
+      State: string,
+      HttpTokens: string,
+      HttpPutResponseHopLimit: bigint,
+      HttpEndpoint: string,
+      HttpProtocolIpv6: string,
+      InstanceMetadataTags: string,
+    }),
+    EnclaveOptions: struct({ Enabled: boolean }),
+    MaintenanceOptions: struct({ AutoRecovery: string, RebootMigration: string }),
+    Operator: operator,
+    _Hostname: string,
+    _SubfleetName: string,
+    _LastStartAttemptTime: timestamp,
     MetadataRecordLastUpdatedAt: timestamp,
   }),
 };

@@ -1,0 +1,55 @@
+/** EC2 helpers for tests on the shared emulator: a client, a call recorder, a quick fleet launcher. */
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { seedImageId } from '#local/seed-instances';
+import { clientSettings } from '#shared/aws-clients';
+import { GROUP_NAME_TAG } from '#shared/metadata/instances';
+
+export function emulatorEc2(): EC2Client {
+  return new EC2Client(clientSettings());
+}
+
+export interface RecordedCall {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/** Records every command `client` sends (once per command, retries excluded), with a copy of its input. */
+export function recordCalls(client: EC2Client): RecordedCall[] {
+  const calls: RecordedCall[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push({ command: context.commandName ?? '', input: structuredClone(args.input as Record<string, unknown>) });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCalls' },
+  );
+  return calls;
+}
+
+/**
+ * Launches `count` instances of `groupName`, one reservation each (as pets are launched), a few
+ * requests at a time. The emulator counts DescribeInstances `MaxResults` in reservations, so only
+ * separate reservations make a large fleet span several pages there.
+ */
+export async function launchSeparately(ec2: EC2Client, groupName: string, count: number): Promise<string[]> {
+  const imageId = await seedImageId(ec2);
+  const ids: string[] = [];
+  let launched = 0;
+  const worker = async () => {
+    while (launched < count) {
+      launched += 1;
+      const { Instances } = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: imageId,
+          InstanceType: 't3.micro',
+          MinCount: 1,
+          MaxCount: 1,
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: GROUP_NAME_TAG, Value: groupName }] }],
+        }),
+      );
+      ids.push(Instances![0].InstanceId!);
+    }
+  };
+  await Promise.all(Array.from({ length: 12 }, worker));
+  return ids;
+}
