@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { defaultTableNames, ENVIRONMENT, validateGroupName } from '../shared/deployment.ts';
 import { UserInputError } from '../shared/errors.ts';
 import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
+import { DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
 import type { Cfn } from './cloudformation.ts';
 
 /** Serverless parameter name → SPEC §2 name, for messages. */
@@ -25,7 +26,14 @@ export type ParameterName = keyof typeof PARAMETERS;
 export type RawParameters = Partial<Record<ParameterName, string | null>>;
 
 /** The functions of serverless.yml. */
-export const FUNCTIONS = ['backupTable', 'archiveBackups', 'summarize'] as const;
+export const FUNCTIONS = [
+  'backupTable',
+  'archiveBackups',
+  'exportDiscovery',
+  'exportInstances',
+  'exportMaintenanceWindows',
+  'summarize',
+] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export interface DeploymentParameters {
@@ -67,7 +75,9 @@ export function resolveParameters(raw: RawParameters): DeploymentParameters {
     cloneSquadStackName: validateStackName(value('cloneSquadStackName') || `CloneSquad-${groupName}`),
     configurationTable: validateTableName('configurationTable', value('configurationTable') || tables.configuration),
     schedulerTable: validateTableName('schedulerTable', value('schedulerTable') || tables.scheduler),
-    glueCrawlerName: value('glueCrawlerName'),
+    // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
+    // reports the catalog part skipped). Given empty: no crawler.
+    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : value('glueCrawlerName'),
     kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
   };
 }

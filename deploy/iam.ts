@@ -3,7 +3,14 @@
  * the tables and keys it touches. S3 resources are derived from the shared key layout, so a change
  * of layout changes the grants with it.
  */
-import { archiveBackupKey, BACKUP_TABLES, latestBackupKey, type PartitionIdentity } from '../shared/s3-layout.ts';
+import {
+  archiveBackupKey,
+  BACKUP_TABLES,
+  latestBackupKey,
+  metadataPartitionFolder,
+  type MetadataTable,
+  type PartitionIdentity,
+} from '../shared/s3-layout.ts';
 import type { S3Location } from '../shared/s3-path.ts';
 import { iamResource, TOKEN, type Cfn } from './cloudformation.ts';
 import { FUNCTIONS, type DeploymentParameters, type FunctionName } from './deployment-config.ts';
@@ -13,7 +20,7 @@ export interface Statement {
   Effect: 'Allow';
   Action: string[];
   Resource: Cfn[];
-  Condition?: Record<string, Record<string, string | string[]>>;
+  Condition?: Record<string, Record<string, Cfn | Cfn[]>>;
 }
 
 /** The logical id Serverless gives a function's log group. */
@@ -51,6 +58,44 @@ function useKmsKey(kmsKeyArn: string): Statement[] {
   ];
 }
 
+/**
+ * Writing a CMDB partition: put the one object, list the partition folder, and delete what else is in
+ * it (SPEC §4), for exactly the given tables' partitions of this deployment.
+ */
+function writeMetadataPartitions(root: S3Location, id: PartitionIdentity, tables: MetadataTable[]): Statement[] {
+  const folders = tables.map((table) => metadataPartitionFolder(root, id, table));
+  return [
+    {
+      Sid: 'WriteMetadataPartitions',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:PutObjectAcl'],
+      Resource: folders.map((folder) => s3Object(root, `${folder}/${TOKEN.wildcard}`)),
+      Condition: BUCKET_OWNER_FULL_CONTROL,
+    },
+    {
+      Sid: 'ReplaceMetadataPartitionObjects',
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:AbortMultipartUpload'],
+      Resource: folders.map((folder) => s3Object(root, `${folder}/${TOKEN.wildcard}`)),
+    },
+    {
+      Sid: 'ListMetadataPartitions',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [iamResource(`arn:${TOKEN.partition}:s3:::${root.bucket}`)],
+      Condition: { StringEquals: { 's3:prefix': folders.map((folder) => iamResource(`${folder}/`)) } },
+    },
+  ];
+}
+
+/** EC2 and SSM `Describe*` calls accept no resource but "*"; they only read. */
+const DESCRIBE_INSTANCES: Statement = {
+  Sid: 'DescribeGroupInstances',
+  Effect: 'Allow',
+  Action: ['ec2:DescribeInstances'],
+  Resource: ['*'],
+};
+
 export function functionStatements(parameters: DeploymentParameters): Record<FunctionName, Statement[]> {
   const root = parameters.destination;
   const id: PartitionIdentity = { accountId: TOKEN.accountId, region: TOKEN.region, groupName: parameters.groupName };
@@ -59,6 +104,9 @@ export function functionStatements(parameters: DeploymentParameters): Record<Fun
     : [];
   const latest = root ? BACKUP_TABLES.map((table) => s3Object(root, latestBackupKey(root, id, table))) : [];
   const s3 = (statements: Statement[]) => (root ? [...statements, ...useKmsKey(parameters.kmsKeyArn)] : []);
+  const metadata = (tables: MetadataTable[]) => (root ? writeMetadataPartitions(root, id, tables) : []);
+  const arn = (service: string, resource: string, region = TOKEN.region) =>
+    iamResource(`arn:${TOKEN.partition}:${service}:${region}:${TOKEN.accountId}:${resource}`);
 
   const statements: Record<FunctionName, Statement[]> = {
     backupTable: [
@@ -67,7 +115,7 @@ export function functionStatements(parameters: DeploymentParameters): Record<Fun
         Effect: 'Allow',
         Action: ['dynamodb:Scan'],
         Resource: [parameters.configurationTable, parameters.schedulerTable].map((table) =>
-          iamResource(`arn:${TOKEN.partition}:dynamodb:${TOKEN.region}:${TOKEN.accountId}:table/${table}`),
+          arn('dynamodb', `table/${table}`),
         ),
       },
       ...s3([
@@ -78,6 +126,9 @@ export function functionStatements(parameters: DeploymentParameters): Record<Fun
           Resource: archives,
           Condition: BUCKET_OWNER_FULL_CONTROL,
         },
+        // A retried write-once archive is compared with what the first attempt wrote.
+        { Sid: 'ReadArchiveBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: archives },
+        ...metadata([...BACKUP_TABLES]),
       ]),
     ],
     archiveBackups: s3([
@@ -90,10 +141,91 @@ export function functionStatements(parameters: DeploymentParameters): Record<Fun
         Condition: BUCKET_OWNER_FULL_CONTROL,
       },
     ]),
+    exportDiscovery: [
+      {
+        Sid: 'ReadCloneSquadStack',
+        Effect: 'Allow',
+        Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+        Resource: [arn('cloudformation', `stack/${parameters.cloneSquadStackName}/${TOKEN.wildcard}`)],
+      },
+      {
+        // Scoping it would need the organization's id and management account, unknown to a member account.
+        Sid: 'DescribeOwnAccount',
+        Effect: 'Allow',
+        Action: ['organizations:DescribeAccount'],
+        Resource: ['*'],
+      },
+      DESCRIBE_INSTANCES,
+      ...s3(metadata(['discovery'])),
+    ],
+    exportInstances: [
+      { ...DESCRIBE_INSTANCES, Action: ['ec2:DescribeInstances', 'ec2:DescribeVolumes'] },
+      ...s3(metadata(['instances', 'volumes'])),
+    ],
+    exportMaintenanceWindows: [
+      {
+        Sid: 'DescribeMaintenanceWindows',
+        Effect: 'Allow',
+        Action: ['ssm:DescribeMaintenanceWindows'],
+        Resource: ['*'],
+      },
+      {
+        Sid: 'ReadMaintenanceWindowTags',
+        Effect: 'Allow',
+        Action: ['ssm:ListTagsForResource'],
+        Resource: [arn('ssm', `maintenancewindow/${TOKEN.wildcard}`)],
+      },
+      DESCRIBE_INSTANCES,
+      ...s3(metadata(['maintenance-windows'])),
+    ],
     summarize: [],
   };
   return Object.fromEntries(FUNCTIONS.map((name) => [name, [writeLogs(name), ...statements[name]]])) as Record<
     FunctionName,
     Statement[]
   >;
+}
+
+/** Actions Step Functions needs to deliver its logs; AWS defines no resource for them. */
+export const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+/** The logical id Serverless gives a function. */
+export function lambdaLogicalId(name: FunctionName): string {
+  return `${name[0].toUpperCase()}${name.slice(1)}LambdaFunction`;
+}
+
+/** The state machine's role: invoke the functions, start the crawler, deliver its logs. */
+export function stateMachineStatements(parameters: DeploymentParameters): Statement[] {
+  return [
+    {
+      Sid: 'InvokeWorkflowFunctions',
+      Effect: 'Allow',
+      Action: ['lambda:InvokeFunction'],
+      Resource: FUNCTIONS.map((name) => ({ 'Fn::GetAtt': [lambdaLogicalId(name), 'Arn'] }) as Cfn),
+    },
+    ...(parameters.glueCrawlerName
+      ? [
+          {
+            Sid: 'StartCatalogCrawler',
+            Effect: 'Allow' as const,
+            Action: ['glue:StartCrawler'],
+            Resource: [
+              iamResource(
+                `arn:${TOKEN.partition}:glue:${TOKEN.region}:${TOKEN.accountId}:crawler/${parameters.glueCrawlerName}`,
+              ),
+            ],
+          },
+        ]
+      : []),
+    { Sid: 'DeliverLogs', Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: ['*'] },
+  ];
 }

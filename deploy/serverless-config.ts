@@ -11,7 +11,7 @@ import {
   resourceNames,
   type RawParameters,
 } from './deployment-config.ts';
-import { functionStatements } from './iam.ts';
+import { functionStatements, stateMachineStatements } from './iam.ts';
 
 export interface ServerlessInput {
   /** Values of `${param:name}` (null when not given). */
@@ -33,7 +33,7 @@ export function serverlessConfig({ parameters: raw, givenNames, stage }: Serverl
     },
     names: resourceNames(parameters.groupName, stage),
     environment: functionEnvironment(parameters),
-    statements: functionStatements(parameters),
+    statements: { ...functionStatements(parameters), workflow: stateMachineStatements(parameters) },
   };
 }
 

@@ -5,7 +5,13 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_S3_PATH, runLocal } from './local-run.ts';
+import { parseS3Path } from '#shared/s3-path';
 import { PROJECT_ROOT } from './python-env.ts';
+import { formatResult } from './query.ts';
+import { SqlEngine } from './sql-engine.ts';
+
+/** What a local run ends with: the CMDB view of the exported fleet, as Athena would show it. */
+const SHOWCASE_QUERY = 'SELECT * FROM displayallhostnames';
 
 const USAGE = `Usage: npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]
   --out DIR        local bucket store (DIR/s3/<bucket>/<key>) and DIR/last-execution.json (default .local)
@@ -47,6 +53,13 @@ async function main(): Promise<number> {
   await writeFile(join(resolve(values.out), 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
   console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
   for (const key of result.keys) console.log(`  ${key}`);
+  const engine = await SqlEngine.open({ folder: result.mirror, location: parseS3Path(values['s3-path'])! });
+  try {
+    console.log(`\n${SHOWCASE_QUERY}`);
+    console.log(formatResult(await engine.run(SHOWCASE_QUERY), 'table'));
+  } finally {
+    engine.close();
+  }
   return run.status === 'SUCCEEDED' ? 0 : 1;
 }
 

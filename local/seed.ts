@@ -1,5 +1,7 @@
 /**
  * The seed file of a local run: a CloneSquad group to create in the emulator through the real APIs.
+ * Every section but `groupName` is optional; a seed with only the two tables runs with an empty
+ * fleet and no CloneSquad stack.
  *
  * ```yaml
  * groupName: demo
@@ -9,9 +11,17 @@
  *   "[nightly]ec2.schedule.desired_instance_count": "0"
  * scheduler:
  *   "nightly-off": "cron(0 20 * * ? *),config.active_parameter_set=nightly"
+ * instances: […]             # local/seed-instances.ts
+ * maintenanceWindows: […]    # local/seed-windows.ts
+ * stack: {…}                 # local/seed-stack.ts
+ * organization: {…}          # local/seed-stack.ts
  * ```
  */
 import { readFileSync } from 'node:fs';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
@@ -24,14 +34,35 @@ import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
+import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
+import {
+  applyStackSeed,
+  parseOrganizationSeed,
+  parseStackSeed,
+  type OrganizationSeed,
+  type StackSeed,
+} from './seed-stack.ts';
+import { applyWindowsSeed, parseWindowsSeed, type WindowSeed } from './seed-windows.ts';
 
 export interface Seed {
   groupName: string;
   region: string;
   tables: Record<BackupTable, Record<string, string>>;
+  instances: InstanceSeed[];
+  maintenanceWindows: WindowSeed[];
+  stack?: StackSeed;
+  organization?: OrganizationSeed;
 }
 
-const KNOWN_SECTIONS = new Set(['groupName', 'region', ...BACKUP_TABLES]);
+const KNOWN_SECTIONS = new Set([
+  'groupName',
+  'region',
+  ...BACKUP_TABLES,
+  'instances',
+  'maintenanceWindows',
+  'stack',
+  'organization',
+]);
 
 export function parseSeed(text: string, source: string): Seed {
   let document: unknown;
@@ -73,9 +104,36 @@ export function parseSeed(text: string, source: string): Seed {
     );
   }
   const tables = {} as Seed['tables'];
-  for (const table of BACKUP_TABLES)
+  for (const table of BACKUP_TABLES) {
     tables[table] = stringMapping(fields[table] ?? {}, `seed file ${source}, section ${table}`);
-  return { groupName: validateGroupName(fields.groupName), region, tables };
+  }
+  if (fields.organization !== undefined && fields.stack === undefined) {
+    throw new UserInputError(
+      `seed file ${source}`,
+      'an organization section needs a stack section (discovery reads both)',
+      'add a stack section, or remove the organization section',
+    );
+  }
+  const organization =
+    fields.organization !== undefined ? parseOrganizationSeed(fields.organization, source) : undefined;
+  if (organization?.accountName) {
+    // A named account would be a new member account with a random id on every run, so the run's
+    // partitions (accountid=…) would change from run to run.
+    throw new UserInputError(
+      `seed file ${source}, section organization`,
+      "a local run reports the emulator's own account, which the emulator always names master (master@example.com)",
+      'write "organization: {}" to create the organization; accountName and accountEmail cannot apply here',
+    );
+  }
+  return {
+    groupName: validateGroupName(fields.groupName),
+    region,
+    tables,
+    instances: parseInstancesSeed(fields.instances, source),
+    maintenanceWindows: parseWindowsSeed(fields.maintenanceWindows, source),
+    ...(fields.stack !== undefined ? { stack: parseStackSeed(fields.stack, source) } : {}),
+    ...(organization ? { organization } : {}),
+  };
 }
 
 export function loadSeed(path: string): Seed {
@@ -133,16 +191,28 @@ export async function writeItems(dynamodb: DynamoDBClient, tableName: string, re
   }
 }
 
+export interface SeedClients {
+  dynamodb: DynamoDBClient;
+  ec2: EC2Client;
+  ssm: SSMClient;
+  cloudformation: CloudFormationClient;
+  organizations: OrganizationsClient;
+}
+
+/** Creates everything the seed describes, through the real APIs. */
 export async function applySeed(
-  dynamodb: DynamoDBClient,
+  clients: SeedClients,
   seed: Seed,
   tableNames: Record<BackupTable, string>,
 ): Promise<void> {
   for (const table of BACKUP_TABLES) {
-    await createCloneSquadTable(dynamodb, tableNames[table]);
+    await createCloneSquadTable(clients.dynamodb, tableNames[table]);
     const requests = Object.entries(seed.tables[table]).map(([key, value]) => ({
       PutRequest: { Item: { Key: { S: key }, Value: { S: value } } },
     }));
-    await writeItems(dynamodb, tableNames[table], requests);
+    await writeItems(clients.dynamodb, tableNames[table], requests);
   }
+  await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances);
+  await applyWindowsSeed(clients.ssm, seed.groupName, seed.maintenanceWindows);
+  if (seed.stack) await applyStackSeed(clients, seed.groupName, seed.stack, seed.organization);
 }

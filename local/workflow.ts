@@ -35,23 +35,35 @@ type LocalHandlers = NonNullable<
 >;
 export type EventLog = { type: string; [field: string]: unknown };
 
+/** The Serverless variable that names the crawler in the definition; the local runner supplies it. */
+export const CRAWLER_NAME_VARIABLE = 'self:custom.deployment.parameters.glueCrawlerName';
+
 /**
- * The definition as Serverless deploys it: `\${param:name}` variables are substituted from `params`
- * (Serverless does the same at package time); any other variable is refused, since the local runner
- * could not know its value.
+ * The definition as Serverless deploys it: `\${…}` variables in its strings are substituted from
+ * `variables` (keyed by the expression, as Serverless resolves them at package time); any other
+ * variable is refused, since the local runner could not know its value.
  */
 export function loadDefinition(
-  params: Record<string, string> = {},
+  variables: Record<string, string> = {},
   path = WORKFLOW_DEFINITION,
 ): { States: Record<string, StateDefinition>; StartAt: string } {
-  const text = readFileSync(path, 'utf8').replace(/\$\{([^}]*)\}/g, (variable, expression: string) => {
-    const match = /^param:(\w+)$/.exec(expression.trim());
-    if (!match || params[match[1]] === undefined) {
-      throw new Error(`${path}: the local runner has no value for ${variable}; pass it in the run's params`);
+  const substitute = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return value.replace(/\$\{([^}]*)\}/g, (variable, expression: string) => {
+        const known = variables[expression.trim()];
+        if (known === undefined) {
+          throw new Error(`${path}: the local runner has no value for ${variable}; pass it in the run's variables`);
+        }
+        return known;
+      });
     }
-    return params[match[1]];
-  });
-  return parse(text, { merge: true });
+    if (Array.isArray(value)) return value.map(substitute);
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item)]));
+    }
+    return value;
+  };
+  return substitute(parse(readFileSync(path, 'utf8'), { merge: true })) as ReturnType<typeof loadDefinition>;
 }
 
 /** Every Task state, nested ones included, with its Resource. */
@@ -125,10 +137,10 @@ export interface WorkflowRun {
 
 export async function runWorkflow(
   input: unknown = {},
-  params: Record<string, string> = {},
+  variables: Record<string, string> = {},
   definitionPath = WORKFLOW_DEFINITION,
 ): Promise<WorkflowRun> {
-  const definition = loadDefinition(params, definitionPath);
+  const definition = loadDefinition(variables, definitionPath);
   const localHandlers: LocalHandlers = {};
   for (const [stateName, resource] of taskStates(definition.States)) {
     const handler = await localHandlerFor(stateName, resource);
