@@ -4,7 +4,13 @@
  * same messages) the functions use at run time.
  */
 import { createHash } from 'node:crypto';
-import { defaultTableNames, ENVIRONMENT, validateGroupName } from '../shared/deployment.ts';
+import {
+  defaultTableNames,
+  ENVIRONMENT,
+  validateGroupName,
+  validateKmsKeyArn,
+  validateTimeZone,
+} from '../shared/deployment.ts';
 import { UserInputError } from '../shared/errors.ts';
 import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
 import { DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
@@ -82,31 +88,25 @@ export function resolveParameters(raw: RawParameters): DeploymentParameters {
   };
 }
 
+/** A JSON object (its keys become the discovery record's `X-` fields), or empty. */
 function validateJson(text: string): string {
   if (text === '') return text;
+  const fix = 'give a JSON object, for example {"team":"web"}, or leave it empty';
+  let parsed: unknown;
   try {
-    JSON.parse(text);
-    return text;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new UserInputError(
       PARAMETERS.userSuppliedJSONMetadata,
       `it is not valid JSON (${(error as Error).message})`,
-      'give a JSON object, for example {"team":"web"}, or leave it empty',
+      fix,
     );
   }
-}
-
-function validateTimeZone(zone: string): string {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone;
-  } catch {
-    throw new UserInputError(
-      `${PARAMETERS.timeZone} "${zone}"`,
-      'it is not an IANA time zone',
-      'give a zone such as UTC or Europe/Paris',
-    );
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new UserInputError(PARAMETERS.userSuppliedJSONMetadata, `it is JSON but ${kind}, not an object`, fix);
   }
+  return text;
 }
 
 function validateStackName(name: string): string {
@@ -124,16 +124,6 @@ function validateTableName(parameter: 'configurationTable' | 'schedulerTable', n
     `${PARAMETERS[parameter]} "${name}"`,
     'it is not a valid DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")',
     'give the name of the CloneSquad table, or leave it empty for the default',
-  );
-}
-
-/** A key ARN, not an alias: IAM grants on a key are evaluated against the key's ARN. */
-function validateKmsKeyArn(arn: string): string {
-  if (arn === '' || /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) return arn;
-  throw new UserInputError(
-    `${PARAMETERS.kmsKeyArn} "${arn}"`,
-    'it is not the ARN of a KMS key',
-    'give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias, or leave it empty for the bucket default',
   );
 }
 

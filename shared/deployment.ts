@@ -58,6 +58,30 @@ export function validateGroupName(name: string): string {
   return name;
 }
 
+/** `TimeZone`: an IANA zone that `localcron()` schedules are read in. */
+export function validateTimeZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    throw new UserInputError(
+      `TimeZone "${zone}"`,
+      'it is not an IANA time zone',
+      'give a zone such as UTC or Europe/Paris',
+    );
+  }
+}
+
+/** `KmsKeyArn`: a key ARN, not an alias: IAM grants on a key are evaluated against the key's ARN. */
+export function validateKmsKeyArn(arn: string): string {
+  if (arn === '' || /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) return arn;
+  throw new UserInputError(
+    `KmsKeyArn "${arn}"`,
+    'it is not the ARN of a KMS key',
+    'give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias, or leave it empty for the bucket default',
+  );
+}
+
 /** Table names as CloneSquad names them when no override is given. */
 export function defaultTableNames(groupName: string): Record<BackupTable, string> {
   return {
@@ -97,8 +121,8 @@ export function deploymentFromEnvironment(env: Environment = process.env): Deplo
       configuration: optional(env, ENVIRONMENT.configurationTable) ?? defaults.configuration,
       scheduler: optional(env, ENVIRONMENT.schedulerTable) ?? defaults.scheduler,
     },
-    kmsKeyArn: optional(env, ENVIRONMENT.kmsKeyArn),
-    timeZone: optional(env, ENVIRONMENT.timeZone) ?? 'UTC',
+    kmsKeyArn: optional(env, ENVIRONMENT.kmsKeyArn) && validateKmsKeyArn(env[ENVIRONMENT.kmsKeyArn]!.trim()),
+    timeZone: validateTimeZone(optional(env, ENVIRONMENT.timeZone) ?? 'UTC'),
     cloneSquadStackName: optional(env, ENVIRONMENT.cloneSquadStackName) ?? `CloneSquad-${groupName}`,
     userSuppliedJsonMetadata: env[ENVIRONMENT.userSuppliedJsonMetadata] ?? '',
     glueCrawlerName: optional(env, ENVIRONMENT.glueCrawlerName),
