@@ -33,6 +33,7 @@ import {
 import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
+import { checkRowsFit } from '#shared/row-limits';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
 import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
 import {
@@ -105,7 +106,13 @@ export function parseSeed(text: string, source: string): Seed {
   }
   const tables = {} as Seed['tables'];
   for (const table of BACKUP_TABLES) {
-    tables[table] = stringMapping(fields[table] ?? {}, `seed file ${source}, section ${table}`);
+    const where = `seed file ${source}, section ${table}`;
+    tables[table] = stringMapping(fields[table] ?? {}, where);
+    // Refused here, before the emulator is touched, rather than by DynamoDB half-way through the seed.
+    checkRowsFit(
+      Object.entries(tables[table]).map(([key, value]) => ({ key, value })),
+      where,
+    );
   }
   if (fields.organization !== undefined && fields.stack === undefined) {
     throw new UserInputError(

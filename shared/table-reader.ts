@@ -57,14 +57,18 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   const key = item.Key?.S;
   if (key === undefined) {
     warnings.push(
-      `skipped an item without a string "Key" attribute (attributes: ${Object.keys(item).sort().join(', ') || 'none'})`,
+      `skipped an item without a string "Key" attribute (attributes: ${Object.keys(item).sort().join(', ') || 'none'}). ` +
+        'Fix: delete the item, or give it a string Key',
     );
     return undefined;
   }
   const value = item.Value?.S;
   if (value === undefined) {
     const found = item.Value ? `a ${Object.keys(item.Value)[0]} value` : 'no "Value" attribute';
-    warnings.push(`skipped key "${key}": it has ${found}, not a string; CloneSquad only reads string values`);
+    warnings.push(
+      `skipped key "${key}": it has ${found}, not a string; CloneSquad only reads string values. ` +
+        'Fix: write the value again as a string (DynamoDB type S)',
+    );
     return undefined;
   }
   const row: TableRow = { key, value };
