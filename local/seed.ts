@@ -35,6 +35,7 @@ import { validateGroupName } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
 import { checkRowsFit } from '#shared/row-limits';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
+import { yamlErrorLine } from '#shared/yaml-codec';
 import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
 import {
   applyStackSeed,
@@ -72,7 +73,7 @@ export function parseSeed(text: string, source: string): Seed {
   } catch (error) {
     throw new UserInputError(
       `seed file ${source}`,
-      `it is not valid YAML (${(error as Error).message})`,
+      `it is not valid YAML (${yamlErrorLine(error as Error)})`,
       'fix the YAML syntax',
     );
   }

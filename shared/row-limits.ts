@@ -63,7 +63,9 @@ export function checkRowsFit(rows: Iterable<TableRow>, source: string): void {
       throw new UserInputError(
         `${source}, key "${shownKey(row.key)}"`,
         problem,
-        'shorten it, or split it over several keys; nothing was written',
+        row.key === ''
+          ? 'give the row a key, or remove it; nothing was written'
+          : 'shorten it, or split it over several keys; nothing was written',
       );
     }
   }

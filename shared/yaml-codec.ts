@@ -144,7 +144,7 @@ export function dumpBackupYaml(rows: Iterable<TableRow>): string {
 export function loadBackupYaml(text: string, source: string): TableRow[] {
   const document = parseDocument(text, { version: '1.1', uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw new UserInputError(source, `it is not valid YAML (${document.errors[0].message})`, RESTORE_FIX);
+    throw new UserInputError(source, `it is not valid YAML (${yamlErrorLine(document.errors[0])})`, RESTORE_FIX);
   }
   let content: unknown;
   try {
@@ -182,6 +182,14 @@ export function loadBackupYaml(text: string, source: string): TableRow[] {
     }
   }
   return [...rows].map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * The first line of a `yaml` parse error ("… at line 2, column 1"), without the source excerpt the
+ * package appends on further lines: a message that travels through logs and summaries stays one line.
+ */
+export function yamlErrorLine(error: Error): string {
+  return error.message.split('\n')[0].replace(/:$/, '');
 }
 
 const RESTORE_FIX = 'restore from a backup file this service wrote, or a mapping of "Key: Value" strings';
