@@ -3,6 +3,7 @@
  * same --out folder, checked against the key layout of SPEC §4 and read back by real PyYAML.
  */
 import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -10,21 +11,55 @@ import { expect } from 'chai';
 import { PROJECT_ROOT, venvBin } from '#local/python-env';
 import { DEFAULT_S3_PATH } from '#local/local-run';
 import { loadSeed } from '#local/seed';
+import { SqlEngine } from '#local/sql-engine';
+import { recordProblems, TABLES } from '#glue/schema';
 import { parseS3Path } from '#shared/s3-path';
 import {
   archiveBackupKey,
   archiveStamp,
   BACKUP_TABLES,
   latestBackupKey,
+  METADATA_TABLES,
   metadataKey,
+  metadataTableFolder,
   type MetadataTable,
 } from '#shared/s3-layout';
 import type { ExecutionSummary } from '#shared/summary';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
+const SECOND_SEED = join(PROJECT_ROOT, 'test', 'fixtures', 'seed-second-group.yaml');
+
+/** The parts of an execution's summary, in the order the workflow reports them. */
+const PART_ORDER = [
+  'backup/configuration',
+  'metadata/configuration',
+  'backup/scheduler',
+  'metadata/scheduler',
+  'metadata/discovery',
+  'metadata/instances',
+  'metadata/volumes',
+  'metadata/maintenance-windows',
+  'archive',
+  'catalog',
+];
+
+/** Every record of every metadata object in the mirror, by table. */
+function mirroredRecords(out: string, bucket: string, table: MetadataTable): Record<string, unknown>[] {
+  const folder = join(out, 's3', bucket, ...metadataTableFolder(parseS3Path(DEFAULT_S3_PATH)!, table).split('/'));
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .flatMap((entry) =>
+      gunzipSync(readFileSync(join(entry.parentPath, entry.name)))
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    );
+}
+
 const ACCOUNT = '123456789012'; // moto's default account
 
-function runLocalCli(out: string): { summary: ExecutionSummary; stdout: string } {
+function runLocalCli(out: string, seed = SAMPLE_SEED): { summary: ExecutionSummary; stdout: string } {
   const stdout = execFileSync(
     process.execPath,
     [
@@ -33,6 +68,8 @@ function runLocalCli(out: string): { summary: ExecutionSummary; stdout: string }
       join(PROJECT_ROOT, 'local', 'run.ts'),
       '--out',
       out,
+      '--seed',
+      seed,
     ],
     { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' } },
   );
@@ -84,15 +121,19 @@ describe('local run on the embedded default (npm run local)', function () {
       archiveBackupKey(destination, id, table, stampOne),
       latestBackupKey(destination, id, table),
     ]);
-    const exportedTables = first.parts
-      .filter((part) => part.part.startsWith('metadata/') && part.status === 'ok')
-      .map((part) => part.part.slice('metadata/'.length) as MetadataTable);
-    expect(exportedTables).to.include.members(['configuration', 'scheduler']);
-    const metadataKeys = exportedTables.map((table) => metadataKey(destination, id, table));
+    expect(first.parts.map((part) => [part.part, part.status])).to.deep.equal([
+      ...PART_ORDER.map((part) => [part, 'ok']),
+    ]);
+    const metadataKeys = METADATA_TABLES.map((table) => metadataKey(destination, id, table));
     expect(mirroredKeys(out, destination.bucket)).to.deep.equal([...expectedFirst, ...metadataKeys].sort());
     expect(first.counts.failed).to.equal(0);
 
+    expect(first.parts.find((part) => part.part === 'catalog')?.reason).to.match(/^started crawler/);
+
     const second = runLocalCli(out).summary;
+    // Steady state: every partition exists already, so the crawler is not started again.
+    expect(second.parts.find((part) => part.part === 'catalog')).to.deep.include({ status: 'skipped' });
+    expect(second.parts.find((part) => part.part === 'catalog')?.reason).to.match(/no new partition/);
     const stampTwo = archiveStamp(second.executionStartTime);
     expect(stampTwo > stampOne).to.equal(true);
     const expectedSecond = [
@@ -117,5 +158,40 @@ describe('local run on the embedded default (npm run local)', function () {
     }
     const configuration = seed.tables.configuration;
     expect(Object.values(configuration)).to.include.members(['off', '0755', '10:30', '~', '']);
+  });
+
+  it('writes only records that validate against their Glue table schema', () => {
+    for (const table of METADATA_TABLES) {
+      const records = mirroredRecords(out, destination.bucket, table);
+      expect(records.length, table).to.be.above(0);
+      for (const record of records) expect(recordProblems(TABLES[table], record), table).to.deep.equal([]);
+    }
+    expect(mirroredRecords(out, destination.bucket, 'instances')).to.have.length(4);
+    expect(JSON.stringify(mirroredRecords(out, destination.bucket, 'discovery'))).to.not.include('not-for-export');
+  });
+
+  it('joins the rows of two groups in two regions in displayallhostnames', async () => {
+    runLocalCli(out, SECOND_SEED);
+    const engine = await SqlEngine.open({ folder: join(out, 's3', destination.bucket), location: destination });
+    try {
+      const result = await engine.run(
+        readFileSync(join(PROJECT_ROOT, 'glue', 'views', 'displayallhostnames.sql'), 'utf8') +
+          '; SELECT "Hostname", "InteractAPIGWUrl", "CloneSquadVersion", "Region", "GroupName", "SubfleetName"' +
+          ' FROM default.displayallhostnames ORDER BY "Region", "Hostname"',
+      );
+      const demoUrl = 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/';
+      const batchUrl = 'https://zyx987wvut.execute-api.us-west-2.amazonaws.com/v1/';
+      expect(result.rows).to.deep.equal([
+        ['demo-api-1', demoUrl, 'v0.27.1', 'eu-west-1', 'demo', 'api'],
+        ['demo-api-2', demoUrl, 'v0.27.1', 'eu-west-1', 'demo', 'api'],
+        ['demo-batch', demoUrl, 'v0.27.1', 'eu-west-1', 'demo', 'batch'],
+        ['demo-web', demoUrl, 'v0.27.1', 'eu-west-1', 'demo', null],
+        ['batch-main', batchUrl, 'v0.28.0', 'us-west-2', 'batch', null],
+        ['batch-worker-1', batchUrl, 'v0.28.0', 'us-west-2', 'batch', 'spot'],
+        ['batch-worker-2', batchUrl, 'v0.28.0', 'us-west-2', 'batch', 'spot'],
+      ]);
+    } finally {
+      engine.close();
+    }
   });
 });
