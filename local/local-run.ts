@@ -12,11 +12,12 @@ import { CreateBucketCommand, S3Client, type BucketLocationConstraint } from '@a
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { defaultTableNames, ENVIRONMENT } from '#shared/deployment';
+import type { BackupTable } from '#shared/s3-layout';
 import { parseS3Path } from '#shared/s3-path';
-import { createCatalog } from './catalog.ts';
+import { createCatalog, type CatalogOptions } from './catalog.ts';
 import { EMULATOR_CREDENTIALS, startEmulator } from './emulator.ts';
 import { loadMirror, mirrorFolder, saveMirror } from './mirror.ts';
-import { applySeed, loadSeed } from './seed.ts';
+import { applySeed, loadSeed, type Seed } from './seed.ts';
 import { CRAWLER_NAME_VARIABLE, runWorkflow, type WorkflowRun } from './workflow.ts';
 
 export const DEFAULT_S3_PATH = 's3://clonesquad-cmdb-local/clonesquad';
@@ -36,6 +37,77 @@ export interface LocalRunResult {
   keys: string[];
 }
 
+/** A seeded deployment on the emulator, ready for {@link runWorkflow}. */
+export interface LocalDeployment {
+  bucket: string;
+  accountId: string;
+  tables: Record<BackupTable, string>;
+  crawlerName: string;
+  /** The Serverless variables the workflow definition needs, for {@link runWorkflow}. */
+  variables: Record<string, string>;
+}
+
+export interface LocalDeploymentOptions {
+  s3Path: string;
+  kmsKeyArn?: string;
+  /** Database and crawler names; the catalog stack's defaults otherwise. */
+  catalog?: CatalogOptions;
+  /** Runs once the destination bucket exists, before the group is seeded. */
+  onBucketCreated?: (s3: S3Client, bucket: string) => Promise<unknown>;
+}
+
+/**
+ * Sets `seed` up on the emulator `AWS_ENDPOINT_URL` names (its credentials already in `process.env`):
+ * the destination bucket, the group's tables, fleet, windows and stack, the catalog, and the functions'
+ * environment in `process.env`, where the handlers read their deployment.
+ */
+export async function setUpLocalDeployment(seed: Seed, options: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const destination = parseS3Path(options.s3Path);
+  if (!destination) throw new Error('the local run needs an S3 path');
+  process.env.AWS_REGION = seed.region;
+  const settings = clientSettings();
+  const s3 = new S3Client(s3ClientSettings());
+  const { Account: accountId } = await new STSClient(settings).send(new GetCallerIdentityCommand({}));
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: destination.bucket,
+      ...(seed.region === 'us-east-1'
+        ? {}
+        : { CreateBucketConfiguration: { LocationConstraint: seed.region as BucketLocationConstraint } }),
+    }),
+  );
+  await options.onBucketCreated?.(s3, destination.bucket);
+  const tables = defaultTableNames(seed.groupName);
+  await applySeed(
+    {
+      dynamodb: new DynamoDBClient(settings),
+      ec2: new EC2Client(settings),
+      ssm: new SSMClient(settings),
+      cloudformation: new CloudFormationClient(settings),
+      organizations: new OrganizationsClient(settings),
+    },
+    seed,
+    tables,
+  );
+  const catalog = await createCatalog(new GlueClient(settings), destination, options.catalog);
+  Object.assign(process.env, {
+    [ENVIRONMENT.groupName]: seed.groupName,
+    [ENVIRONMENT.accountId]: accountId,
+    [ENVIRONMENT.destination]: options.s3Path,
+    [ENVIRONMENT.configurationTable]: tables.configuration,
+    [ENVIRONMENT.schedulerTable]: tables.scheduler,
+    [ENVIRONMENT.kmsKeyArn]: options.kmsKeyArn ?? '',
+    [ENVIRONMENT.glueCrawlerName]: catalog.crawlerName,
+  });
+  return {
+    bucket: destination.bucket,
+    accountId: accountId!,
+    tables,
+    crawlerName: catalog.crawlerName,
+    variables: { [CRAWLER_NAME_VARIABLE]: catalog.crawlerName },
+  };
+}
+
 /** Runs in this process: the handlers read the deployment from `process.env`, which this sets. */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const seed = loadSeed(options.seedFile);
@@ -46,41 +118,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const emulator = await startEmulator();
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: seed.region });
-    const settings = clientSettings();
-    const s3 = new S3Client(s3ClientSettings());
-    const { Account: callerAccount } = await new STSClient(settings).send(new GetCallerIdentityCommand({}));
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: destination.bucket,
-        ...(seed.region === 'us-east-1'
-          ? {}
-          : { CreateBucketConfiguration: { LocationConstraint: seed.region as BucketLocationConstraint } }),
-      }),
-    );
-    await loadMirror(s3, options.out, destination.bucket);
-    const tables = defaultTableNames(seed.groupName);
-    await applySeed(
-      {
-        dynamodb: new DynamoDBClient(settings),
-        ec2: new EC2Client(settings),
-        ssm: new SSMClient(settings),
-        cloudformation: new CloudFormationClient(settings),
-        organizations: new OrganizationsClient(settings),
-      },
-      seed,
-      tables,
-    );
-    const catalog = await createCatalog(new GlueClient(settings), destination);
-    Object.assign(process.env, {
-      [ENVIRONMENT.groupName]: seed.groupName,
-      [ENVIRONMENT.accountId]: callerAccount,
-      [ENVIRONMENT.destination]: s3Path,
-      [ENVIRONMENT.configurationTable]: tables.configuration,
-      [ENVIRONMENT.schedulerTable]: tables.scheduler,
-      [ENVIRONMENT.kmsKeyArn]: options.kmsKeyArn ?? '',
-      [ENVIRONMENT.glueCrawlerName]: catalog.crawlerName,
+    const deployment = await setUpLocalDeployment(seed, {
+      s3Path,
+      kmsKeyArn: options.kmsKeyArn,
+      onBucketCreated: (s3, bucket) => loadMirror(s3, options.out, bucket),
     });
-    const run = await runWorkflow(options.input ?? {}, { [CRAWLER_NAME_VARIABLE]: catalog.crawlerName });
+    const run = await runWorkflow(options.input ?? {}, deployment.variables);
+    const s3 = new S3Client(s3ClientSettings());
     const keys = await saveMirror(s3, options.out, destination.bucket);
     return { run, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };
   } finally {
