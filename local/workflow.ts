@@ -135,17 +135,27 @@ export interface WorkflowRun {
   events: EventLog[];
 }
 
+/**
+ * Runs around every invocation of a Task's stand-in, with the state's name: tests use it to make a
+ * Task fail as Lambda or Step Functions can (`Lambda.ServiceException`, …) and to know which Task
+ * made an AWS call.
+ */
+export type TaskInterceptor = (stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+
 export async function runWorkflow(
   input: unknown = {},
   variables: Record<string, string> = {},
   definitionPath = WORKFLOW_DEFINITION,
+  options: { aroundTask?: TaskInterceptor } = {},
 ): Promise<WorkflowRun> {
   const definition = loadDefinition(variables, definitionPath);
   const localHandlers: LocalHandlers = {};
+  const aroundTask: TaskInterceptor = options.aroundTask ?? ((_stateName, invoke) => invoke());
   for (const [stateName, resource] of taskStates(definition.States)) {
     const handler = await localHandlerFor(stateName, resource);
     // A JSON round trip, as between Step Functions and Lambda, so nothing passes that would not serialise.
-    localHandlers[stateName] = async (event) => JSON.parse(JSON.stringify((await handler(event)) ?? null)) as JsonValue;
+    const invoke = (event: JsonValue) => async () => JSON.parse(JSON.stringify((await handler(event)) ?? null));
+    localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event))) as JsonValue;
   }
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
   const execution = machine.run(input as JsonValue, {
