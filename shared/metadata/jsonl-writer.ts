@@ -20,14 +20,22 @@ export interface MetadataPartResult extends PartResult {
   newPartition: boolean;
 }
 
+/** Characters of JSON Lines handed to gzip at once (UTF-16 units; the batch stays well under 1 MB). */
+const GZIP_BATCH_CHARS = 256 * 1024;
+
 export function metadataPartName(table: MetadataTable): string {
   return `metadata/${table}`;
 }
 
 async function listFolder(s3: S3Client, bucket: string, folder: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: `${folder}/` })) {
-    for (const object of page.Contents ?? []) keys.push(object.Key!);
+  try {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: `${folder}/` })) {
+      for (const object of page.Contents ?? []) keys.push(object.Key!);
+    }
+  } catch (error) {
+    // The first call a metadata part makes: a missing bucket or a refused grant shows up here.
+    throw explainS3Error(error, bucket, `${folder}/`);
   }
   return keys;
 }
@@ -85,13 +93,22 @@ export async function writeMetadataTable(
   uploaded.catch(() => undefined);
 
   let count = 0;
+  // Lines go to gzip in batches: one write per record costs a round trip to zlib's thread each.
+  let batch = '';
+  const flush = async () => {
+    const full = !gzip.write(batch);
+    batch = '';
+    if (full) await new Promise((resolve) => gzip.once('drain', resolve));
+  };
   try {
     for await (const record of records) {
       const collision = Object.keys(record).find(isPartitionColumnName);
       if (collision) throw new Error(`${table} record field "${collision}" collides with a partition column`);
-      if (!gzip.write(`${JSON.stringify(record)}\n`)) await new Promise((resolve) => gzip.once('drain', resolve));
+      batch += `${JSON.stringify(record)}\n`;
       count += 1;
+      if (batch.length >= GZIP_BATCH_CHARS) await flush();
     }
+    if (batch !== '') await flush();
     gzip.end();
     await uploaded;
   } catch (error) {
