@@ -1,0 +1,122 @@
+/**
+ * `npm run restore -- --group G --table configuration|scheduler --from SOURCE [--mode merge|restore]
+ *                     [--dry-run] [--table-name NAME] [--s3-path PATH] [--account ID] [--region REGION]`
+ *
+ * Restores a backup into a CloneSquad table (SPEC §5, shared/restore.ts), printing the diff first.
+ */
+import { parseArgs } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { defaultTableNames } from '#shared/deployment';
+import { UserInputError } from '#shared/errors';
+import {
+  describePlan,
+  loadBackup,
+  parseBackupSource,
+  RESTORE_MODES,
+  restoreTable,
+  type RestoreMode,
+} from '#shared/restore';
+import {
+  awsClients,
+  PARTITION_OPTIONS,
+  PARTITION_USAGE,
+  parseTable,
+  regionOf,
+  requireGroup,
+  resolvePartition,
+  runCli,
+  UsageError,
+} from './backup-cli.ts';
+
+export const USAGE = `Usage: npm run restore -- --group G --table configuration|scheduler --from SOURCE [options]
+  --from SOURCE      s3://bucket/key, a local file, latest, or archive STAMP (the stamps are listed by
+                     npm run backups -- list; an ISO date-time such as 2024-06-01T10:00:00.123Z works too)
+  --mode MODE        merge (default): write every key of the document; an empty value deletes the key
+                     restore: as merge, and delete every key the document does not have
+  --dry-run          print the changes and write nothing
+  --table-name NAME  the DynamoDB table (default CloneSquad-G-Configuration or CloneSquad-G-Scheduler)
+${PARTITION_USAGE}
+The changes are printed before anything is written (+ added, ~ changed, - deleted). Written rows get
+no ExpirationTime; rows already equal to the document are not rewritten.
+Exit code: 0 done, 1 failed (run it again: it writes only what still differs), 2 bad input.`;
+
+export interface CliIo {
+  print: (line: string) => void;
+  env?: Record<string, string | undefined>;
+  clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
+}
+
+/** The whole command, with injectable output, environment and clients; answers the exit code. */
+export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
+  const env = io.env ?? process.env;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...PARTITION_OPTIONS,
+      table: { type: 'string' },
+      from: { type: 'string' },
+      mode: { type: 'string', default: 'merge' },
+      'dry-run': { type: 'boolean', default: false },
+      'table-name': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    io.print(USAGE);
+    return 0;
+  }
+  const group = requireGroup(values.group);
+  const table = parseTable(values.table);
+  if (values.from === undefined) throw new UsageError('--from is required');
+  // `--from archive STAMP` arrives as two arguments.
+  const from = values.from === 'archive' && positionals.length > 0 ? `archive ${positionals.shift()}` : values.from;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!(RESTORE_MODES as readonly string[]).includes(values.mode)) {
+    throw new UserInputError(
+      `--mode "${values.mode}"`,
+      'it is not a restore mode',
+      `use ${RESTORE_MODES.join(' or ')}`,
+    );
+  }
+  const mode = values.mode as RestoreMode;
+  const dryRun = values['dry-run'];
+  const { dynamodb, s3, sts } = io.clients ?? awsClients(regionOf(values, env));
+
+  const source = parseBackupSource(from);
+  const partition =
+    source.kind === 'latest' || source.kind === 'archive'
+      ? { ...(await resolvePartition(sts, values, env)), table }
+      : undefined;
+  const backup = await loadBackup(s3, source, partition);
+  const tableName = values['table-name'] ?? defaultTableNames(group)[table];
+  io.print(
+    `${dryRun ? 'Dry run: restoring' : 'Restoring'} ${backup.location} (${backup.rows.length} keys, ${backup.bytes} bytes) ` +
+      `into table ${tableName} in ${mode} mode`,
+  );
+  const result = await restoreTable(dynamodb, backup.rows, {
+    tableName,
+    mode,
+    dryRun,
+    tableLabel: values['table-name'] ? `--table-name "${tableName}"` : `table "${tableName}" (of --group ${group})`,
+    beforeWrite: (plan) => {
+      if (!dryRun && plan.delete.length > 0) io.print(`These ${plan.delete.length} rows will be deleted (-):`);
+      for (const line of describePlan(plan)) io.print(`  ${line}`);
+    },
+  });
+  for (const warning of result.warnings) io.print(`warning: ${warning}; the row was left as it is`);
+  if (result.expiredRows > 0) {
+    io.print(
+      `note: ${result.expiredRows} TTL-expired rows were treated as absent (the document's value replaces them)`,
+    );
+  }
+  if (dryRun) io.print('Dry run: nothing was written.');
+  else io.print(`Done: ${result.applied!.put} rows written, ${result.applied!.deleted} rows deleted.`);
+  return 0;
+}
+
+if (require.main === module) {
+  runCli(() => restoreCommand(process.argv.slice(2), { print: (line) => console.log(line) }), USAGE);
+}
