@@ -1,0 +1,669 @@
+/**
+ * Least privilege and data protection (issue 5, part 4):
+ * - the central bucket and KMS key policies (glue/policies/), evaluated request by request: each
+ *   account of the Organization reaches only its own `accountid=` partitions, with
+ *   `bucket-owner-full-control`, over TLS; nobody else gets in; every grant a deployment's role holds
+ *   on the bucket is admitted by the bucket policy;
+ * - the central bucket stack: generated from the same builders, cfn-lint clean;
+ * - a planted NoEcho secret appears in no object, summary or log line of a whole local run;
+ * - no known high or critical advisory in the production dependencies.
+ *
+ * cfn-lint on the service template and the catalog stack: test/package.test.ts and test/catalog.test.ts.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { parse as parseYaml, stringify } from 'yaml';
+import { resolveParameters } from '../deploy/deployment-config.ts';
+import { functionStatements } from '../deploy/iam.ts';
+import {
+  bucketPolicy,
+  centralBucketStackTemplate,
+  checkPolicyValues,
+  GENERATED_CENTRAL_STACK,
+  kmsKeyPolicy,
+  type PolicyDocument,
+  type PolicyValues,
+  type Statement,
+} from '#glue/policies/central-bucket';
+import { parsePolicyOptions } from '#glue/policies/generate';
+import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
+import { loadSeed } from '#local/seed';
+import {
+  archiveBackupKey,
+  BACKUP_TABLES,
+  latestBackupKey,
+  METADATA_TABLES,
+  metadataKey,
+  metadataPartitionFolder,
+  metadataTableFolder,
+  type PartitionIdentity,
+} from '#shared/s3-layout';
+import type { S3Location } from '#shared/s3-path';
+
+const run = promisify(execFile);
+
+// ---------------------------------------------------------------------------------------------
+// A small evaluator of S3 resource policies: enough of the IAM rules for these policies
+// (wildcards, policy variables and their escapes, the condition operators they use, explicit deny).
+
+type Context = Record<string, string | undefined>;
+type Decision = 'allow' | 'deny' | 'implicit deny';
+
+interface Caller {
+  arn: string;
+  account: string;
+  /** Absent for a principal outside any Organization. */
+  orgId?: string;
+}
+
+interface Request {
+  caller: Caller;
+  action: string;
+  resource: string;
+  /** Request keys: `s3:x-amz-acl`, `s3:prefix`, … */
+  keys?: Context;
+  tls?: boolean;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** A policy string as a regular expression: `${var}` replaced from the context, `*`/`?` wildcards when `like`. */
+function patternRegex(pattern: string, context: Context, like: boolean): RegExp | null {
+  let source = '';
+  for (const [token] of pattern.matchAll(/\$\{[^}]*\}|[*?]|[^$*?]+|\$/g)) {
+    if (token.startsWith('${')) {
+      const name = token.slice(2, -1);
+      const value = ['*', '?', '$'].includes(name) ? name : context[name];
+      if (value === undefined) return null;
+      source += escapeRegex(value);
+    } else if (like && token === '*') source += '.*';
+    else if (like && token === '?') source += '.';
+    else source += escapeRegex(token);
+  }
+  return new RegExp(`^${source}$`, 's');
+}
+
+function matches(pattern: string, value: string, context: Context, like: boolean): boolean {
+  return patternRegex(pattern, context, like)?.test(value) ?? false;
+}
+
+function conditionHolds(operator: string, key: string, expected: string[], context: Context): boolean {
+  const ifExists = operator.endsWith('IfExists');
+  const base = ifExists ? operator.slice(0, -'IfExists'.length) : operator;
+  const actual = context[key];
+  if (actual === undefined) return ifExists || base.startsWith('StringNot');
+  switch (base) {
+    case 'StringEquals':
+      return expected.some((value) => matches(value, actual, context, false));
+    case 'StringNotEquals':
+      return !expected.some((value) => matches(value, actual, context, false));
+    case 'StringLike':
+      return expected.some((value) => matches(value, actual, context, true));
+    case 'Bool':
+      return expected.includes(actual);
+    default:
+      throw new Error(`the test evaluator does not know condition operator ${operator}`);
+  }
+}
+
+function principalMatches(principal: Statement['Principal'], caller: Caller): boolean {
+  if (principal === '*') return true;
+  const arns = asList(principal.AWS as string | string[]);
+  return arns.includes(caller.arn) || arns.includes(`arn:aws:iam::${caller.account}:root`);
+}
+
+function decide(policy: PolicyDocument, request: Request): Decision {
+  const context: Context = {
+    'aws:PrincipalAccount': request.caller.account,
+    'aws:PrincipalOrgID': request.caller.orgId,
+    'aws:PrincipalArn': request.caller.arn,
+    'aws:SecureTransport': String(request.tls ?? true),
+    'aws:PrincipalIsAWSService': 'false',
+    ...request.keys,
+  };
+  const applies = (statement: Statement) =>
+    principalMatches(statement.Principal, request.caller) &&
+    asList(statement.Action).some((action) => matches(action, request.action, {}, true)) &&
+    asList(statement.Resource).some((resource) => matches(resource, request.resource, context, true)) &&
+    Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
+      Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, asList(values), context)),
+    );
+  const applying = policy.Statement.filter(applies);
+  if (applying.some((statement) => statement.Effect === 'Deny')) return 'deny';
+  return applying.some((statement) => statement.Effect === 'Allow') ? 'allow' : 'implicit deny';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ORG = 'o-a1b2c3d4e5';
+const CENTRAL = '999988887777';
+const ACCOUNT_A = '111122223333';
+const ACCOUNT_B = '444455556666';
+const READER = `arn:aws:iam::${CENTRAL}:role/athena-analysts`;
+const ROOT: S3Location = { bucket: 'org-clonesquad-cmdb', prefix: 'clonesquad' };
+const VALUES: PolicyValues = {
+  root: ROOT,
+  organizationId: ORG,
+  account: CENTRAL,
+  region: 'eu-west-1',
+  readers: [READER],
+};
+
+const roleIn = (account: string): Caller => ({
+  arn: `arn:aws:iam::${account}:role/CloneSquad-web-prod-backupTable`,
+  account,
+  orgId: ORG,
+});
+const memberA = roleIn(ACCOUNT_A);
+const outsider: Caller = { arn: 'arn:aws:iam::777766665555:role/intruder', account: '777766665555' };
+const reader: Caller = { arn: READER, account: CENTRAL, orgId: ORG };
+
+const objectArn = (root: S3Location, key: string) => `arn:aws:s3:::${root.bucket}/${key}`;
+const bucketArn = (root: S3Location) => `arn:aws:s3:::${root.bucket}`;
+const identity = (accountId: string): PartitionIdentity => ({ accountId, region: 'eu-west-1', groupName: 'web' });
+const WITH_ACL = { 's3:x-amz-acl': 'bucket-owner-full-control' };
+
+/** Every key a deployment of `accountId` writes (SPEC §4), from the shared layout. */
+function keysWrittenBy(root: S3Location, accountId: string): string[] {
+  const id = identity(accountId);
+  return [
+    ...BACKUP_TABLES.flatMap((table) => [
+      archiveBackupKey(root, id, table, '20240601T100000123Z'),
+      latestBackupKey(root, id, table),
+    ]),
+    ...METADATA_TABLES.map((table) => metadataKey(root, id, table)),
+  ];
+}
+
+describe('least privilege and data protection (issue 5)', () => {
+  describe('central bucket policy (glue/policies)', () => {
+    for (const root of [ROOT, { bucket: 'org-clonesquad-cmdb', prefix: '' }, { bucket: 'cmdb-x', prefix: 'a*b/c' }]) {
+      describe(`for s3://${root.bucket}${root.prefix ? `/${root.prefix}` : ''}`, () => {
+        const policy = bucketPolicy({ ...VALUES, root });
+        const put = (caller: Caller, key: string, keys: Context = WITH_ACL, tls = true) =>
+          decide(policy, { caller, action: 's3:PutObject', resource: objectArn(root, key), keys, tls });
+
+        it('lets an account write every key of its own deployments, with bucket-owner-full-control', () => {
+          for (const key of keysWrittenBy(root, ACCOUNT_A)) {
+            expect(put(memberA, key), key).to.equal('allow');
+            expect(
+              decide(policy, {
+                caller: memberA,
+                action: 's3:PutObjectAcl',
+                resource: objectArn(root, key),
+                keys: WITH_ACL,
+              }),
+            ).to.equal('allow');
+          }
+        });
+
+        it('requires the bucket-owner-full-control ACL on every write', () => {
+          for (const key of keysWrittenBy(root, ACCOUNT_A)) {
+            expect(put(memberA, key, {}), key).to.equal('implicit deny');
+            expect(put(memberA, key, { 's3:x-amz-acl': 'private' }), key).to.equal('implicit deny');
+          }
+        });
+
+        it("refuses an account any write, read, list or delete in another account's partitions", () => {
+          for (const key of keysWrittenBy(root, ACCOUNT_B)) {
+            expect(put(memberA, key), key).to.equal('implicit deny');
+            for (const action of ['s3:GetObject', 's3:DeleteObject']) {
+              expect(decide(policy, { caller: memberA, action, resource: objectArn(root, key) }), key).to.equal(
+                'implicit deny',
+              );
+            }
+          }
+          const folderOfB = metadataPartitionFolder(root, identity(ACCOUNT_B), 'instances');
+          expect(
+            decide(policy, {
+              caller: memberA,
+              action: 's3:ListBucket',
+              resource: bucketArn(root),
+              keys: { 's3:prefix': `${folderOfB}/` },
+            }),
+          ).to.equal('implicit deny');
+        });
+
+        it("does not let an account id that merely starts like the caller's through, nor keys outside the layout", () => {
+          const [archive] = keysWrittenBy(root, ACCOUNT_A);
+          expect(put(memberA, archive.replace(`accountid=${ACCOUNT_A}/`, `accountid=${ACCOUNT_A}0/`))).to.equal(
+            'implicit deny',
+          );
+          const prefix = root.prefix ? `${root.prefix}/` : '';
+          for (const key of [
+            `${prefix}metadata/other-table/accountid=${ACCOUNT_A}/region=eu-west-1/groupname=web/x.json.gz`,
+            `${prefix}accountid=${ACCOUNT_A}/x`,
+            `elsewhere/backups/accountid=${ACCOUNT_A}/region=eu-west-1/groupname=web/x.yaml`,
+          ]) {
+            expect(put(memberA, key), key).to.equal('implicit deny');
+          }
+        });
+
+        it('lets an account list its own partition folders, not the whole table folder', () => {
+          const list = (prefix: string) =>
+            decide(policy, {
+              caller: memberA,
+              action: 's3:ListBucket',
+              resource: bucketArn(root),
+              keys: { 's3:prefix': prefix },
+            });
+          for (const table of METADATA_TABLES) {
+            expect(list(`${metadataPartitionFolder(root, identity(ACCOUNT_A), table)}/`), table).to.equal('allow');
+            expect(list(`${metadataTableFolder(root, table)}/`), table).to.equal('implicit deny');
+          }
+        });
+
+        it('lets an account replace its own metadata objects but never delete a backup', () => {
+          const id = identity(ACCOUNT_A);
+          for (const table of METADATA_TABLES) {
+            const stale = `${metadataPartitionFolder(root, id, table)}/old-uncompressed.json`;
+            expect(
+              decide(policy, { caller: memberA, action: 's3:DeleteObject', resource: objectArn(root, stale) }),
+            ).to.equal('allow');
+          }
+          for (const table of BACKUP_TABLES) {
+            for (const key of [
+              archiveBackupKey(root, id, table, '20240601T100000123Z'),
+              latestBackupKey(root, id, table),
+            ]) {
+              expect(
+                decide(policy, { caller: memberA, action: 's3:DeleteObject', resource: objectArn(root, key) }),
+              ).to.equal('implicit deny');
+              expect(
+                decide(policy, { caller: memberA, action: 's3:GetObject', resource: objectArn(root, key) }),
+              ).to.equal('allow');
+            }
+          }
+        });
+
+        it('denies principals outside the Organization, even on their own account partition', () => {
+          for (const key of keysWrittenBy(root, outsider.account)) expect(put(outsider, key), key).to.equal('deny');
+          expect(decide(policy, { caller: outsider, action: 's3:ListBucket', resource: bucketArn(root) })).to.equal(
+            'deny',
+          );
+        });
+
+        it('denies every request without TLS', () => {
+          for (const key of keysWrittenBy(root, ACCOUNT_A))
+            expect(put(memberA, key, WITH_ACL, false), key).to.equal('deny');
+          expect(
+            decide(policy, {
+              caller: reader,
+              action: 's3:GetObject',
+              resource: objectArn(root, metadataKey(root, identity(ACCOUNT_A), 'instances')),
+              tls: false,
+            }),
+          ).to.equal('deny');
+        });
+
+        it('lets the central readers read every metadata table, and nothing of the backups', () => {
+          for (const accountId of [ACCOUNT_A, ACCOUNT_B]) {
+            for (const table of METADATA_TABLES) {
+              const key = metadataKey(root, identity(accountId), table);
+              expect(
+                decide(policy, { caller: reader, action: 's3:GetObject', resource: objectArn(root, key) }),
+              ).to.equal('allow');
+            }
+            const backup = latestBackupKey(root, identity(accountId), 'configuration');
+            expect(
+              decide(policy, { caller: reader, action: 's3:GetObject', resource: objectArn(root, backup) }),
+            ).to.equal('implicit deny');
+          }
+        });
+
+        it("admits every S3 grant a deployment's own role holds (deploy/iam.ts)", () => {
+          const parameters = resolveParameters({
+            groupName: 'web',
+            metadataAndBackupS3Path: `s3://${root.bucket}${root.prefix ? `/${root.prefix}` : ''}`,
+          });
+          const grants = Object.values(functionStatements(parameters))
+            .flat()
+            .filter((statement) => statement.Action.some((action) => action.startsWith('s3:')));
+          expect(grants).to.have.length.above(0);
+          for (const statement of grants) {
+            for (const action of statement.Action) {
+              for (const resource of statement.Resource.map((value) => sampleOf(value, ACCOUNT_A))) {
+                const prefixes = asList(statement.Condition?.StringEquals?.['s3:prefix'] ?? []);
+                const requests =
+                  action === 's3:ListBucket'
+                    ? prefixes.map((prefix) => ({ 's3:prefix': sampleOf(prefix, ACCOUNT_A) }))
+                    : [action.startsWith('s3:PutObject') ? WITH_ACL : {}];
+                for (const keys of requests) {
+                  expect(decide(policy, { caller: memberA, action, resource, keys }), `${action} ${resource}`).to.equal(
+                    'allow',
+                  );
+                }
+              }
+            }
+          }
+        });
+      });
+    }
+
+    it('is valid JSON policy structure: unique Sids, only Allow/Deny, a Principal and a Resource everywhere', () => {
+      const policy = bucketPolicy(VALUES);
+      expect(policy.Version).to.equal('2012-10-17');
+      const sids = policy.Statement.map((statement) => statement.Sid);
+      expect(new Set(sids).size).to.equal(sids.length);
+      for (const statement of policy.Statement) {
+        expect(statement.Sid).to.match(/^[A-Za-z0-9]+$/);
+        expect(statement.Effect).to.be.oneOf(['Allow', 'Deny']);
+        expect(statement.Principal).to.not.equal(undefined);
+        expect(asList(statement.Resource)).to.have.length.above(0);
+        // Every grant to "*" is limited to the Organization.
+        if (statement.Effect === 'Allow' && statement.Principal === '*') {
+          expect(statement.Condition?.StringEquals?.['aws:PrincipalOrgID'], statement.Sid).to.equal(ORG);
+        }
+      }
+      expect(JSON.stringify(policy).length).to.be.below(20 * 1024); // the bucket policy size limit
+    });
+
+    it('leaves the reader statements out when no reader is given', () => {
+      const sids = bucketPolicy({ ...VALUES, readers: [] }).Statement.map((statement) => statement.Sid);
+      expect(sids.filter((sid) => sid.startsWith('CentralReaders'))).to.deep.equal([]);
+    });
+  });
+
+  describe('central KMS key policy (glue/policies)', () => {
+    const policy = kmsKeyPolicy(VALUES);
+
+    it('lets the Organization only GenerateDataKey and Decrypt, through S3 in the bucket region, for this bucket', () => {
+      const org = policy.Statement.filter((statement) => statement.Principal === '*');
+      expect(org).to.have.length(1);
+      expect(org[0]).to.deep.include({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'] });
+      expect(org[0].Condition).to.deep.equal({
+        StringEquals: { 'aws:PrincipalOrgID': ORG, 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
+        StringLike: {
+          'kms:EncryptionContext:aws:s3:arn': [
+            'arn:aws:s3:::org-clonesquad-cmdb',
+            'arn:aws:s3:::org-clonesquad-cmdb/clonesquad/*',
+          ],
+        },
+      });
+    });
+
+    it('gives key administration to the central account only', () => {
+      const others = policy.Statement.filter((statement) => statement.Principal !== '*');
+      expect(others.map((statement) => statement.Principal)).to.deep.equal([{ AWS: `arn:aws:iam::${CENTRAL}:root` }]);
+    });
+
+    it('uses the partition and DNS suffix of the region', () => {
+      const china = JSON.stringify(kmsKeyPolicy({ ...VALUES, region: 'cn-north-1' }));
+      expect(china).to.include('s3.cn-north-1.amazonaws.com.cn').and.include('arn:aws-cn:s3:::');
+    });
+  });
+
+  describe('policy generator options', () => {
+    const base = ['--s3-path', 's3://org-clonesquad-cmdb/clonesquad', '--account', CENTRAL, '--region', 'eu-west-1'];
+
+    it('reads the values and checks them', () => {
+      const options = parsePolicyOptions([...base, '--org-id', ORG, '--reader-arn', READER, '--out', '/tmp/x']);
+      expect(options).to.deep.equal({ values: VALUES, out: '/tmp/x' });
+      expect(parsePolicyOptions([])).to.equal(null);
+    });
+
+    it('refuses bad values with clear messages', () => {
+      expect(() => parsePolicyOptions([...base, '--org-id', 'org-1'])).to.throw(
+        '--org-id "org-1": it is not an AWS Organizations id. Fix: give the id of the Organization (o- and 10 to 32 ' +
+          'lower-case letters or digits), as shown by aws organizations describe-organization',
+      );
+      expect(() => parsePolicyOptions(['--org-id', ORG])).to.throw(
+        '--s3-path: it is missing. Fix: give --s3-path, --org-id, --account and --region together (or none of them, ' +
+          'to regenerate the stack template)',
+      );
+      expect(() => checkPolicyValues({ ...VALUES, readers: ['arn:aws:iam::123456789012:role/elsewhere'] })).to.throw(
+        `--reader-arn "arn:aws:iam::123456789012:role/elsewhere": it is not the ARN of an IAM role or user of the ` +
+          `central account ${CENTRAL}. Fix: give a role ARN such as the catalog stack's CrawlerRoleArn output, or ` +
+          'leave --reader-arn out',
+      );
+      expect(() =>
+        parsePolicyOptions([...base.slice(0, 2), '--org-id', ORG, '--account', '1234', '--region', 'x']),
+      ).to.throw(/^--account "1234": it is not a 12-digit AWS account id/);
+      // The S3 path is the deployments' MetadataAndBackupS3Path, with its own message.
+      expect(() =>
+        parsePolicyOptions(['--s3-path', 'https://x', '--org-id', ORG, '--account', CENTRAL, '--region', 'eu-west-1']),
+      ).to.throw(/^MetadataAndBackupS3Path "https:\/\/x": it is not an s3:\/\/ URL/);
+    });
+  });
+
+  describe('central bucket stack (glue/policies/central-bucket-stack.json)', () => {
+    const template = centralBucketStackTemplate() as unknown as CfnTemplate;
+
+    it('is what `npm run policies` generates now', () => {
+      expect(JSON.parse(readFileSync(GENERATED_CENTRAL_STACK, 'utf8')), 'run npm run policies').to.deep.equal(template);
+    });
+
+    it('passes cfn-lint', async function () {
+      this.timeout(300_000);
+      ensurePythonEnv();
+      const lint = await run(venvBin('cfn-lint'), ['--', GENERATED_CENTRAL_STACK]).then(
+        () => ({ code: 0, output: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => ({
+          code: error.code,
+          output: error.stdout + error.stderr,
+        }),
+      );
+      expect(lint.code, `cfn-lint:\n${lint.output}`).to.equal(0);
+    });
+
+    const variants: [string, PolicyValues][] = [
+      ['with a prefix and readers', VALUES],
+      ['at the bucket root, without readers', { ...VALUES, root: { ...ROOT, prefix: '' }, readers: [] }],
+    ];
+    for (const [title, values] of variants) {
+      it(`deploys exactly the generator's bucket and key policies (${title})`, () => {
+        const parameters = {
+          BucketName: values.root.bucket,
+          Prefix: values.root.prefix,
+          OrganizationId: values.organizationId,
+          ReaderArns: values.readers ?? [],
+          'AWS::AccountId': values.account,
+          'AWS::Region': values.region,
+          'AWS::Partition': 'aws',
+          'AWS::URLSuffix': 'amazonaws.com',
+        };
+        const resolved = resolveCfn(template, parameters) as CfnTemplate;
+        expect(resolved.Resources.BucketPolicy.Properties.PolicyDocument).to.deep.equal(bucketPolicy(values));
+        expect(resolved.Resources.Key.Properties.KeyPolicy).to.deep.equal(kmsKeyPolicy(values));
+      });
+    }
+
+    it('creates a bucket that blocks public access, disables ACLs and encrypts with the key by default', () => {
+      const bucket = template.Resources.Bucket.Properties;
+      expect(bucket.OwnershipControls).to.deep.equal({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      expect(Object.values(bucket.PublicAccessBlockConfiguration as object)).to.deep.equal([true, true, true, true]);
+      expect(JSON.stringify(bucket.BucketEncryption)).to.include('"SSEAlgorithm":"aws:kms"').and.include('"Key","Arn"');
+      expect(template.Resources.Key.Properties.EnableKeyRotation).to.equal(true);
+    });
+  });
+
+  describe('secrets', () => {
+    const SECRET = 'PLANTED-NOECHO-SECRET-5f1c9e0a';
+    const VISIBLE = 'visible-control-value-3b7d';
+    let out: string;
+    let seedFile: string;
+
+    before(() => {
+      out = mkdtempSync(join(tmpdir(), 'security-run-'));
+      const seed = loadSeed(join(PROJECT_ROOT, 'local', 'sample-seed.yaml'));
+      expect(seed.stack, 'the sample seed has a stack section').to.not.equal(undefined);
+      seedFile = join(out, 'seed-with-secret.yaml');
+      const text = readFileSync(join(PROJECT_ROOT, 'local', 'sample-seed.yaml'), 'utf8');
+      const document = parseYaml(text) as Record<string, unknown>;
+      const stack = document.stack as { parameters: Record<string, string>; noEcho?: string[] };
+      stack.parameters = {
+        ...stack.parameters,
+        DatabasePassword: SECRET,
+        ApiKey: SECRET,
+        LoggingS3Path: `s3://${VISIBLE}/x`,
+      };
+      stack.noEcho = [...new Set([...(stack.noEcho ?? []), 'DatabasePassword', 'ApiKey'])];
+      writeFileSync(seedFile, stringify(document));
+    });
+
+    after(() => rmSync(out, { recursive: true, force: true }));
+
+    it('a NoEcho stack parameter appears in no object, summary or log line of a whole local run', async function () {
+      this.timeout(240_000);
+      const result = await run(
+        process.execPath,
+        [
+          '--import=tsx',
+          '--disable-warning=NodeVersionSupportWarning',
+          join(PROJECT_ROOT, 'local', 'run.ts'),
+          '--out',
+          join(out, 'run'),
+          '--seed',
+          seedFile,
+        ],
+        {
+          cwd: PROJECT_ROOT,
+          // Every log line, not only warnings.
+          env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'info' },
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      const texts: [string, string][] = [
+        ['stdout', result.stdout],
+        ['stderr', result.stderr],
+      ];
+      for (const file of readdirSync(join(out, 'run'), { recursive: true, withFileTypes: true })) {
+        if (!file.isFile()) continue;
+        const path = join(file.parentPath, file.name);
+        const bytes = readFileSync(path);
+        texts.push([path, (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')]);
+      }
+      const discovery = texts.find(([path]) => path.includes('/metadata/discovery/'));
+      // The run exported discovery, and a plain parameter planted the same way does show: the search can find things.
+      expect(discovery, 'the discovery object').to.not.equal(undefined);
+      expect(discovery![1]).to.include(VISIBLE);
+      expect(result.stdout).to.include('"status": "SUCCEEDED"');
+      expect(texts.length).to.be.above(METADATA_TABLES.length + 4);
+      for (const [where, text] of texts) expect(text.includes(SECRET), `the secret is in ${where}`).to.equal(false);
+    });
+  });
+
+  describe('dependencies', () => {
+    it('production dependencies have no known high or critical advisory (npm audit --omit=dev)', async function () {
+      this.timeout(180_000);
+      const audit = await run('npm', ['audit', '--omit=dev', '--json'], {
+        cwd: PROJECT_ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch(
+        // npm audit exits 1 when it finds something, and when it cannot ask.
+        (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+      );
+      let report: AuditReport;
+      try {
+        report = JSON.parse(audit.stdout) as AuditReport;
+      } catch {
+        report = { message: `npm audit printed no JSON: ${audit.stdout.slice(0, 200)}` };
+      }
+      if (!report.metadata?.vulnerabilities) {
+        const reason = `npm audit could not reach the advisory service (${report.message ?? report.error?.summary ?? 'no report'})`;
+        if (process.env.REQUIRE_NPM_AUDIT === '1') throw new Error(reason);
+        console.log(`      skipped: ${reason}; set REQUIRE_NPM_AUDIT=1 to make this a failure`);
+        this.skip();
+      }
+      const findings = Object.values(report.vulnerabilities ?? {})
+        .filter((finding) => finding.severity === 'high' || finding.severity === 'critical')
+        .map((finding) => `${finding.name} ${finding.range} (${finding.severity})`);
+      expect(findings, 'upgrade within the pinned families (npm audit fix --omit=dev)').to.deep.equal([]);
+    });
+  });
+});
+
+interface AuditReport {
+  message?: string;
+  error?: { summary?: string };
+  metadata?: { vulnerabilities?: Record<string, number> };
+  vulnerabilities?: Record<string, { name: string; severity: string; range: string }>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** A concrete request target for a deploy/iam.ts resource (CloudFormation): pseudo parameters filled, `*` as one name. */
+function sampleOf(value: unknown, accountId: string): string {
+  const pseudo: Record<string, string> = {
+    'AWS::AccountId': accountId,
+    'AWS::Region': 'eu-west-1',
+    'AWS::Partition': 'aws',
+  };
+  const text = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const object = part as Record<string, unknown>;
+    if ('Ref' in object) return pseudo[object.Ref as string];
+    if ('Fn::Join' in object) {
+      const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+      return parts.map(text).join(separator);
+    }
+    throw new Error(`cannot render ${JSON.stringify(part)}`);
+  };
+  // An IAM wildcard stands for some name; an escape for its character.
+  return text(value)
+    .replace(/(?<!\$\{)\*/g, '20240601T100000123Z')
+    .replace(/\$\{([*?$])\}/g, '$1');
+}
+
+interface CfnTemplate {
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, { Properties: Record<string, unknown> }>;
+}
+
+/** Resolves the intrinsic functions the central stack uses, for the given parameter values. */
+function resolveCfn(template: CfnTemplate, parameters: Record<string, string | string[]>): unknown {
+  const NO_VALUE = Symbol('AWS::NoValue');
+  const conditions: Record<string, boolean> = {};
+  const evaluate = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(evaluate).filter((item) => item !== NO_VALUE);
+    if (node === null || typeof node !== 'object') return node;
+    const object = node as Record<string, unknown>;
+    const [only] = Object.keys(object);
+    if (Object.keys(object).length === 1) {
+      const argument = object[only];
+      switch (only) {
+        case 'Ref':
+          return argument === 'AWS::NoValue' ? NO_VALUE : parameters[argument as string];
+        case 'Fn::If': {
+          const [name, yes, no] = argument as [string, unknown, unknown];
+          return evaluate(conditions[name] ? yes : no);
+        }
+        case 'Fn::Sub':
+          return (argument as string).replace(/\$\{(!?)([^}]*)\}/g, (_whole, bang: string, name: string) =>
+            bang ? `\${${name}}` : String(parameters[name]),
+          );
+        case 'Fn::Equals': {
+          const [left, right] = (argument as unknown[]).map(evaluate);
+          return JSON.stringify(left) === JSON.stringify(right);
+        }
+        case 'Fn::Not':
+          return !(evaluate((argument as unknown[])[0]) as boolean);
+        case 'Fn::Join': {
+          const [separator, list] = argument as [string, unknown];
+          return (evaluate(list) as string[]).join(separator);
+        }
+        case 'Fn::GetAtt':
+          return `\${${(argument as string[]).join('.')}}`;
+      }
+    }
+    return Object.fromEntries(
+      Object.entries(object)
+        .map(([key, value]) => [key, evaluate(value)])
+        .filter(([, value]) => value !== NO_VALUE),
+    );
+  };
+  for (const [name, condition] of Object.entries(template.Conditions))
+    conditions[name] = evaluate(condition) as boolean;
+  return evaluate(template);
+}
+
+/** `RegExp.escape` (Node.js 24) for the Node.js 20 this project supports. */
+function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
