@@ -7,11 +7,20 @@ import aslValidator from 'asl-validator';
 import { expect } from 'chai';
 import { iamResource, TOKEN } from '../deploy/cloudformation.ts';
 import { checkParameterNames, FUNCTIONS, resolveParameters, resourceNames } from '../deploy/deployment-config.ts';
-import { functionStatements } from '../deploy/iam.ts';
+import { functionStatements, stateMachineStatements } from '../deploy/iam.ts';
+import { DEFAULT_CRAWLER_NAME } from '#glue/catalog-stack';
 import { packageService, type PackageResult } from '#local/package';
 import { ensurePythonEnv, venvBin } from '#local/python-env';
 import { ENVIRONMENT, validateGroupName } from '#shared/deployment';
-import { backupFolder } from '#shared/s3-layout';
+import {
+  archiveBackupKey,
+  backupFolder,
+  BACKUP_TABLES,
+  latestBackupKey,
+  METADATA_TABLES,
+  metadataPartitionFolder,
+  type MetadataTable,
+} from '#shared/s3-layout';
 import { parseS3Path } from '#shared/s3-path';
 
 type Json = Record<string, unknown>;
@@ -40,8 +49,13 @@ const KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-5
 const LAMBDA_LOGICAL_IDS: Record<string, string> = {
   backupTable: 'BackupTableLambdaFunction',
   archiveBackups: 'ArchiveBackupsLambdaFunction',
+  exportDiscovery: 'ExportDiscoveryLambdaFunction',
+  exportInstances: 'ExportInstancesLambdaFunction',
+  exportMaintenanceWindows: 'ExportMaintenanceWindowsLambdaFunction',
   summarize: 'SummarizeLambdaFunction',
 };
+/** The direct service integrations the workflow may call, besides its functions. */
+const SERVICE_INTEGRATIONS = ['arn:aws:states:::aws-sdk:glue:startCrawler'];
 /**
  * Step Functions log delivery: these actions support no resource-level permission, so AWS documents
  * them on "*" for a state machine role that logs to CloudWatch Logs. The only grants allowed on "*".
@@ -56,6 +70,17 @@ const LOG_DELIVERY_ACTIONS = [
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
 ];
+/**
+ * Read-only calls that accept no resource but "*" (EC2 and SSM `Describe*`, and Organizations
+ * `DescribeAccount`, whose account ARN needs the organization id a member account does not know),
+ * with the functions that may make them. With log delivery, the only grants allowed on "*".
+ */
+const UNSCOPABLE_READS: Record<string, string[]> = {
+  'ec2:DescribeInstances': ['exportDiscovery', 'exportInstances', 'exportMaintenanceWindows'],
+  'ec2:DescribeVolumes': ['exportInstances'],
+  'ssm:DescribeMaintenanceWindows': ['exportMaintenanceWindows'],
+  'organizations:DescribeAccount': ['exportDiscovery'],
+};
 const READ_ACTION = /^[a-z0-9-]+:(Get|List|Describe|Scan|Query|BatchGet)/;
 
 /** A CloudFormation value as text, with `${Name}` for a Ref and `${Id.Attribute}` for a GetAtt. */
@@ -190,7 +215,7 @@ describe('deployment package (osls package)', function () {
       expect(Properties.TracingConfiguration).to.equal(undefined);
     });
 
-    it('calls the three functions, their ARNs substituted at deploy time', () => {
+    it('calls every function, their ARNs substituted at deploy time, and only the listed service integrations', () => {
       const [body, substitutions] = definition()['Fn::Sub'];
       const targets = Object.values(substitutions).map(text);
       expect(new Set(targets)).to.deep.equal(
@@ -198,7 +223,10 @@ describe('deployment package (osls package)', function () {
       );
       const resources = [...body.matchAll(/"Resource": "([^"]*)"/g)].map((match) => match[1]);
       expect(resources).to.have.length.above(0);
-      for (const resource of resources) expect(Object.keys(substitutions)).to.include(resource.slice(2, -1));
+      for (const resource of resources) {
+        if (resource.startsWith('${')) expect(Object.keys(substitutions)).to.include(resource.slice(2, -1));
+        else expect(SERVICE_INTEGRATIONS).to.include(resource);
+      }
     });
 
     it('is a valid Amazon States Language definition (asl-validator)', () => {
@@ -213,15 +241,29 @@ describe('deployment package (osls package)', function () {
       expect(result.isValid, result.errorsText('\n')).to.equal(true);
     });
 
-    it('may invoke the three functions and nothing else but its log delivery', () => {
+    it('may invoke exactly its functions, start only the named crawler, and nothing else but its log delivery', () => {
       const roleArn = machine()[0][1].Properties.RoleArn as { 'Fn::GetAtt': string[] };
       const allowed = grants(packaged.default).filter((grant) => grant.role === roleArn['Fn::GetAtt'][0]);
       const invoked = allowed.filter((grant) => grant.action === 'lambda:InvokeFunction');
-      expect(new Set(invoked.map((grant) => grant.resource.replace(/:\*$/, '')))).to.deep.equal(
-        new Set(Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`)),
+      expect(invoked.map((grant) => grant.resource)).to.have.members(
+        Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`),
       );
-      const others = allowed.filter((grant) => grant.action !== 'lambda:InvokeFunction');
+      const crawler = allowed.filter((grant) => grant.action.startsWith('glue:'));
+      expect(crawler.map((grant) => `${grant.action} ${grant.resource}`)).to.deep.equal([
+        `glue:StartCrawler arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:crawler/${DEFAULT_CRAWLER_NAME}`,
+      ]);
+      const others = allowed.filter(
+        (grant) => grant.action !== 'lambda:InvokeFunction' && !grant.action.startsWith('glue:'),
+      );
       expect(others.map((grant) => grant.action)).to.have.members(LOG_DELIVERY_ACTIONS);
+      for (const grant of others) expect(grant.resource).to.equal('*');
+    });
+
+    it('has no crawler grant when GlueCrawlerName is empty', () => {
+      const statements = stateMachineStatements(resolveParameters({ groupName: 'web', glueCrawlerName: '' }));
+      expect(
+        statements.flatMap((statement) => statement.Action).filter((action) => action.startsWith('glue:')),
+      ).to.deep.equal([]);
     });
   });
 
@@ -275,15 +317,83 @@ describe('deployment package (osls package)', function () {
   });
 
   describe('IAM', () => {
-    const partition = () =>
-      `arn:\${AWS::Partition}:s3:::clonesquad-cmdb-local/${backupFolder(
-        { bucket: 'clonesquad-cmdb-local', prefix: 'clonesquad' },
-        { accountId: '${AWS::AccountId}', region: '${AWS::Region}', groupName: 'demo' },
-      )}/`;
+    const root = { bucket: 'clonesquad-cmdb-local', prefix: 'clonesquad' };
+    const id = { accountId: '${AWS::AccountId}', region: '${AWS::Region}', groupName: 'demo' };
+    const bucketArn = `arn:\${AWS::Partition}:s3:::${root.bucket}`;
+    const object = (key: string) => `${bucketArn}/${key}`;
+    const partition = () => object(`${backupFolder(root, id)}/`);
+    const metadataFolders = (tables: readonly MetadataTable[]) =>
+      tables.map((table) => object(`${metadataPartitionFolder(root, id, table)}/*`));
+    const arn = (service: string, resource: string) =>
+      `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
+    const archives = BACKUP_TABLES.map((table) => object(archiveBackupKey(root, id, table, '*')));
+    const latest = BACKUP_TABLES.map((table) => object(latestBackupKey(root, id, table)));
+    const each = (actions: string[], resources: string[]) =>
+      actions.flatMap((action) => resources.map((resource) => `${action} ${resource}`));
+    const writeMetadata = (tables: MetadataTable[]) => [
+      ...each(
+        ['s3:PutObject', 's3:PutObjectAcl', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        metadataFolders(tables),
+      ),
+      `s3:ListBucket ${bucketArn}`,
+    ];
+    /** Every grant of each function's role in the default package, as `action resource`, logs aside. */
+    const EXPECTED: Record<string, string[]> = {
+      backupTable: [
+        ...each(
+          ['dynamodb:Scan'],
+          [arn('dynamodb', 'table/CloneSquad-demo-Configuration'), arn('dynamodb', 'table/CloneSquad-demo-Scheduler')],
+        ),
+        ...each(['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject'], archives),
+        ...writeMetadata(['configuration', 'scheduler']),
+      ],
+      archiveBackups: [...each(['s3:GetObject'], archives), ...each(['s3:PutObject', 's3:PutObjectAcl'], latest)],
+      exportDiscovery: [
+        ...each(
+          ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+          [arn('cloudformation', 'stack/CloneSquad-demo/*')],
+        ),
+        'organizations:DescribeAccount *',
+        'ec2:DescribeInstances *',
+        ...writeMetadata(['discovery']),
+      ],
+      exportInstances: ['ec2:DescribeInstances *', 'ec2:DescribeVolumes *', ...writeMetadata(['instances', 'volumes'])],
+      exportMaintenanceWindows: [
+        'ssm:DescribeMaintenanceWindows *',
+        `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,
+        'ec2:DescribeInstances *',
+        ...writeMetadata(['maintenance-windows']),
+      ],
+      summarize: [],
+    };
 
-    it('grants nothing on "*" but Step Functions log delivery, and no wildcard before the resource part', () => {
+    for (const name of Object.keys(LAMBDA_LOGICAL_IDS)) {
+      it(`gives ${name} exactly the grants it needs`, () => {
+        const granted = grantsOf(packaged.default, name).filter((grant) => !grant.action.startsWith('logs:'));
+        expect(granted.map((grant) => `${grant.action} ${grant.resource}`)).to.have.members(EXPECTED[name]);
+      });
+    }
+
+    it('grants on "*" only log delivery to the state machine and unscopable reads to the functions that make them', () => {
+      const stateMachineRole = 'WorkflowExecutionRole';
+      for (const grant of grants(packaged.default).filter((each) => each.resource === '*')) {
+        const where = `${grant.role} ${grant.action}`;
+        if (grant.role === stateMachineRole) expect(LOG_DELIVERY_ACTIONS, where).to.include(grant.action);
+        else {
+          expect(Object.keys(UNSCOPABLE_READS), where).to.include(grant.action);
+          expect(
+            UNSCOPABLE_READS[grant.action].map((name) => roleOf(packaged.default, name)),
+            where,
+          ).to.include(grant.role);
+          expect(grant.action, where).to.match(READ_ACTION);
+        }
+      }
+    });
+
+    it('grants nothing else on "*", and no wildcard before the resource part', () => {
       for (const grant of grants(packaged.default)) {
         if (LOG_DELIVERY_ACTIONS.includes(grant.action)) continue;
+        if (grant.resource === '*' && grant.action in UNSCOPABLE_READS) continue;
         const where = `${grant.role} ${grant.action} ${grant.resource}`;
         // Either a resource of this stack (`${Id.Arn}`, maybe with a version qualifier) or an ARN
         // whose partition, service, region and account are exact.
@@ -307,9 +417,12 @@ describe('deployment package (osls package)', function () {
       }
     });
 
-    it('writes to S3 only under the partition prefix, archives write-once by key pattern', () => {
+    it('writes backups only under the partition prefix, archives write-once by key pattern', () => {
       const writes = grants(packaged.default).filter(
-        (grant) => grant.action.startsWith('s3:') && !READ_ACTION.test(grant.action),
+        (grant) =>
+          grant.action.startsWith('s3:') &&
+          !READ_ACTION.test(grant.action) &&
+          !metadataFolders(METADATA_TABLES).includes(grant.resource),
       );
       expect(writes).to.have.length.above(0);
       for (const grant of writes) {
@@ -320,7 +433,46 @@ describe('deployment package (osls package)', function () {
       }
     });
 
-    it('lets backupTable scan the two tables and write archives, and nothing else', () => {
+    it("writes and deletes metadata only in the deployment's own partition folders", () => {
+      const metadataWrites = grants(packaged.default).filter(
+        (grant) =>
+          grant.action.startsWith('s3:') && !READ_ACTION.test(grant.action) && !grant.resource.startsWith(partition()),
+      );
+      expect(metadataWrites).to.have.length.above(0);
+      for (const grant of metadataWrites) {
+        expect(grant.action).to.be.oneOf([
+          's3:PutObject',
+          's3:PutObjectAcl',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+        ]);
+        expect(metadataFolders(METADATA_TABLES), `${grant.role} ${grant.action} ${grant.resource}`).to.include(
+          grant.resource,
+        );
+      }
+    });
+
+    it('puts every S3 object with the bucket-owner-full-control ACL, and lists only partition folders', () => {
+      for (const [role, resource] of ofType(packaged.default, 'AWS::IAM::Role')) {
+        for (const statement of roleStatements(resource)) {
+          const actions = asArray(statement.Action);
+          if (actions.some((action) => action === 's3:PutObject' || action === 's3:PutObjectAcl')) {
+            expect(statement.Condition, role).to.deep.equal({
+              StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+            });
+          }
+          if (actions.includes('s3:ListBucket')) {
+            const prefixes = asArray(
+              (statement.Condition as { StringEquals: Record<string, unknown> }).StringEquals['s3:prefix'],
+            ).map(text);
+            for (const prefix of prefixes)
+              expect(metadataFolders(METADATA_TABLES), role).to.include(object(prefix) + '*');
+          }
+        }
+      }
+    });
+
+    it('lets backupTable scan the two tables, write archives and its metadata, and nothing else', () => {
       const backup = grantsOf(packaged.default, 'backupTable').filter((grant) => !grant.action.startsWith('logs:'));
       const table = (name: string) =>
         `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${name}`;
@@ -336,9 +488,13 @@ describe('deployment package (osls package)', function () {
           resource: table('CloneSquad-demo-Scheduler'),
         },
       ]);
-      const s3 = backup.filter((grant) => grant.action.startsWith('s3:'));
-      expect(new Set(s3.map((grant) => grant.action))).to.deep.equal(new Set(['s3:PutObject', 's3:PutObjectAcl']));
-      for (const grant of s3) expect(grant.resource).to.include('/archive/');
+      const backups = backup.filter(
+        (grant) => grant.action.startsWith('s3:') && grant.resource.startsWith(partition()),
+      );
+      expect(new Set(backups.map((grant) => grant.action))).to.deep.equal(
+        new Set(['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject']),
+      );
+      for (const grant of backups) expect(grant.resource).to.include('/archive/');
       expect(backup.filter((grant) => !/^(dynamodb|s3):/.test(grant.action))).to.deep.equal([]);
     });
 
@@ -368,7 +524,13 @@ describe('deployment package (osls package)', function () {
     });
 
     it('lets the writers use the KMS key, through S3 only, when KmsKeyArn is set', () => {
-      for (const name of ['backupTable', 'archiveBackups']) {
+      for (const name of [
+        'backupTable',
+        'archiveBackups',
+        'exportDiscovery',
+        'exportInstances',
+        'exportMaintenanceWindows',
+      ]) {
         const kms = grantsOf(packaged.kms, name).filter((grant) => grant.action.startsWith('kms:'));
         expect(kms.map((grant) => grant.action)).to.have.members(['kms:GenerateDataKey', 'kms:Decrypt']);
         for (const grant of kms) expect(grant.resource).to.equal(KMS_KEY_ARN);
@@ -401,9 +563,10 @@ describe('deployment configuration (deploy/)', () => {
       cloneSquadStackName: 'CloneSquad-web',
       configurationTable: 'CloneSquad-web-Configuration',
       schedulerTable: 'CloneSquad-web-Scheduler',
-      glueCrawlerName: '',
+      glueCrawlerName: DEFAULT_CRAWLER_NAME,
       kmsKeyArn: '',
     });
+    expect(resolveParameters({ groupName: 'web', glueCrawlerName: '' }).glueCrawlerName).to.equal('');
   });
 
   it('refuses a missing GroupName, unknown parameter names and bad values, naming the parameter', () => {
@@ -429,9 +592,16 @@ describe('deployment configuration (deploy/)', () => {
       resolveParameters({ groupName: 'web', metadataAndBackupS3Path: 's3://bkt/p*' }),
     );
     const resources = statements.backupTable.flatMap((statement) => statement.Resource).map(text);
-    expect(resources.filter((resource) => resource.includes(':s3:::'))).to.satisfy((list: string[]) =>
-      list.every((resource) => resource.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/backups/')),
-    );
+    const s3 = resources.filter((resource) => resource.includes(':s3:::'));
+    expect(s3).to.have.length.above(0);
+    for (const resource of s3) {
+      expect(resource).to.satisfy(
+        (value: string) =>
+          value === 'arn:${AWS::Partition}:s3:::bkt' ||
+          value.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/backups/') ||
+          value.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/metadata/'),
+      );
+    }
   });
 
   it('names resources per group and stage, within the services limits', () => {
