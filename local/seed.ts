@@ -33,7 +33,7 @@ import {
 import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
-import { checkRowsFit } from '#shared/row-limits';
+import { checkRestorable } from '#shared/restore';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
 import { yamlErrorLine } from '#shared/yaml-codec';
 import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
@@ -110,7 +110,7 @@ export function parseSeed(text: string, source: string): Seed {
     const where = `seed file ${source}, section ${table}`;
     tables[table] = stringMapping(fields[table] ?? {}, where);
     // Refused here, before the emulator is touched, rather than by DynamoDB half-way through the seed.
-    checkRowsFit(
+    checkRestorable(
       Object.entries(tables[table]).map(([key, value]) => ({ key, value })),
       where,
     );

@@ -4,6 +4,9 @@
  * refused at package time and at run time with the identical text. README "Troubleshooting" lists
  * these messages.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,7 +15,7 @@ import { packageService, type PackageResult } from '#local/package';
 import { parseSeed } from '#local/seed';
 import { deploymentFromEnvironment, ENVIRONMENT, requireDestination } from '#shared/deployment';
 import { userMetadataFields } from '#shared/metadata/discovery';
-import { checkRowsFit, MAX_ITEM_BYTES } from '#shared/row-limits';
+import { checkRestorable, loadBackup } from '#shared/restore';
 import { parseS3Path } from '#shared/s3-path';
 import type { PartResult } from '#shared/summary';
 import { exportTable } from '#shared/table-export';
@@ -59,6 +62,8 @@ const GROUP_FIX = 'Fix: deploy with the GroupName of the CloneSquad deployment t
 const BUCKET_FIX = 'Fix: name an existing S3 bucket, for example s3://my-bucket/clonesquad';
 const KMS_FIX =
   'Fix: give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias, or leave it empty for the bucket default';
+/** DynamoDB's item size limit. */
+const MAX_ITEM_BYTES = 400 * 1024;
 const RESTORE_FIX = 'Fix: restore from a backup file this service wrote, or a mapping of "Key: Value" strings';
 
 describe('bad input: clear messages (issue 5)', () => {
@@ -335,33 +340,64 @@ describe('bad input: clear messages (issue 5)', () => {
         { key: 'app.note', value: 'x'.repeat(MAX_ITEM_BYTES) },
       ];
       expectClear(
-        messageOf(() => checkRowsFit(rows, source)),
-        `${source}, key "app.note": its value is 409600 bytes (UTF-8), so the table item would be 409616 bytes, ` +
-          "over DynamoDB's item limit of 409600 bytes (400 KB). " +
-          'Fix: shorten it, or split it over several keys; nothing was written',
+        messageOf(() => checkRestorable(rows, source)),
+        `${source}, key "app.note": the row would be 409616 bytes, more than the 400 KB a DynamoDB item may hold. ` +
+          'Fix: shorten the value',
       );
     });
 
     it('a value that fits exactly is accepted, counted in UTF-8 bytes', () => {
       const value = 'é'.repeat((MAX_ITEM_BYTES - 'KeyabValue'.length) / 2);
-      expect(() => checkRowsFit([{ key: 'ab', value }], source)).to.not.throw();
-      expect(() => checkRowsFit([{ key: 'ab', value: `${value}x` }], source)).to.throw(/item would be 409601 bytes/);
+      expect(() => checkRestorable([{ key: 'ab', value }], source)).to.not.throw();
+      expect(() => checkRestorable([{ key: 'ab', value: `${value}x` }], source)).to.throw(/row would be 409601 bytes/);
     });
 
     it('a key over the 2048 bytes DynamoDB allows (shown clipped)', () => {
       expectClear(
-        messageOf(() => checkRowsFit([{ key: 'k'.repeat(2049), value: '1' }], source)),
-        `${source}, key "${'k'.repeat(80)}…": the key is 2049 bytes (UTF-8), over the 2048 bytes DynamoDB allows ` +
-          'for a key. Fix: shorten it, or split it over several keys; nothing was written',
+        messageOf(() => checkRestorable([{ key: 'k'.repeat(2049), value: '1' }], source)),
+        `${source}, key "${'k'.repeat(80)}"… (2049 characters): the key is 2049 bytes long in UTF-8, more than the ` +
+          '2048 DynamoDB allows. Fix: shorten the key',
       );
     });
 
     it('an empty key', () => {
       expectClear(
-        messageOf(() => checkRowsFit([{ key: '', value: '1' }], source)),
-        `${source}, key "": the key is empty, and DynamoDB refuses an empty key. ` +
-          'Fix: give the row a key, or remove it; nothing was written',
+        messageOf(() => checkRestorable([{ key: '', value: '1' }], source)),
+        `${source}, key "": a table Key cannot be empty. Fix: remove that entry or give it a name`,
       );
+    });
+
+    describe('through the restore loader (npm run restore -- --from FILE)', () => {
+      let folder: string;
+      before(() => (folder = mkdtempSync(join(tmpdir(), 'bad-restore-'))));
+      after(() => rmSync(folder, { recursive: true, force: true }));
+
+      async function loadFile(name: string, text: string): Promise<string> {
+        const path = join(folder, name);
+        writeFileSync(path, text);
+        const { s3 } = emulatorClients();
+        return loadBackup(s3, { kind: 'file', path }).then(
+          () => 'NO ERROR',
+          (error: Error) => error.message,
+        );
+      }
+
+      it('a file that is a sequence, not a mapping', async () => {
+        const path = join(folder, 'list.yaml');
+        expectClear(
+          await loadFile('list.yaml', '- ec2.schedule.min_instance_count\n'),
+          `${path}: its top level is not a mapping of keys to values. ${RESTORE_FIX}`,
+        );
+      });
+
+      it('a file with a value over 400 KB', async () => {
+        const path = join(folder, 'big.yaml');
+        expectClear(
+          await loadFile('big.yaml', `app.note: ${'x'.repeat(MAX_ITEM_BYTES)}\n`),
+          `${path}, key "app.note": the row would be 409616 bytes, more than the 400 KB a DynamoDB item may hold. ` +
+            'Fix: shorten the value',
+        );
+      });
     });
 
     it('a document that is a sequence, not a mapping', () => {
@@ -431,9 +467,8 @@ describe('bad input: clear messages (issue 5)', () => {
     it('a table value over 400 KB, refused before the emulator is touched', () => {
       expectClear(
         seed(`groupName: demo\nscheduler:\n  big: "${'x'.repeat(MAX_ITEM_BYTES)}"\n`),
-        'seed file my-seed.yaml, section scheduler, key "big": its value is 409600 bytes (UTF-8), so the table ' +
-          "item would be 409611 bytes, over DynamoDB's item limit of 409600 bytes (400 KB). " +
-          'Fix: shorten it, or split it over several keys; nothing was written',
+        'seed file my-seed.yaml, section scheduler, key "big": the row would be 409611 bytes, more than the 400 KB a ' +
+          'DynamoDB item may hold. Fix: shorten the value',
       );
     });
 
