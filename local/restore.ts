@@ -42,6 +42,8 @@ The changes are printed before anything is written (+ added, ~ changed, - delete
 no ExpirationTime; rows already equal to the document are not rewritten.
 Exit code: 0 done, 1 failed (run it again: it writes only what still differs), 2 bad input.`;
 
+const rowCount = (count: number) => `${count} row${count === 1 ? '' : 's'}`;
+
 export interface CliIo {
   print: (line: string) => void;
   env?: Record<string, string | undefined>;
@@ -102,18 +104,16 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
     dryRun,
     tableLabel: values['table-name'] ? `--table-name "${tableName}"` : `table "${tableName}" (of --group ${group})`,
     beforeWrite: (plan) => {
-      if (!dryRun && plan.delete.length > 0) io.print(`These ${plan.delete.length} rows will be deleted (-):`);
+      if (!dryRun && plan.delete.length > 0) io.print(`Deleting ${rowCount(plan.delete.length)} (marked -):`);
       for (const line of describePlan(plan)) io.print(`  ${line}`);
     },
   });
   for (const warning of result.warnings) io.print(`warning: ${warning}; the row was left as it is`);
   if (result.expiredRows > 0) {
-    io.print(
-      `note: ${result.expiredRows} TTL-expired rows were treated as absent (the document's value replaces them)`,
-    );
+    io.print(`note: ${rowCount(result.expiredRows)} past TTL treated as absent (the document's value replaces it)`);
   }
   if (dryRun) io.print('Dry run: nothing was written.');
-  else io.print(`Done: ${result.applied!.put} rows written, ${result.applied!.deleted} rows deleted.`);
+  else io.print(`Done: ${rowCount(result.applied!.put)} written, ${rowCount(result.applied!.deleted)} deleted.`);
   return 0;
 }
 

@@ -361,10 +361,10 @@ describe('restore (SPEC §5)', () => {
       const output = await restore(deployment, 'configuration', '--from', 'archive', STAMP, '--mode', 'restore');
 
       expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
-      const deleting = output.indexOf('These 1 rows will be deleted (-):');
+      const deleting = output.indexOf('Deleting 1 row (marked -):');
       expect(deleting).to.be.greaterThan(-1);
       expect(output.indexOf('  - "extra" (was "x")')).to.be.greaterThan(deleting);
-      expect(output.at(-1)).to.equal('Done: 2 rows written, 1 rows deleted.');
+      expect(output.at(-1)).to.equal('Done: 2 rows written, 1 row deleted.');
     });
 
     it('--from "archive ISO-date-time" finds the same archive', async () => {
@@ -432,7 +432,7 @@ describe('restore (SPEC §5)', () => {
         tableItem('a', '1', future),
         tableItem('b', 'yes'),
       ]);
-      expect(output).to.include("note: 1 TTL-expired rows were treated as absent (the document's value replaces them)");
+      expect(output).to.include("note: 1 row past TTL treated as absent (the document's value replaces it)");
     });
 
     it('leaves rows it cannot read as they are, with a warning', async () => {
