@@ -17,7 +17,7 @@ import type { Deployment } from '../deployment.ts';
 import { log } from '../log.ts';
 import { failedPart, type PartResult } from '../summary.ts';
 import { metadataPartName, writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
-import { naiveUtc } from './records.ts';
+import { extendRecord, naiveUtc } from './records.ts';
 
 export const GROUP_NAME_TAG = 'clonesquad:group-name';
 export const SUBFLEET_NAME_TAG = 'clonesquad:subfleet-name';
@@ -52,17 +52,16 @@ export function managedInstancesFilters(groupName: string): Filter[] {
 export function instanceRecord(instance: Instance, updatedAt: string) {
   const tag = (key: string) => instance.Tags?.find((candidate) => candidate.Key === key)?.Value;
   const subfleet = tag(SUBFLEET_NAME_TAG);
-  return {
-    ...instance,
+  return extendRecord(instance, {
     _Hostname: tag('Name') ?? null,
     ...(subfleet === undefined ? {} : { _SubfleetName: subfleet }),
     _LastStartAttemptTime: instance.LaunchTime ? naiveUtc(instance.LaunchTime) : null,
     MetadataRecordLastUpdatedAt: updatedAt,
-  };
+  });
 }
 
 export function volumeRecord(volume: Volume, updatedAt: string) {
-  return { ...volume, MetadataRecordLastUpdatedAt: updatedAt };
+  return extendRecord(volume, { MetadataRecordLastUpdatedAt: updatedAt });
 }
 
 async function* instanceRecords(ec2: EC2Client, groupName: string, updatedAt: string, volumeIds: Set<string>) {

@@ -13,7 +13,7 @@ import { requireDestination } from '../deployment.ts';
 import { explainS3Error } from '../s3-objects.ts';
 import { metadataKey, metadataPartitionFolder, type MetadataTable } from '../s3-layout.ts';
 import type { PartResult } from '../summary.ts';
-import { isPartitionColumnName } from './records.ts';
+import { partitionColumnCollision, recordJson } from './records.ts';
 
 export interface MetadataPartResult extends PartResult {
   /** The partition folder held no object before this write: the catalog may not know it yet. */
@@ -102,9 +102,9 @@ export async function writeMetadataTable(
   };
   try {
     for await (const record of records) {
-      const collision = Object.keys(record).find(isPartitionColumnName);
+      const collision = partitionColumnCollision(record);
       if (collision) throw new Error(`${table} record field "${collision}" collides with a partition column`);
-      batch += `${JSON.stringify(record)}\n`;
+      batch += `${recordJson(record)}\n`;
       count += 1;
       if (batch.length >= GZIP_BATCH_CHARS) await flush();
     }
