@@ -124,6 +124,23 @@ async function localHandlerFor(stateName: string, resource: unknown): Promise<Ha
   };
 }
 
+const machines = new Map<string, StateMachine>();
+
+/**
+ * The state machine of `definition`, validated once per process: validation takes a few hundred
+ * milliseconds, which adds up in tests that run the workflow many times. A machine holds no
+ * execution state, so runs may share it.
+ */
+function validatedMachine(definition: object): StateMachine {
+  const key = JSON.stringify(definition);
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    machines.set(key, machine);
+  }
+  return machine;
+}
+
 /** The state whose output is the execution summary (SPEC §9), also when the execution then fails. */
 export const SUMMARY_STATE = 'Summarize';
 
@@ -157,7 +174,7 @@ export async function runWorkflow(
     const invoke = (event: JsonValue) => async () => JSON.parse(JSON.stringify((await handler(event)) ?? null));
     localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event))) as JsonValue;
   }
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const machine = validatedMachine(definition);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers: localHandlers, retryIntervalOverrides: retryOverrides(definition.States) },
   });
