@@ -32,6 +32,13 @@ export interface PartitionArgs {
   region?: string;
 }
 
+/** What a command reads and writes besides its arguments; tests inject all three. */
+export interface CliIo {
+  print: (line: string) => void;
+  env?: Environment;
+  clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
+}
+
 /** A usage error: the CLI prints it with the usage text and exits 2. */
 export class UsageError extends Error {}
 

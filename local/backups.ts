@@ -11,6 +11,7 @@ import { backupFolder, BACKUP_TABLES } from '#shared/s3-layout';
 import { formatS3Path } from '#shared/s3-path';
 import {
   awsClients,
+  type CliIo,
   PARTITION_OPTIONS,
   PARTITION_USAGE,
   parseTable,
@@ -19,7 +20,6 @@ import {
   runCli,
   UsageError,
 } from './backup-cli.ts';
-import type { CliIo } from './restore.ts';
 
 export const USAGE = `Usage: npm run backups -- list --group G [options]
   --table TABLE      configuration or scheduler (default both)

@@ -5,9 +5,6 @@
  * Restores a backup into a CloneSquad table (SPEC §5, shared/restore.ts), printing the diff first.
  */
 import { parseArgs } from 'node:util';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { STSClient } from '@aws-sdk/client-sts';
 import { defaultTableNames } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
 import {
@@ -20,6 +17,7 @@ import {
 } from '#shared/restore';
 import {
   awsClients,
+  type CliIo,
   PARTITION_OPTIONS,
   PARTITION_USAGE,
   parseTable,
@@ -43,12 +41,6 @@ no ExpirationTime; rows already equal to the document are not rewritten.
 Exit code: 0 done, 1 failed (run it again: it writes only what still differs), 2 bad input.`;
 
 const rowCount = (count: number) => `${count} row${count === 1 ? '' : 's'}`;
-
-export interface CliIo {
-  print: (line: string) => void;
-  env?: Record<string, string | undefined>;
-  clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
-}
 
 /** The whole command, with injectable output, environment and clients; answers the exit code. */
 export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
