@@ -11,7 +11,7 @@ import { copyObject, putObject } from './s3-objects.ts';
 import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from './s3-layout.ts';
 import type { PartResult } from './summary.ts';
 import { readTable, type TableContents } from './table-reader.ts';
-import { dumpBackupYaml } from './yaml-codec.ts';
+import { dumpBackupYaml } from './yaml-dump.ts';
 
 export interface BackupClients {
   dynamodb: DynamoDBClient;
