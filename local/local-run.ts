@@ -18,7 +18,7 @@ import { createCatalog, type CatalogOptions } from './catalog.ts';
 import { EMULATOR_CREDENTIALS, startEmulator } from './emulator.ts';
 import { loadMirror, mirrorFolder, saveMirror } from './mirror.ts';
 import { applySeed, loadSeed, type Seed } from './seed.ts';
-import { CRAWLER_NAME_VARIABLE, runWorkflow, type WorkflowRun } from './workflow.ts';
+import { CRAWLER_NAME_VARIABLE, runWorkflow, type TaskInterceptor, type WorkflowRun } from './workflow.ts';
 
 export const DEFAULT_S3_PATH = 's3://clonesquad-cmdb-local/clonesquad';
 
@@ -28,6 +28,8 @@ export interface LocalRunOptions {
   s3Path?: string;
   input?: unknown;
   kmsKeyArn?: string;
+  /** Runs around every Task invocation (the benchmark attributes AWS calls and time to each Task). */
+  aroundTask?: TaskInterceptor;
 }
 
 export interface LocalRunResult {
@@ -123,7 +125,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       kmsKeyArn: options.kmsKeyArn,
       onBucketCreated: (s3, bucket) => loadMirror(s3, options.out, bucket),
     });
-    const run = await runWorkflow(options.input ?? {}, deployment.variables);
+    const run = await runWorkflow(options.input ?? {}, deployment.variables, undefined, {
+      aroundTask: options.aroundTask,
+    });
     const s3 = new S3Client(s3ClientSettings());
     const keys = await saveMirror(s3, options.out, destination.bucket);
     return { run, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };
