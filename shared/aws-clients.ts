@@ -2,16 +2,33 @@
  * SDK client settings shared by every function. `AWS_ENDPOINT_URL` points all clients at one
  * endpoint (the local emulator); S3 then needs path-style addressing, since `bucket.localhost` does
  * not resolve everywhere.
+ *
+ * The HTTP handler gets explicit timeouts: the SDK sets none by default, so a connection that hangs
+ * (a stalled socket, a lost packet) would hold the function until its Lambda timeout, which Step
+ * Functions reports as a failed part. With them, the hung attempt fails with `TimeoutError`, which
+ * the SDK retries like any transient error. Every call here answers well within these bounds (the
+ * largest bodies are backups and 8 MiB upload parts), and five attempts fit the shortest Lambda
+ * timeout of a function that makes calls (60 s).
  */
 export interface ClientSettings {
   endpoint?: string;
   region?: string;
   maxAttempts: number;
+  requestHandler: { connectionTimeout: number; socketTimeout: number };
 }
+
+/** Milliseconds to open a connection, and of socket inactivity while a request is under way. */
+export const CONNECTION_TIMEOUT_MS = 3_000;
+export const SOCKET_TIMEOUT_MS = 10_000;
 
 export function clientSettings(env: Record<string, string | undefined> = process.env): ClientSettings {
   const endpoint = env.AWS_ENDPOINT_URL?.trim() || undefined;
-  return { endpoint, region: env.AWS_REGION, maxAttempts: 5 };
+  return {
+    endpoint,
+    region: env.AWS_REGION,
+    maxAttempts: 5,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+  };
 }
 
 export function s3ClientSettings(env: Record<string, string | undefined> = process.env) {
