@@ -14,7 +14,7 @@ import {
 import { UserInputError } from '../shared/errors.ts';
 import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
 import { DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
-import type { Cfn } from './cloudformation.ts';
+import { iamResource, TOKEN, type Cfn } from './cloudformation.ts';
 
 /** Serverless parameter name → SPEC §2 name, for messages. */
 export const PARAMETERS = {
@@ -27,6 +27,7 @@ export const PARAMETERS = {
   schedulerTable: 'SchedulerTable',
   glueCrawlerName: 'GlueCrawlerName',
   kmsKeyArn: 'KmsKeyArn',
+  configurationTableStreamArn: 'ConfigurationTableStreamArn',
 } as const;
 export type ParameterName = keyof typeof PARAMETERS;
 export type RawParameters = Partial<Record<ParameterName, string | null>>;
@@ -39,8 +40,13 @@ export const FUNCTIONS = [
   'exportInstances',
   'exportMaintenanceWindows',
   'summarize',
+  'planRun',
+  'reconcileSchedule',
+  'startScheduledRun',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions the workflow calls (the others are started by the schedule or the table's stream). */
+export const WORKFLOW_FUNCTIONS: readonly FunctionName[] = FUNCTIONS.filter((name) => name !== 'startScheduledRun');
 
 export interface DeploymentParameters {
   groupName: string;
@@ -53,6 +59,8 @@ export interface DeploymentParameters {
   schedulerTable: string;
   glueCrawlerName: string;
   kmsKeyArn: string;
+  /** The Configuration table's stream, whose `backup.cron` changes reconcile the schedule; "" = none. */
+  configurationTableStreamArn: string;
 }
 
 /** Refuses parameter names it does not know, so a typo is an error and not a silent default. */
@@ -73,19 +81,41 @@ export function resolveParameters(raw: RawParameters): DeploymentParameters {
   const value = (name: ParameterName) => (raw[name] ?? '').trim();
   const groupName = validateGroupName(value('groupName'));
   const tables = defaultTableNames(groupName);
+  const configurationTable = validateTableName(
+    'configurationTable',
+    value('configurationTable') || tables.configuration,
+  );
   return {
     groupName,
     destination: parseS3Path(value('metadataAndBackupS3Path')),
     userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
     timeZone: validateTimeZone(value('timeZone') || 'UTC'),
     cloneSquadStackName: validateStackName(value('cloneSquadStackName') || `CloneSquad-${groupName}`),
-    configurationTable: validateTableName('configurationTable', value('configurationTable') || tables.configuration),
+    configurationTable,
     schedulerTable: validateTableName('schedulerTable', value('schedulerTable') || tables.scheduler),
     // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
     // reports the catalog part skipped). Given empty: no crawler.
     glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : value('glueCrawlerName'),
     kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
+    configurationTableStreamArn: validateStreamArn(value('configurationTableStreamArn'), configurationTable),
   };
+}
+
+/** The stream of the Configuration table itself: a stream of another table would never carry `backup.cron`. */
+function validateStreamArn(arn: string, configurationTable: string): string {
+  if (arn === '') return arn;
+  const match = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]+)\/stream\/[0-9A-Za-z:._-]+$/.exec(
+    arn,
+  );
+  if (match && match[1] === configurationTable) return arn;
+  throw new UserInputError(
+    `${PARAMETERS.configurationTableStreamArn} "${arn}"`,
+    match
+      ? `it is the stream of table "${match[1]}", not of the Configuration table "${configurationTable}"`
+      : 'it is not the ARN of a DynamoDB stream',
+    `give the table's LatestStreamArn (aws dynamodb describe-table --table-name ${configurationTable} ` +
+      '--query Table.LatestStreamArn), or leave it empty: each execution still reconciles the schedule',
+  );
 }
 
 /** A JSON object (its keys become the discovery record's `X-` fields), or empty. */
@@ -131,7 +161,10 @@ function validateTableName(parameter: 'configurationTable' | 'schedulerTable', n
  * Lambda function environment: every variable the functions read (shared/deployment.ts), with
  * defaults already applied. `AWS_REGION` is set by Lambda itself.
  */
-export function functionEnvironment(parameters: DeploymentParameters): Record<string, Cfn> {
+export function functionEnvironment(
+  parameters: DeploymentParameters,
+  names: ReturnType<typeof resourceNames>,
+): Record<string, Cfn> {
   return {
     [ENVIRONMENT.groupName]: parameters.groupName,
     [ENVIRONMENT.accountId]: { Ref: 'AWS::AccountId' },
@@ -143,6 +176,11 @@ export function functionEnvironment(parameters: DeploymentParameters): Record<st
     [ENVIRONMENT.cloneSquadStackName]: parameters.cloneSquadStackName,
     [ENVIRONMENT.userSuppliedJsonMetadata]: parameters.userSuppliedJSONMetadata,
     [ENVIRONMENT.glueCrawlerName]: parameters.glueCrawlerName,
+    [ENVIRONMENT.scheduleName]: parameters.destination ? names.schedule : '',
+    // Built from its name, not a Ref: the state machine refers to the functions, which cannot refer back.
+    [ENVIRONMENT.stateMachineArn]: iamResource(
+      `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${names.stateMachine}`,
+    ),
   };
 }
 
@@ -163,6 +201,8 @@ export function resourceNames(groupName: string, stage: string) {
   return {
     stack: fitted('BackupCmdb', 128),
     stateMachine: fitted('BackupCmdb', 80),
+    schedule: fitted('BackupCmdb', 64),
+    api: fitted('backup', 1024),
     functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,
   };
 }

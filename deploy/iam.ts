@@ -13,7 +13,16 @@ import {
 } from '../shared/s3-layout.ts';
 import type { S3Location } from '../shared/s3-path.ts';
 import { iamResource, TOKEN, type Cfn } from './cloudformation.ts';
-import { FUNCTIONS, type DeploymentParameters, type FunctionName } from './deployment-config.ts';
+import { BACKUP_CRON_KEY, SCHEDULE_GROUP } from '../shared/backup-cron.ts';
+import {
+  FUNCTIONS,
+  WORKFLOW_FUNCTIONS,
+  type DeploymentParameters,
+  type FunctionName,
+  resourceNames,
+} from './deployment-config.ts';
+
+type ResourceNames = ReturnType<typeof resourceNames>;
 
 export interface Statement {
   Sid: string;
@@ -96,7 +105,26 @@ const DESCRIBE_INSTANCES: Statement = {
   Resource: ['*'],
 };
 
-export function functionStatements(parameters: DeploymentParameters): Record<FunctionName, Statement[]> {
+/** The schedule's role, which scheduled runs go through (deploy/triggers.ts). */
+export const SCHEDULE_ROLE_LOGICAL_ID = 'BackupScheduleRole';
+
+export function stateMachineArn(names: ResourceNames): Cfn {
+  return iamResource(
+    `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${names.stateMachine}`,
+  );
+}
+
+function executionsArn(names: ResourceNames): Cfn {
+  return iamResource(
+    `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:execution:${names.stateMachine}:${TOKEN.wildcard}`,
+  );
+}
+
+export function functionStatements(
+  parameters: DeploymentParameters,
+  // osls's default stage; serverless-config.ts passes the real one.
+  names: ResourceNames = resourceNames(parameters.groupName, 'dev'),
+): Record<FunctionName, Statement[]> {
   const root = parameters.destination;
   const id: PartitionIdentity = { accountId: TOKEN.accountId, region: TOKEN.region, groupName: parameters.groupName };
   const archives = root
@@ -179,6 +207,60 @@ export function functionStatements(parameters: DeploymentParameters): Record<Fun
       ...s3(metadata(['maintenance-windows'])),
     ],
     summarize: [],
+    planRun: [],
+    reconcileSchedule: [
+      {
+        Sid: 'ReadBackupCronKey',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem'],
+        Resource: [arn('dynamodb', `table/${parameters.configurationTable}`)],
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [BACKUP_CRON_KEY] } },
+      },
+      ...(parameters.configurationTableStreamArn
+        ? [
+            {
+              // Lambda reads the stream for the event source mapping, with the function's role.
+              Sid: 'ReadConfigurationTableStream',
+              Effect: 'Allow' as const,
+              Action: [
+                'dynamodb:DescribeStream',
+                'dynamodb:GetRecords',
+                'dynamodb:GetShardIterator',
+                'dynamodb:ListStreams',
+              ],
+              Resource: [arn('dynamodb', `table/${parameters.configurationTable}/stream/${TOKEN.wildcard}`)],
+            },
+          ]
+        : []),
+      ...(root
+        ? [
+            {
+              Sid: 'ReconcileBackupSchedule',
+              Effect: 'Allow' as const,
+              Action: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+              Resource: [arn('scheduler', `schedule/${SCHEDULE_GROUP}/${names.schedule}`)],
+            },
+            {
+              // UpdateSchedule hands the schedule's own role back to Scheduler.
+              Sid: 'PassScheduleRoleToScheduler',
+              Effect: 'Allow' as const,
+              Action: ['iam:PassRole'],
+              Resource: [{ 'Fn::GetAtt': [SCHEDULE_ROLE_LOGICAL_ID, 'Arn'] } as Cfn],
+              Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+            },
+          ]
+        : []),
+    ],
+    startScheduledRun: root
+      ? [
+          {
+            Sid: 'StartScheduledRuns',
+            Effect: 'Allow',
+            Action: ['states:StartExecution'],
+            Resource: [stateMachineArn(names)],
+          },
+        ]
+      : [],
   };
   return Object.fromEntries(FUNCTIONS.map((name) => [name, [writeLogs(name), ...statements[name]]])) as Record<
     FunctionName,
@@ -210,7 +292,7 @@ export function stateMachineStatements(parameters: DeploymentParameters): Statem
       Sid: 'InvokeWorkflowFunctions',
       Effect: 'Allow',
       Action: ['lambda:InvokeFunction'],
-      Resource: FUNCTIONS.map((name) => ({ 'Fn::GetAtt': [lambdaLogicalId(name), 'Arn'] }) as Cfn),
+      Resource: WORKFLOW_FUNCTIONS.map((name) => ({ 'Fn::GetAtt': [lambdaLogicalId(name), 'Arn'] }) as Cfn),
     },
     ...(parameters.glueCrawlerName
       ? [
@@ -227,5 +309,25 @@ export function stateMachineStatements(parameters: DeploymentParameters): Statem
         ]
       : []),
     { Sid: 'DeliverLogs', Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: ['*'] },
+  ];
+}
+
+/** The schedule's role: start the slot's run through the function that names it (shared/scheduled-run.ts). */
+export function scheduleStatements(): Statement[] {
+  return [
+    {
+      Sid: 'StartScheduledRun',
+      Effect: 'Allow',
+      Action: ['lambda:InvokeFunction'],
+      Resource: [{ 'Fn::GetAtt': [lambdaLogicalId('startScheduledRun'), 'Arn'] }],
+    },
+  ];
+}
+
+/** The `backup` API's role: start executions of this state machine and describe them, nothing else. */
+export function apiStatements(names: ResourceNames): Statement[] {
+  return [
+    { Sid: 'StartRuns', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [stateMachineArn(names)] },
+    { Sid: 'DescribeRuns', Effect: 'Allow', Action: ['states:DescribeExecution'], Resource: [executionsArn(names)] },
   ];
 }

@@ -12,6 +12,7 @@ import {
   type RawParameters,
 } from './deployment-config.ts';
 import { functionStatements, stateMachineStatements } from './iam.ts';
+import { triggerResources } from './triggers.ts';
 
 export interface ServerlessInput {
   /** Values of `${param:name}` (null when not given). */
@@ -24,6 +25,7 @@ export interface ServerlessInput {
 export function serverlessConfig({ parameters: raw, givenNames, stage }: ServerlessInput) {
   checkParameterNames(givenNames);
   const parameters = resolveParameters(raw);
+  const names = resourceNames(parameters.groupName, stage);
   return {
     /** The resolved parameters, for reading (`sls print`) and for other parts of serverless.yml. */
     parameters: {
@@ -31,9 +33,11 @@ export function serverlessConfig({ parameters: raw, givenNames, stage }: Serverl
       metadataAndBackupS3Path: parameters.destination ? formatS3Path(parameters.destination) : '',
       enabled: parameters.destination !== null,
     },
-    names: resourceNames(parameters.groupName, stage),
-    environment: functionEnvironment(parameters),
-    statements: { ...functionStatements(parameters), workflow: stateMachineStatements(parameters) },
+    names,
+    environment: functionEnvironment(parameters, names),
+    statements: { ...functionStatements(parameters, names), workflow: stateMachineStatements(parameters) },
+    /** Schedule, stream mapping and `backup` API (deploy/triggers.ts), merged into `resources`. */
+    triggers: triggerResources(parameters, names, stage),
   };
 }
 

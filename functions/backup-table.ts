@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { currentDeployment } from '#shared/deployment-cache';
 import { isOneOf, isString, requireField } from '#shared/handler-input';
+import { isRequested } from '#shared/run-request';
 import { BACKUP_TABLES } from '#shared/s3-layout';
 import type { PartResult } from '#shared/summary';
 import { exportTable } from '#shared/table-export';
@@ -10,11 +11,12 @@ import { exportTable } from '#shared/table-export';
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 
 /**
- * Event: `{ table: "configuration" | "scheduler", executionStartTime: ISO-8601 }`. Answers two
- * parts: the table's backup and its metadata export.
+ * Event: `{ table: "configuration" | "scheduler", executionStartTime: ISO-8601, requestedParts? }`.
+ * Answers two parts: the table's backup and its metadata export (skipped when not requested).
  */
 export async function handler(event: unknown): Promise<PartResult[]> {
   const table = requireField(event, 'table', isOneOf(BACKUP_TABLES), 'one of ' + BACKUP_TABLES.join(', '));
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
-  return exportTable(clients, currentDeployment(), { table, executionStartTime });
+  const write = { backup: isRequested(event, `backup/${table}`), metadata: isRequested(event, `metadata/${table}`) };
+  return exportTable(clients, currentDeployment(), { table, executionStartTime, write });
 }

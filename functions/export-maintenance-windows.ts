@@ -6,6 +6,8 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isString, requireField } from '#shared/handler-input';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
+import { isRequested, NOT_REQUESTED } from '#shared/run-request';
+import { skippedPart, type PartResult } from '#shared/summary';
 
 const clients = {
   ssm: new SSMClient(clientSettings()),
@@ -13,8 +15,11 @@ const clients = {
   s3: new S3Client(s3ClientSettings()),
 };
 
-/** Event: `{ executionStartTime: ISO-8601 }`. Answers the `metadata/maintenance-windows` part result. */
-export async function handler(event: unknown): Promise<MetadataPartResult> {
+/** Event: `{ executionStartTime: ISO-8601, requestedParts? }`. Answers the `metadata/maintenance-windows` part result. */
+export async function handler(event: unknown): Promise<MetadataPartResult | PartResult> {
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
+  if (!isRequested(event, 'metadata/maintenance-windows')) {
+    return skippedPart('metadata/maintenance-windows', NOT_REQUESTED);
+  }
   return exportMaintenanceWindows(clients, currentDeployment(), { executionStartTime });
 }

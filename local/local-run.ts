@@ -10,6 +10,16 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CreateBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
+} from '@aws-sdk/client-scheduler';
+import { resourceNames } from '../deploy/deployment-config.ts';
+import { SCHEDULE_TARGET_INPUT } from '../deploy/triggers.ts';
+import { DEFAULT_SCHEDULE_EXPRESSION, SCHEDULE_GROUP } from '#shared/backup-cron';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { defaultTableNames, ENVIRONMENT } from '#shared/deployment';
 import type { BackupTable } from '#shared/s3-layout';
@@ -45,6 +55,8 @@ export interface LocalDeployment {
   accountId: string;
   tables: Record<BackupTable, string>;
   crawlerName: string;
+  /** The backup schedule, as the deployed stack creates it (hourly, UTC). */
+  scheduleName: string;
   /** The Serverless variables the workflow definition needs, for {@link runWorkflow}. */
   variables: Record<string, string>;
 }
@@ -92,6 +104,8 @@ export async function setUpLocalDeployment(seed: Seed, options: LocalDeploymentO
     tables,
   );
   const catalog = await createCatalog(new GlueClient(settings), destination, options.catalog);
+  const names = resourceNames(seed.groupName, LOCAL_STAGE);
+  await createSchedule(new SchedulerClient(settings), names, accountId!, seed.region);
   Object.assign(process.env, {
     [ENVIRONMENT.groupName]: seed.groupName,
     [ENVIRONMENT.accountId]: accountId,
@@ -100,14 +114,51 @@ export async function setUpLocalDeployment(seed: Seed, options: LocalDeploymentO
     [ENVIRONMENT.schedulerTable]: tables.scheduler,
     [ENVIRONMENT.kmsKeyArn]: options.kmsKeyArn ?? '',
     [ENVIRONMENT.glueCrawlerName]: catalog.crawlerName,
+    [ENVIRONMENT.scheduleName]: names.schedule,
+    [ENVIRONMENT.stateMachineArn]: `arn:aws:states:${seed.region}:${accountId}:stateMachine:${names.stateMachine}`,
   });
   return {
     bucket: destination.bucket,
     accountId: accountId!,
     tables,
     crawlerName: catalog.crawlerName,
+    scheduleName: names.schedule,
     variables: { [CRAWLER_NAME_VARIABLE]: catalog.crawlerName },
   };
+}
+
+/** The stage local deployments are named with. */
+export const LOCAL_STAGE = 'local';
+
+/**
+ * The schedule as deploy/triggers.ts has CloudFormation create it (a schedule left by an earlier
+ * set-up on the same emulator is put back to those settings).
+ */
+async function createSchedule(
+  scheduler: SchedulerClient,
+  names: ReturnType<typeof resourceNames>,
+  accountId: string,
+  region: string,
+): Promise<void> {
+  const schedule: CreateScheduleCommandInput = {
+    Name: names.schedule,
+    GroupName: SCHEDULE_GROUP,
+    ScheduleExpression: DEFAULT_SCHEDULE_EXPRESSION,
+    ScheduleExpressionTimezone: 'UTC',
+    State: 'ENABLED',
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    Target: {
+      Arn: `arn:aws:lambda:${region}:${accountId}:function:${names.functions.startScheduledRun}`,
+      RoleArn: `arn:aws:iam::${accountId}:role/${names.schedule}-role`,
+      Input: SCHEDULE_TARGET_INPUT,
+    },
+  };
+  try {
+    await scheduler.send(new CreateScheduleCommand(schedule));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+    await scheduler.send(new UpdateScheduleCommand(schedule));
+  }
 }
 
 /** Runs in this process: the handlers read the deployment from `process.env`, which this sets. */

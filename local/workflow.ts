@@ -101,7 +101,16 @@ const SDK_INTEGRATION = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([a-zA-Z0-9]+)$/;
  */
 async function localHandlerFor(stateName: string, resource: unknown): Promise<Handler> {
   const functionName = functionNameOf(resource);
-  if (functionName) return loadHandler(functionName);
+  if (functionName) {
+    const handler = await loadHandler(functionName);
+    return async (event) => {
+      try {
+        return await handler(event);
+      } catch (error) {
+        throw asLambdaFunctionError(error);
+      }
+    };
+  }
   const integration = typeof resource === 'string' ? SDK_INTEGRATION.exec(resource) : null;
   if (!integration)
     throw new Error(`state ${stateName}: the local runner cannot run resource ${JSON.stringify(resource)}`);
@@ -122,6 +131,19 @@ async function localHandlerFor(stateName: string, resource: unknown): Promise<Ha
       throw renamed;
     }
   };
+}
+
+/**
+ * A function's error as Step Functions reports it: named after the error, with the JSON of
+ * `{errorType, errorMessage, trace}` as its Cause, so `Catch` and the states after it see what they
+ * see on AWS.
+ */
+function asLambdaFunctionError(error: unknown): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const trace = (original.stack ?? '').split('\n');
+  const lambdaError = new Error(JSON.stringify({ errorType: original.name, errorMessage: original.message, trace }));
+  lambdaError.name = original.name;
+  return lambdaError;
 }
 
 const machines = new Map<string, StateMachine>();

@@ -15,6 +15,10 @@ export interface Deployment extends PartitionIdentity {
   cloneSquadStackName: string;
   userSuppliedJsonMetadata: string;
   glueCrawlerName?: string;
+  /** The backup schedule's name; `undefined` when none is deployed (the feature is off). */
+  scheduleName?: string;
+  /** The workflow's state machine, which scheduled runs start. */
+  stateMachineArn?: string;
 }
 
 /** Names of the environment variables, one per deployment parameter. */
@@ -30,6 +34,8 @@ export const ENVIRONMENT = {
   cloneSquadStackName: 'CLONESQUAD_STACK_NAME',
   userSuppliedJsonMetadata: 'USER_SUPPLIED_JSON_METADATA',
   glueCrawlerName: 'GLUE_CRAWLER_NAME',
+  scheduleName: 'BACKUP_SCHEDULE_NAME',
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
 
 /**
@@ -126,17 +132,22 @@ export function deploymentFromEnvironment(env: Environment = process.env): Deplo
     cloneSquadStackName: optional(env, ENVIRONMENT.cloneSquadStackName) ?? `CloneSquad-${groupName}`,
     userSuppliedJsonMetadata: env[ENVIRONMENT.userSuppliedJsonMetadata] ?? '',
     glueCrawlerName: optional(env, ENVIRONMENT.glueCrawlerName),
+    scheduleName: optional(env, ENVIRONMENT.scheduleName),
+    stateMachineArn: optional(env, ENVIRONMENT.stateMachineArn),
   };
 }
 
 /** The destination, or a clear error when the feature is off. */
 export function requireDestination(deployment: Deployment): S3Location {
-  if (!deployment.destination) {
-    throw new UserInputError(
-      'MetadataAndBackupS3Path',
-      'it is empty, so backups and metadata export are turned off',
-      'redeploy with MetadataAndBackupS3Path=s3://bucket[/prefix] to turn them on',
-    );
-  }
+  if (!deployment.destination) throw featureOffError();
   return deployment.destination;
+}
+
+/** What every part, and the `backup` API, answer when `MetadataAndBackupS3Path` is empty. */
+export function featureOffError(): UserInputError {
+  return new UserInputError(
+    'MetadataAndBackupS3Path',
+    'it is empty, so backups and metadata export are turned off',
+    'redeploy with MetadataAndBackupS3Path=s3://bucket[/prefix] to turn them on',
+  );
 }

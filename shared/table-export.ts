@@ -8,7 +8,8 @@ import type { Deployment } from './deployment.ts';
 import { writeMetadataTable, metadataPartName, type MetadataPartResult } from './metadata/jsonl-writer.ts';
 import { naiveUtc } from './metadata/records.ts';
 import type { BackupTable } from './s3-layout.ts';
-import { failedPart, type PartResult } from './summary.ts';
+import { NOT_REQUESTED } from './run-request.ts';
+import { failedPart, skippedPart, type PartResult } from './summary.ts';
 import type { TableRow } from './table-rows.ts';
 
 /** A `clonesquad_configuration` / `clonesquad_scheduler` line. */
@@ -24,9 +25,21 @@ export function tableRowRecord(row: TableRow, updatedAt: string): object {
 export async function exportTable(
   clients: BackupClients,
   deployment: Deployment,
-  request: { table: BackupTable; executionStartTime: string; now?: Date },
+  request: {
+    table: BackupTable;
+    executionStartTime: string;
+    now?: Date;
+    /** The writes asked for (a narrowed run); both by default. One not asked for is skipped. */
+    write?: { backup: boolean; metadata: boolean };
+  },
 ): Promise<[BackupPartResult | PartResult, MetadataPartResult | PartResult]> {
   const { table, executionStartTime } = request;
+  const write = request.write ?? { backup: true, metadata: true };
+  const notRequested = [
+    skippedPart(backupPartName(table), NOT_REQUESTED),
+    skippedPart(metadataPartName(table), NOT_REQUESTED),
+  ];
+  if (!write.backup && !write.metadata) return [notRequested[0], notRequested[1]];
   let contents;
   try {
     contents = await readBackupTable(clients.dynamodb, deployment, table, request.now);
@@ -36,13 +49,15 @@ export async function exportTable(
   const updatedAt = naiveUtc(executionStartTime);
   const rows = contents.rows;
   const [backup, metadata] = await Promise.allSettled([
-    archiveBackup(clients.s3, deployment, table, contents, executionStartTime),
-    writeMetadataTable(
-      clients.s3,
-      deployment,
-      table,
-      rows.map((row) => tableRowRecord(row, updatedAt)),
-    ),
+    write.backup ? archiveBackup(clients.s3, deployment, table, contents, executionStartTime) : notRequested[0],
+    write.metadata
+      ? writeMetadataTable(
+          clients.s3,
+          deployment,
+          table,
+          rows.map((row) => tableRowRecord(row, updatedAt)),
+        )
+      : notRequested[1],
   ]);
   return [
     backup.status === 'fulfilled' ? backup.value : failedPart(backupPartName(table), backup.reason),

@@ -10,6 +10,8 @@ import { checkParameterNames, FUNCTIONS, resolveParameters, resourceNames } from
 import { functionStatements, stateMachineStatements } from '../deploy/iam.ts';
 import { DEFAULT_CRAWLER_NAME } from '#glue/catalog-stack';
 import { packageService, type PackageResult } from '#local/package';
+import { featureOffError } from '#shared/deployment';
+import { RUN_REQUEST_SCHEMA } from '#shared/run-request';
 import { ensurePythonEnv, venvBin } from '#local/python-env';
 import { ENVIRONMENT, validateGroupName } from '#shared/deployment';
 import {
@@ -53,7 +55,19 @@ const LAMBDA_LOGICAL_IDS: Record<string, string> = {
   exportInstances: 'ExportInstancesLambdaFunction',
   exportMaintenanceWindows: 'ExportMaintenanceWindowsLambdaFunction',
   summarize: 'SummarizeLambdaFunction',
+  planRun: 'PlanRunLambdaFunction',
+  reconcileSchedule: 'ReconcileScheduleLambdaFunction',
+  startScheduledRun: 'StartScheduledRunLambdaFunction',
 };
+/** The functions the workflow calls: all but the one the schedule invokes. */
+const WORKFLOW_LAMBDAS = Object.entries(LAMBDA_LOGICAL_IDS)
+  .filter(([name]) => name !== 'startScheduledRun')
+  .map(([, logicalId]) => `\${${logicalId}.Arn}`);
+const STATE_MACHINE_ARN =
+  'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:CloneSquad-demo-dev-BackupCmdb';
+const SCHEDULE_NAME = 'CloneSquad-demo-dev-BackupCmdb';
+const STREAM_ARN =
+  'arn:aws:dynamodb:eu-west-1:111122223333:table/CloneSquad-demo-Configuration/stream/2024-01-01T00:00:00.000';
 /** The direct service integrations the workflow may call, besides its functions. */
 const SERVICE_INTEGRATIONS = ['arn:aws:states:::aws-sdk:glue:startCrawler'];
 /**
@@ -175,7 +189,10 @@ describe('deployment package (osls package)', function () {
     // Successful packagings share the .esbuild work folder: one at a time.
     packaged.default = readTemplate(await packageInto([]));
     packaged.featureOff = readTemplate(await packageInto(['--param=metadataAndBackupS3Path=']));
-    packaged.kms = readTemplate(await packageInto([`--param=kmsKeyArn=${KMS_KEY_ARN}`]));
+    // The optional parameters together: a KMS key and the Configuration table's stream.
+    packaged.kms = readTemplate(
+      await packageInto([`--param=kmsKeyArn=${KMS_KEY_ARN}`, `--param=configurationTableStreamArn=${STREAM_ARN}`]),
+    );
     [refused.badPath, refused.badGroup] = await refusals;
   });
 
@@ -215,12 +232,10 @@ describe('deployment package (osls package)', function () {
       expect(Properties.TracingConfiguration).to.equal(undefined);
     });
 
-    it('calls every function, their ARNs substituted at deploy time, and only the listed service integrations', () => {
+    it('calls every workflow function, their ARNs substituted at deploy time, and only the listed service integrations', () => {
       const [body, substitutions] = definition()['Fn::Sub'];
       const targets = Object.values(substitutions).map(text);
-      expect(new Set(targets)).to.deep.equal(
-        new Set(Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`)),
-      );
+      expect(new Set(targets)).to.deep.equal(new Set(WORKFLOW_LAMBDAS));
       const resources = [...body.matchAll(/"Resource": "([^"]*)"/g)].map((match) => match[1]);
       expect(resources).to.have.length.above(0);
       for (const resource of resources) {
@@ -245,9 +260,7 @@ describe('deployment package (osls package)', function () {
       const roleArn = machine()[0][1].Properties.RoleArn as { 'Fn::GetAtt': string[] };
       const allowed = grants(packaged.default).filter((grant) => grant.role === roleArn['Fn::GetAtt'][0]);
       const invoked = allowed.filter((grant) => grant.action === 'lambda:InvokeFunction');
-      expect(invoked.map((grant) => grant.resource)).to.have.members(
-        Object.values(LAMBDA_LOGICAL_IDS).map((logicalId) => `\${${logicalId}.Arn}`),
-      );
+      expect(invoked.map((grant) => grant.resource)).to.have.members(WORKFLOW_LAMBDAS);
       const crawler = allowed.filter((grant) => grant.action.startsWith('glue:'));
       expect(crawler.map((grant) => `${grant.action} ${grant.resource}`)).to.deep.equal([
         `glue:StartCrawler arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:crawler/${DEFAULT_CRAWLER_NAME}`,
@@ -292,7 +305,9 @@ describe('deployment package (osls package)', function () {
           CLONESQUAD_STACK_NAME: 'CloneSquad-demo',
           TIME_ZONE: 'UTC',
           KMS_KEY_ARN: '',
+          BACKUP_SCHEDULE_NAME: SCHEDULE_NAME,
         });
+        expect(text(variables.STATE_MACHINE_ARN)).to.equal(STATE_MACHINE_ARN);
       }
     });
 
@@ -365,6 +380,16 @@ describe('deployment package (osls package)', function () {
         ...writeMetadata(['maintenance-windows']),
       ],
       summarize: [],
+      planRun: [],
+      reconcileSchedule: [
+        `dynamodb:GetItem ${arn('dynamodb', 'table/CloneSquad-demo-Configuration')}`,
+        ...each(
+          ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+          [arn('scheduler', `schedule/default/${SCHEDULE_NAME}`)],
+        ),
+        'iam:PassRole ${BackupScheduleRole.Arn}',
+      ],
+      startScheduledRun: [`states:StartExecution ${STATE_MACHINE_ARN}`],
     };
 
     for (const name of Object.keys(LAMBDA_LOGICAL_IDS)) {
@@ -540,6 +565,226 @@ describe('deployment package (osls package)', function () {
     });
   });
 
+  describe('the schedule and the stream trigger', () => {
+    const statementsOf = (template: Template, role: string) => roleStatements(template.Resources[role]);
+
+    it('schedules the workflow hourly in UTC by default, through the slot-naming function', () => {
+      const schedules = ofType(packaged.default, 'AWS::Scheduler::Schedule');
+      expect(schedules).to.have.length(1);
+      const [, { Properties }] = schedules[0];
+      expect(Properties).to.deep.include({
+        Name: SCHEDULE_NAME,
+        GroupName: 'default',
+        ScheduleExpression: 'cron(0 * * * ? *)',
+        ScheduleExpressionTimezone: 'UTC',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+      });
+      const target = Properties.Target as Json;
+      expect(target.Arn).to.deep.equal({ 'Fn::GetAtt': ['StartScheduledRunLambdaFunction', 'Arn'] });
+      expect(target.RoleArn).to.deep.equal({ 'Fn::GetAtt': ['BackupScheduleRole', 'Arn'] });
+      expect(JSON.parse(target.Input as string)).to.deep.equal({ scheduledTime: '<aws.scheduler.scheduled-time>' });
+    });
+
+    it("gives the schedule's role only the invocation of that function, which may only start this state machine", () => {
+      const role = packaged.default.Resources.BackupScheduleRole;
+      const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Json[] }).Statement;
+      expect(trust).to.have.length(1);
+      expect(trust[0].Principal).to.deep.equal({ Service: 'scheduler.amazonaws.com' });
+      const condition = (trust[0].Condition as { StringEquals: Json }).StringEquals;
+      expect(condition['aws:SourceAccount']).to.deep.equal({ Ref: 'AWS::AccountId' });
+      expect(text(condition['aws:SourceArn'])).to.equal(
+        `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/default/${SCHEDULE_NAME}`,
+      );
+      expect(grants(packaged.default).filter((grant) => grant.role === 'BackupScheduleRole')).to.deep.equal([
+        {
+          role: 'BackupScheduleRole',
+          action: 'lambda:InvokeFunction',
+          resource: '${StartScheduledRunLambdaFunction.Arn}',
+        },
+      ]);
+      expect(
+        grantsOf(packaged.default, 'startScheduledRun').filter((grant) => !grant.action.startsWith('logs:')),
+      ).to.deep.equal([
+        {
+          role: roleOf(packaged.default, 'startScheduledRun'),
+          action: 'states:StartExecution',
+          resource: STATE_MACHINE_ARN,
+        },
+      ]);
+    });
+
+    it('lets reconcileSchedule read only the backup.cron row, and pass the schedule role only to Scheduler', () => {
+      const statements = statementsOf(packaged.default, roleOf(packaged.default, 'reconcileSchedule'));
+      const getItem = statements.find((statement) => asArray(statement.Action).includes('dynamodb:GetItem'));
+      expect(getItem?.Condition).to.deep.equal({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['backup.cron'] },
+      });
+      const passRole = statements.find((statement) => asArray(statement.Action).includes('iam:PassRole'));
+      expect(passRole?.Condition).to.deep.equal({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    });
+
+    it('has no schedule, schedule role, stream mapping or schedule grant when MetadataAndBackupS3Path is empty', () => {
+      const template = packaged.featureOff;
+      expect(ofType(template, 'AWS::Scheduler::Schedule')).to.deep.equal([]);
+      expect(ofType(template, 'AWS::Lambda::EventSourceMapping')).to.deep.equal([]);
+      expect(template.Resources.BackupScheduleRole).to.equal(undefined);
+      expect(grants(template).filter((grant) => /^(scheduler|iam|states):/.test(grant.action))).to.deep.equal([
+        {
+          role: 'BackupApiRole',
+          action: 'states:StartExecution',
+          resource: STATE_MACHINE_ARN,
+        },
+        {
+          role: 'BackupApiRole',
+          action: 'states:DescribeExecution',
+          resource: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:*`,
+        },
+      ]);
+      const variables = (
+        template.Resources.ReconcileScheduleLambdaFunction.Properties.Environment as { Variables: Json }
+      ).Variables;
+      expect(variables.BACKUP_SCHEDULE_NAME).to.equal('');
+    });
+
+    it('maps only backup.cron changes of the Configuration stream to reconcileSchedule, when the stream is given', () => {
+      expect(ofType(packaged.default, 'AWS::Lambda::EventSourceMapping')).to.deep.equal([]);
+      const mappings = ofType(packaged.kms, 'AWS::Lambda::EventSourceMapping');
+      expect(mappings).to.have.length(1);
+      const [, { Properties }] = mappings[0];
+      expect(Properties).to.deep.include({
+        FunctionName: { 'Fn::GetAtt': ['ReconcileScheduleLambdaFunction', 'Arn'] },
+        EventSourceArn: STREAM_ARN,
+        StartingPosition: 'LATEST',
+      });
+      expect(Properties.FilterCriteria).to.deep.equal({
+        Filters: [{ Pattern: '{"dynamodb":{"Keys":{"Key":{"S":["backup.cron"]}}}}' }],
+      });
+      const stream = grantsOf(packaged.kms, 'reconcileSchedule').filter((grant) =>
+        /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/.test(grant.action),
+      );
+      expect(stream).to.have.length(4);
+      for (const grant of stream) {
+        expect(grant.resource).to.equal(
+          'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/CloneSquad-demo-Configuration/stream/*',
+        );
+      }
+      expect(grantsOf(packaged.default, 'reconcileSchedule').map((grant) => grant.action)).to.not.include(
+        'dynamodb:GetRecords',
+      );
+    });
+  });
+
+  describe('the backup API', () => {
+    type Method = Resource['Properties'] & { Integration: Json; HttpMethod: string; AuthorizationType: string };
+    const methods = (template: Template) =>
+      Object.fromEntries(
+        ofType(template, 'AWS::ApiGateway::Method').map(([, resource]) => {
+          const path = resource.Properties.ResourceId as { Ref: string };
+          const pathPart = template.Resources[path.Ref].Properties.PathPart as string;
+          const parent = template.Resources[path.Ref].Properties.ParentId as { Ref?: string };
+          const full = parent.Ref
+            ? `/${template.Resources[parent.Ref].Properties.PathPart as string}/${pathPart}`
+            : `/${pathPart}`;
+          return [`${resource.Properties.HttpMethod as string} ${full}`, resource.Properties as Method];
+        }),
+      );
+
+    it('is one regional REST API whose resource policy admits only principals of this account', () => {
+      const apis = ofType(packaged.default, 'AWS::ApiGateway::RestApi');
+      expect(apis).to.have.length(1);
+      const [, { Properties }] = apis[0];
+      expect(Properties.EndpointConfiguration).to.deep.equal({ Types: ['REGIONAL'] });
+      const policy = Properties.Policy as { Statement: Statement[] };
+      expect(policy.Statement).to.have.length(1);
+      const [statement] = policy.Statement;
+      expect(statement).to.deep.include({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'execute-api:/*' });
+      expect(text((statement as unknown as { Principal: { AWS: unknown } }).Principal.AWS)).to.equal(
+        'arn:${AWS::Partition}:iam::${AWS::AccountId}:root',
+      );
+    });
+
+    it('has exactly POST /backup and GET /backup/{id}, both with IAM (SigV4) authorization', () => {
+      const found = methods(packaged.default);
+      expect(Object.keys(found).sort()).to.deep.equal(['GET /backup/{id}', 'POST /backup']);
+      for (const method of Object.values(found)) expect(method.AuthorizationType).to.equal('AWS_IAM');
+      expect(found['GET /backup/{id}'].RequestParameters).to.deep.equal({ 'method.request.path.id': true });
+    });
+
+    it('validates the POST body against the run request schema, unknown fields refused, with a clear 400', () => {
+      const post = methods(packaged.default)['POST /backup'];
+      const validator = packaged.default.Resources[(post.RequestValidatorId as { Ref: string }).Ref];
+      expect(validator.Properties).to.deep.include({ ValidateRequestBody: true });
+      const model =
+        packaged.default.Resources[(post.RequestModels as Record<string, { Ref: string }>)['application/json'].Ref];
+      expect(model.Type).to.equal('AWS::ApiGateway::Model');
+      expect(model.Properties.ContentType).to.equal('application/json');
+      expect(model.Properties.Schema).to.deep.equal(RUN_REQUEST_SCHEMA);
+      expect(model.Properties.Schema).to.deep.include({ type: 'object', additionalProperties: false });
+      const badBody = ofType(packaged.default, 'AWS::ApiGateway::GatewayResponse').find(
+        ([, resource]) => resource.Properties.ResponseType === 'BAD_REQUEST_BODY',
+      );
+      expect(badBody?.[1].Properties.StatusCode).to.equal('400');
+      expect(JSON.stringify(badBody?.[1].Properties.ResponseTemplates)).to.include(
+        '$context.error.validationErrorString',
+      );
+    });
+
+    it('starts and describes executions by direct Step Functions integrations, with a role allowed only that', () => {
+      const found = methods(packaged.default);
+      const uri = (method: Method) => text(method.Integration.Uri);
+      expect(found['POST /backup'].Integration).to.deep.include({ Type: 'AWS', IntegrationHttpMethod: 'POST' });
+      expect(uri(found['POST /backup'])).to.equal(
+        'arn:${AWS::Partition}:apigateway:${AWS::Region}:states:action/StartExecution',
+      );
+      expect(uri(found['GET /backup/{id}'])).to.equal(
+        'arn:${AWS::Partition}:apigateway:${AWS::Region}:states:action/DescribeExecution',
+      );
+      for (const method of Object.values(found)) {
+        expect(method.Integration.Credentials).to.deep.equal({ 'Fn::GetAtt': ['BackupApiRole', 'Arn'] });
+      }
+      const startTemplate = text((found['POST /backup'].Integration.RequestTemplates as Json)['application/json']);
+      expect(startTemplate).to.include(`"stateMachineArn": "${STATE_MACHINE_ARN}"`);
+      expect(grants(packaged.default).filter((grant) => grant.role === 'BackupApiRole')).to.deep.equal([
+        { role: 'BackupApiRole', action: 'states:StartExecution', resource: STATE_MACHINE_ARN },
+        {
+          role: 'BackupApiRole',
+          action: 'states:DescribeExecution',
+          resource: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:*`,
+        },
+      ]);
+      const trust = (
+        packaged.default.Resources.BackupApiRole.Properties.AssumeRolePolicyDocument as { Statement: Json[] }
+      ).Statement;
+      expect(trust.map((statement) => statement.Principal)).to.deep.equal([{ Service: 'apigateway.amazonaws.com' }]);
+    });
+
+    it('deploys both methods to a throttled stage and outputs the URL', () => {
+      const deployments = ofType(packaged.default, 'AWS::ApiGateway::Deployment');
+      expect(deployments).to.have.length(1);
+      const [deploymentId, deployment] = deployments[0];
+      expect(deployment.DependsOn).to.have.members(['BackupApiStartMethod', 'BackupApiStatusMethod']);
+      const [, stage] = ofType(packaged.default, 'AWS::ApiGateway::Stage')[0];
+      expect(stage.Properties.DeploymentId).to.deep.equal({ Ref: deploymentId });
+      expect(stage.Properties.StageName).to.equal('dev');
+      expect(text(packaged.default.Outputs.BackupApiUrl.Value)).to.equal(
+        'https://${BackupApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev/backup',
+      );
+    });
+
+    it('answers the feature-off error to POST /backup when MetadataAndBackupS3Path is empty', () => {
+      const post = methods(packaged.featureOff)['POST /backup'];
+      expect(post.AuthorizationType).to.equal('AWS_IAM');
+      expect(post.Integration.Type).to.equal('MOCK');
+      const [response] = post.Integration.IntegrationResponses as { StatusCode: string; ResponseTemplates: Json }[];
+      expect(response.StatusCode).to.equal('503');
+      expect(JSON.parse(response.ResponseTemplates['application/json'] as string)).to.deep.equal({
+        message: featureOffError().message,
+      });
+      expect(featureOffError().message).to.match(/^MetadataAndBackupS3Path: it is empty, .*Fix: redeploy/);
+    });
+  });
+
   describe('parameter validation at package time', () => {
     it('refuses a MetadataAndBackupS3Path that is not s3:// with the run-time message', () => {
       expect(refused.badPath.status).to.not.equal(0);
@@ -565,6 +810,7 @@ describe('deployment configuration (deploy/)', () => {
       schedulerTable: 'CloneSquad-web-Scheduler',
       glueCrawlerName: DEFAULT_CRAWLER_NAME,
       kmsKeyArn: '',
+      configurationTableStreamArn: '',
     });
     expect(resolveParameters({ groupName: 'web', glueCrawlerName: '' }).glueCrawlerName).to.equal('');
   });
@@ -578,6 +824,15 @@ describe('deployment configuration (deploy/)', () => {
     expect(() => resolveParameters({ groupName: 'web', userSuppliedJSONMetadata: '{' })).to.throw(
       /^UserSuppliedJSONMetadata/,
     );
+    expect(() => resolveParameters({ groupName: 'web', configurationTableStreamArn: 'arn:aws:kinesis:x' })).to.throw(
+      /^ConfigurationTableStreamArn "arn:aws:kinesis:x": it is not the ARN of a DynamoDB stream/,
+    );
+    expect(() => resolveParameters({ groupName: 'web', configurationTableStreamArn: STREAM_ARN })).to.throw(
+      /it is the stream of table "CloneSquad-demo-Configuration", not of the Configuration table "CloneSquad-web-Configuration"/,
+    );
+    expect(
+      resolveParameters({ groupName: 'demo', configurationTableStreamArn: STREAM_ARN }).configurationTableStreamArn,
+    ).to.equal(STREAM_ARN);
   });
 
   it('turns layout placeholders into pseudo parameters and escapes IAM wildcards in literal text', () => {
