@@ -1,0 +1,117 @@
+/**
+ * API Gateway's mapping-template environment, enough to render the backup API's templates with
+ * velocityjs: `$input` over a JSON body, `$util.escapeJavaScript` as Java's (it escapes `'` as `\'`
+ * and returns a Java string, whose `replaceAll` takes a regular expression), and `$context`.
+ */
+import { render } from 'velocityjs';
+import { triggerResources } from '../../deploy/triggers.ts';
+import { resolveParameters, resourceNames } from '../../deploy/deployment-config.ts';
+
+export const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '111122223333' };
+
+/** A CloudFormation string (`Fn::Join` of text and pseudo parameters) as deployed. */
+export function deployedText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  if (object.Ref) return PSEUDO[object.Ref as keyof typeof PSEUDO] ?? `<${object.Ref}>`;
+  if (object['Fn::Join']) return object['Fn::Join'][1].map(deployedText).join(object['Fn::Join'][0]);
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+class JavaString {
+  constructor(private readonly value: string) {}
+  replaceAll(regex: string, replacement: string): string {
+    return this.value.replace(new RegExp(regex, 'g'), replacement);
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+/** Apache Commons `StringEscapeUtils.escapeJavaScript`, which `$util.escapeJavaScript` is. */
+function escapeJavaScript(text: unknown): JavaString {
+  const escaped = String(text ?? '').replace(/[\\"'/\n\r\t\b\f]|[^\x20-\x7e]/g, (character) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+    if (named[character]) return named[character];
+    if (/[\\"'/]/.test(character)) return `\\${character}`;
+    return `\\u${character.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  });
+  return new JavaString(escaped);
+}
+
+function pathOf(json: unknown, path: string): unknown {
+  if (path === '$') return json;
+  return path
+    .replace(/^\$\./, '')
+    .split('.')
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], json);
+}
+
+export interface TemplateRequest {
+  /** The body (the client's for a request template, the integration's for a response template). */
+  body?: string;
+  params?: Record<string, string>;
+  context?: Record<string, unknown>;
+}
+
+export interface Rendered {
+  text: string;
+  /** `$context.responseOverride.status`, when the template set it. */
+  status?: number;
+}
+
+export function renderMappingTemplate(template: string, request: TemplateRequest = {}): Rendered {
+  const body = request.body ?? '';
+  const json = body.trim() === '' ? undefined : JSON.parse(body);
+  const responseOverride: { status?: number } = {};
+  const text = render(template, {
+    input: {
+      json: (path: string) => (json === undefined ? '' : JSON.stringify(pathOf(json, path))),
+      path: (path: string) => pathOf(json, path),
+      params: (name: string) => request.params?.[name] ?? '',
+      body,
+    },
+    util: { escapeJavaScript },
+    context: {
+      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      path: '/dev/backup',
+      ...request.context,
+      responseOverride,
+    },
+  });
+  return { text, status: responseOverride.status };
+}
+
+/** The backup API's resources as the default package has them. */
+export function backupApi(metadataAndBackupS3Path = 's3://clonesquad-cmdb-local/clonesquad') {
+  const parameters = resolveParameters({ groupName: 'demo', metadataAndBackupS3Path });
+  const { Resources } = triggerResources(parameters, resourceNames('demo', 'dev'), 'dev');
+  type Integration = {
+    Type: string;
+    RequestTemplates: Record<string, unknown>;
+    IntegrationResponses: {
+      StatusCode: string;
+      SelectionPattern?: string;
+      ResponseTemplates: Record<string, string>;
+    }[];
+  };
+  const integration = (logicalId: string) =>
+    (Resources[logicalId as keyof typeof Resources] as unknown as { Properties: { Integration: Integration } })
+      .Properties.Integration;
+  const templates = (logicalId: string) => {
+    const found = integration(logicalId);
+    const response = (pattern?: string) =>
+      found.IntegrationResponses.find((entry) => entry.SelectionPattern === pattern)!.ResponseTemplates[
+        'application/json'
+      ];
+    return {
+      integration: found,
+      request: deployedText(found.RequestTemplates['application/json']),
+      ok: response(undefined),
+      refused: found.IntegrationResponses.find((entry) => entry.SelectionPattern)?.ResponseTemplates[
+        'application/json'
+      ],
+    };
+  };
+  return { start: templates('BackupApiStartMethod'), status: templates('BackupApiStatusMethod') };
+}
