@@ -1,0 +1,154 @@
+/**
+ * The exports measured by the benchmark, each run on in-process AWS (bench/mocks.ts), and the bare
+ * references they are compared with: the same generated data through `JSON.stringify` + gzip, or
+ * through the `yaml` package's `stringify`. Both sides generate their data the same way.
+ */
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import { stringify } from 'yaml';
+import { backupTable } from '#shared/backup';
+import type { Deployment } from '#shared/deployment';
+import { exportInstancesAndVolumes } from '#shared/metadata/instances';
+import { BENCH_GROUP, VOLUMES_PER_INSTANCE, generateInstance, generateRow, generateVolume } from './fixtures.ts';
+import { EC2_MAX_RESULTS, SCAN_PAGE_BYTES, mockedDynamoDb, mockedEc2, mockedS3, type CallCounts } from './mocks.ts';
+
+export const EXECUTION_START = '2024-05-01T10:00:00.000Z';
+/** lib-storage part size used by shared/metadata/jsonl-writer.ts. */
+const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+
+export const BENCH_DEPLOYMENT: Deployment = {
+  groupName: BENCH_GROUP,
+  accountId: '123456789012',
+  region: 'eu-west-1',
+  destination: { bucket: 'bench-bucket', prefix: 'org/clonesquad' },
+  tables: {
+    configuration: `CloneSquad-${BENCH_GROUP}-Configuration`,
+    scheduler: `CloneSquad-${BENCH_GROUP}-Scheduler`,
+  },
+  timeZone: 'UTC',
+  cloneSquadStackName: `CloneSquad-${BENCH_GROUP}`,
+  userSuppliedJsonMetadata: '',
+};
+
+export interface ScenarioResult {
+  ms: number;
+  records: number;
+  /** Bytes of the object(s) written. */
+  bytes: number;
+  calls: CallCounts;
+  /** The fewest calls that could read the input and write the output. */
+  minimumCalls: CallCounts;
+}
+
+/** Calls to write one object of `bytes` with lib-storage: one PutObject, or a multipart upload. */
+function uploadCalls(bytes: number): CallCounts {
+  if (bytes <= UPLOAD_PART_BYTES) return { PutObject: 1 };
+  return { CreateMultipartUpload: 1, UploadPart: Math.ceil(bytes / UPLOAD_PART_BYTES), CompleteMultipartUpload: 1 };
+}
+
+function addCounts(...all: CallCounts[]): CallCounts {
+  const sum: CallCounts = {};
+  for (const counts of all) for (const [name, n] of Object.entries(counts)) sum[name] = (sum[name] ?? 0) + n;
+  return sum;
+}
+
+/** exportInstancesAndVolumes on `size` instances (and twice as many volumes). */
+export async function exportInstances(size: number): Promise<ScenarioResult> {
+  const { ec2, counts: ec2Calls } = mockedEc2(size);
+  const { s3, counts: s3Calls } = mockedS3();
+  const start = performance.now();
+  const [instances, volumes] = await exportInstancesAndVolumes({ ec2, s3 }, BENCH_DEPLOYMENT, {
+    executionStartTime: EXECUTION_START,
+  });
+  const ms = performance.now() - start;
+  if (instances.status !== 'ok' || volumes.status !== 'ok')
+    throw new Error(`export failed: ${JSON.stringify(volumes)}`);
+  const volumeCount = size * VOLUMES_PER_INSTANCE;
+  return {
+    ms,
+    records: instances.records! + volumes.records!,
+    bytes: instances.bytes! + volumes.bytes!,
+    calls: addCounts(ec2Calls, s3Calls),
+    minimumCalls: addCounts(
+      {
+        DescribeInstances: Math.max(1, Math.ceil(size / EC2_MAX_RESULTS)),
+        DescribeVolumes: Math.ceil(volumeCount / 500),
+      },
+      { ListObjectsV2: 2 },
+      uploadCalls(instances.bytes!),
+      uploadCalls(volumes.bytes!),
+    ),
+  };
+}
+
+/** backupTable of a Configuration table of `size` rows: Scan, YAML, one write-once PutObject. */
+export async function backupRows(size: number): Promise<ScenarioResult> {
+  const { dynamodb, counts: scanCalls, totalBytes } = mockedDynamoDb(size);
+  const { s3, counts: s3Calls } = mockedS3();
+  const start = performance.now();
+  const part = await backupTable({ dynamodb, s3 }, BENCH_DEPLOYMENT, {
+    table: 'configuration',
+    executionStartTime: EXECUTION_START,
+    now: new Date(EXECUTION_START),
+  });
+  const ms = performance.now() - start;
+  if (part.status !== 'ok') throw new Error(`backup failed: ${JSON.stringify(part)}`);
+  return {
+    ms,
+    records: part.records!,
+    bytes: part.bytes!,
+    calls: addCounts(scanCalls, s3Calls),
+    minimumCalls: { Scan: Math.max(1, Math.ceil(totalBytes / SCAN_PAGE_BYTES)), PutObject: 1 },
+  };
+}
+
+async function gzipLines(pages: Iterable<object[]>): Promise<number> {
+  const gzip = createGzip();
+  let bytes = 0;
+  gzip.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  const ended = once(gzip, 'end');
+  for (const page of pages) {
+    if (!gzip.write(page.map((record) => `${JSON.stringify(record)}\n`).join(''))) await once(gzip, 'drain');
+  }
+  gzip.end();
+  await ended;
+  return bytes;
+}
+
+function* instancePages(size: number) {
+  for (let start = 0; start < size; start += EC2_MAX_RESULTS) {
+    const page = [];
+    for (let index = start; index < Math.min(size, start + EC2_MAX_RESULTS); index += 1)
+      page.push(generateInstance(index));
+    yield page;
+  }
+}
+
+function* volumePages(size: number) {
+  for (let start = 0; start < size; start += 250) {
+    const page = [];
+    for (let index = start; index < Math.min(size, start + 250); index += 1) {
+      for (let slot = 0; slot < VOLUMES_PER_INSTANCE; slot += 1) page.push(generateVolume(index, slot));
+    }
+    yield page;
+  }
+}
+
+/** The same instances and volumes, generated page by page, through `JSON.stringify` and gzip only. */
+export async function bareInstances(size: number): Promise<{ ms: number; bytes: number }> {
+  const start = performance.now();
+  const bytes = (await gzipLines(instancePages(size))) + (await gzipLines(volumePages(size)));
+  return { ms: performance.now() - start, bytes };
+}
+
+/** The same rows through the `yaml` package's `stringify` only. */
+export function bareYaml(size: number): { ms: number; bytes: number } {
+  const start = performance.now();
+  const document: Record<string, string> = {};
+  for (let index = 0; index < size; index += 1) {
+    const row = generateRow(index);
+    document[row.key] = row.value;
+  }
+  const text = stringify(document);
+  return { ms: performance.now() - start, bytes: Buffer.byteLength(text) };
+}
