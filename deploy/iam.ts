@@ -53,6 +53,15 @@ function s3Object(root: S3Location, key: string): Cfn {
 /** Every write is made with this ACL (SPEC §4); the condition keeps it so. */
 const BUCKET_OWNER_FULL_CONTROL = { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } };
 
+/**
+ * Large metadata objects are uploaded in parts, and UploadPart (authorised as s3:PutObject) carries no
+ * ACL header: the ACL is given once, on CreateMultipartUpload. So for metadata the ACL is required
+ * to be bucket-owner-full-control whenever one is sent, and parts without one are let through.
+ */
+const BUCKET_OWNER_FULL_CONTROL_IF_SENT = {
+  StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+};
+
 function useKmsKey(kmsKeyArn: string): Statement[] {
   if (!kmsKeyArn) return [];
   return [
@@ -79,7 +88,7 @@ function writeMetadataPartitions(root: S3Location, id: PartitionIdentity, tables
       Effect: 'Allow',
       Action: ['s3:PutObject', 's3:PutObjectAcl'],
       Resource: folders.map((folder) => s3Object(root, `${folder}/${TOKEN.wildcard}`)),
-      Condition: BUCKET_OWNER_FULL_CONTROL,
+      Condition: BUCKET_OWNER_FULL_CONTROL_IF_SENT,
     },
     {
       Sid: 'ReplaceMetadataPartitionObjects',

@@ -202,10 +202,11 @@ describe('least privilege and data protection (issue 5)', () => {
           }
         });
 
-        it('requires the bucket-owner-full-control ACL on every write', () => {
+        it('requires the bucket-owner-full-control ACL on every write that sends an ACL, and on every backup', () => {
           for (const key of keysWrittenBy(root, ACCOUNT_A)) {
-            expect(put(memberA, key, {}), key).to.equal('implicit deny');
             expect(put(memberA, key, { 's3:x-amz-acl': 'private' }), key).to.equal('implicit deny');
+            // A part of a multipart metadata upload carries no ACL header (the ACL is on its creation).
+            expect(put(memberA, key, {}), key).to.equal(/(^|\/)metadata\//.test(key) ? 'allow' : 'implicit deny');
           }
         });
 

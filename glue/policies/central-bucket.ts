@@ -114,12 +114,25 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
       },
     },
     {
-      Sid: 'OrgAccountsWriteOwnPartitions',
+      Sid: 'OrgAccountsWriteOwnBackups',
       Effect: 'Allow',
       Principal: ORG_PRINCIPALS,
       Action: ['s3:PutObject', 's3:PutObjectAcl'],
-      Resource: [backups, ...metadata].map(objectArn),
+      Resource: objectArn(backups),
       Condition: { StringEquals: { ...IN_ORGANIZATION, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+    },
+    {
+      // Large metadata objects are uploaded in parts; UploadPart (s3:PutObject) carries no ACL header,
+      // the ACL travels on CreateMultipartUpload. Any ACL sent must still be bucket-owner-full-control.
+      Sid: 'OrgAccountsWriteOwnMetadata',
+      Effect: 'Allow',
+      Principal: ORG_PRINCIPALS,
+      Action: ['s3:PutObject', 's3:PutObjectAcl'],
+      Resource: metadata.map(objectArn),
+      Condition: {
+        StringEquals: IN_ORGANIZATION,
+        StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' },
+      },
     },
     {
       // The archive step copies an archive to latest-; a retried backup compares; restore reads.
