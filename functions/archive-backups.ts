@@ -3,16 +3,15 @@ import { s3ClientSettings } from '#shared/aws-clients';
 import { publishLatestBackups, type BackupPartResult } from '#shared/backup';
 import { currentDeployment } from '#shared/deployment-cache';
 import { isArray, requireField } from '#shared/handler-input';
-import { isRequested, NOT_REQUESTED } from '#shared/run-request';
+import { isRequested, notRequestedPart } from '#shared/run-request';
 import { BACKUP_TABLES } from '#shared/s3-layout';
-import { flattenParts, skippedPart, type PartResult } from '#shared/summary';
+import { flattenParts, type PartResult } from '#shared/summary';
 
 const s3 = new S3Client(s3ClientSettings());
 
 /** Event: `{ parts: PartResult[], requestedParts? }`, the results of the export branches. */
 export async function handler(event: unknown): Promise<PartResult> {
-  if (!BACKUP_TABLES.some((table) => isRequested(event, `backup/${table}`)))
-    return skippedPart('archive', NOT_REQUESTED);
+  if (!BACKUP_TABLES.some((table) => isRequested(event, `backup/${table}`))) return notRequestedPart('archive');
   const parts = flattenParts(requireField(event, 'parts', isArray, 'the array of branch results'));
   const backups = parts.filter((part): part is BackupPartResult => part.part.startsWith('backup/'));
   return publishLatestBackups(s3, currentDeployment(), backups);

@@ -7,8 +7,8 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isString, requireField } from '#shared/handler-input';
 import { exportDiscovery } from '#shared/metadata/discovery';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import { isRequested, NOT_REQUESTED } from '#shared/run-request';
-import { skippedPart, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run-request';
+import type { PartResult } from '#shared/summary';
 
 const clients = {
   cloudformation: new CloudFormationClient(clientSettings()),
@@ -20,6 +20,6 @@ const clients = {
 /** Event: `{ executionStartTime: ISO-8601, requestedParts? }`. */
 export async function handler(event: unknown): Promise<MetadataPartResult | PartResult> {
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
-  if (!isRequested(event, 'metadata/discovery')) return skippedPart('metadata/discovery', NOT_REQUESTED);
+  if (!isRequested(event, 'metadata/discovery')) return notRequestedPart('metadata/discovery');
   return exportDiscovery(clients, currentDeployment(), { executionStartTime });
 }

@@ -4,8 +4,8 @@ import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { currentDeployment } from '#shared/deployment-cache';
 import { isString, requireField } from '#shared/handler-input';
 import { exportInstancesAndVolumes, type InstancesExportResult } from '#shared/metadata/instances';
-import { isRequested, NOT_REQUESTED } from '#shared/run-request';
-import { skippedPart, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run-request';
+import type { PartResult } from '#shared/summary';
 
 const clients = { ec2: new EC2Client(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 
@@ -16,7 +16,7 @@ const clients = { ec2: new EC2Client(clientSettings()), s3: new S3Client(s3Clien
 export async function handler(event: unknown): Promise<InstancesExportResult | PartResult[]> {
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
   if (!isRequested(event, 'metadata/instances')) {
-    return [skippedPart('metadata/instances', NOT_REQUESTED), skippedPart('metadata/volumes', NOT_REQUESTED)];
+    return [notRequestedPart('metadata/instances'), notRequestedPart('metadata/volumes')];
   }
   return exportInstancesAndVolumes(clients, currentDeployment(), { executionStartTime });
 }

@@ -6,8 +6,8 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isString, requireField } from '#shared/handler-input';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
-import { isRequested, NOT_REQUESTED } from '#shared/run-request';
-import { skippedPart, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run-request';
+import type { PartResult } from '#shared/summary';
 
 const clients = {
   ssm: new SSMClient(clientSettings()),
@@ -19,7 +19,7 @@ const clients = {
 export async function handler(event: unknown): Promise<MetadataPartResult | PartResult> {
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
   if (!isRequested(event, 'metadata/maintenance-windows')) {
-    return skippedPart('metadata/maintenance-windows', NOT_REQUESTED);
+    return notRequestedPart('metadata/maintenance-windows');
   }
   return exportMaintenanceWindows(clients, currentDeployment(), { executionStartTime });
 }

@@ -27,7 +27,12 @@ if (!('withResolvers' in Promise)) {
 export const WORKFLOW_DEFINITION = join(PROJECT_ROOT, 'statemachine', 'workflow.asl.yaml');
 const SERVERLESS_CONFIG = join(PROJECT_ROOT, 'serverless.yml');
 
-type StateDefinition = { Type: string; Resource?: unknown; Branches?: { States: Record<string, StateDefinition> }[] };
+type StateDefinition = {
+  Type: string;
+  Resource?: unknown;
+  Parameters?: Record<string, unknown>;
+  Branches?: { States: Record<string, StateDefinition> }[];
+};
 type Handler = (event: unknown) => Promise<unknown>;
 type JsonValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<
@@ -146,6 +151,51 @@ function asLambdaFunctionError(error: unknown): Error {
   return lambdaError;
 }
 
+const JSON_TO_STRING = /^States\.JsonToString\((\$[A-Za-z0-9_.]*)\)$/;
+const SIMPLE_PATH = /^\$[A-Za-z0-9_.]*$/;
+
+function atPath(input: unknown, path: string): unknown {
+  if (path === '$') return input;
+  return path
+    .slice(2)
+    .split('.')
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], input);
+}
+
+/**
+ * aws-local-stepfunctions 3.0.0 removes every backslash from an intrinsic function's string result,
+ * so `States.JsonToString` of anything holding a quote is not JSON any more (on AWS it is). A Pass
+ * state whose Parameters use it (with plain paths only) runs here as a Task that computes the same
+ * Parameters: same input, same output, same number of transitions.
+ */
+function emulateJsonToString(states: Record<string, StateDefinition>, handlers = new Map<string, Handler>()) {
+  for (const [name, state] of Object.entries(states)) {
+    for (const branch of state.Branches ?? []) emulateJsonToString(branch.States, handlers);
+    const parameters = state.Parameters;
+    if (state.Type !== 'Pass' || !parameters) continue;
+    const paths = Object.entries(parameters).filter(([key]) => key.endsWith('.$')) as [string, string][];
+    if (!paths.some(([, value]) => JSON_TO_STRING.test(value))) continue;
+    if (!paths.every(([, value]) => JSON_TO_STRING.test(value) || SIMPLE_PATH.test(value))) {
+      throw new Error(`state ${name}: the local runner emulates States.JsonToString only beside plain paths`);
+    }
+    handlers.set(name, async (input) =>
+      Object.fromEntries(
+        Object.entries(parameters).map(([key, value]) => {
+          if (!key.endsWith('.$')) return [key, value];
+          const jsonToString = JSON_TO_STRING.exec(value as string);
+          return [
+            key.slice(0, -2),
+            jsonToString ? JSON.stringify(atPath(input, jsonToString[1])) : atPath(input, value as string),
+          ];
+        }),
+      ),
+    );
+    delete state.Parameters;
+    Object.assign(state, { Type: 'Task', Resource: `local:${name}` });
+  }
+  return handlers;
+}
+
 const machines = new Map<string, StateMachine>();
 
 /**
@@ -188,10 +238,11 @@ export async function runWorkflow(
   options: { aroundTask?: TaskInterceptor } = {},
 ): Promise<WorkflowRun> {
   const definition = loadDefinition(variables, definitionPath);
+  const emulated = emulateJsonToString(definition.States);
   const localHandlers: LocalHandlers = {};
   const aroundTask: TaskInterceptor = options.aroundTask ?? ((_stateName, invoke) => invoke());
   for (const [stateName, resource] of taskStates(definition.States)) {
-    const handler = await localHandlerFor(stateName, resource);
+    const handler = emulated.get(stateName) ?? (await localHandlerFor(stateName, resource));
     // A JSON round trip, as between Step Functions and Lambda, so nothing passes that would not serialise.
     const invoke = (event: JsonValue) => async () => JSON.parse(JSON.stringify((await handler(event)) ?? null));
     localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event))) as JsonValue;

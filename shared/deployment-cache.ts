@@ -1,9 +1,14 @@
-import { deploymentFromEnvironment, type Deployment } from './deployment.ts';
+import { deploymentFromEnvironment, ENVIRONMENT, type Deployment } from './deployment.ts';
 
-let cached: Deployment | undefined;
+let cached: { key: string; deployment: Deployment } | undefined;
 
-/** The deployment of this function instance, read from the environment on first use. */
+/**
+ * The deployment of this function instance, read from the environment on first use. Read again if
+ * the environment changed: never on Lambda, but local runs and tests set up several deployments in
+ * one process.
+ */
 export function currentDeployment(): Deployment {
-  cached ??= deploymentFromEnvironment();
-  return cached;
+  const key = JSON.stringify(Object.values(ENVIRONMENT).map((name) => process.env[name] ?? null));
+  if (cached?.key !== key) cached = { key, deployment: deploymentFromEnvironment() };
+  return cached.deployment;
 }

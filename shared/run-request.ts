@@ -30,6 +30,19 @@ const PRODUCED_TOGETHER: readonly (readonly RunPart[])[] = [['metadata/instances
 /** What a narrowed-out part reports as the reason it was skipped. */
 export const NOT_REQUESTED = 'not requested';
 
+/**
+ * A narrowed-out part. A metadata part says it created no partition, as every metadata part result
+ * does (the workflow decides on the crawler from those flags, and needs at least one).
+ */
+export function notRequestedPart(part: string) {
+  return {
+    part,
+    status: 'skipped' as const,
+    reason: NOT_REQUESTED,
+    ...(part.startsWith('metadata/') ? { newPartition: false } : {}),
+  };
+}
+
 const ALLOWED_VALUES = [...Object.keys(PART_GROUPS), ...RUN_PARTS];
 
 /**

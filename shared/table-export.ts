@@ -8,8 +8,8 @@ import type { Deployment } from './deployment.ts';
 import { writeMetadataTable, metadataPartName, type MetadataPartResult } from './metadata/jsonl-writer.ts';
 import { naiveUtc } from './metadata/records.ts';
 import type { BackupTable } from './s3-layout.ts';
-import { NOT_REQUESTED } from './run-request.ts';
-import { failedPart, skippedPart, type PartResult } from './summary.ts';
+import { notRequestedPart } from './run-request.ts';
+import { failedPart, type PartResult } from './summary.ts';
 import type { TableRow } from './table-rows.ts';
 
 /** A `clonesquad_configuration` / `clonesquad_scheduler` line. */
@@ -35,16 +35,16 @@ export async function exportTable(
 ): Promise<[BackupPartResult | PartResult, MetadataPartResult | PartResult]> {
   const { table, executionStartTime } = request;
   const write = request.write ?? { backup: true, metadata: true };
-  const notRequested = [
-    skippedPart(backupPartName(table), NOT_REQUESTED),
-    skippedPart(metadataPartName(table), NOT_REQUESTED),
-  ];
+  const notRequested = [notRequestedPart(backupPartName(table)), notRequestedPart(metadataPartName(table))];
   if (!write.backup && !write.metadata) return [notRequested[0], notRequested[1]];
   let contents;
   try {
     contents = await readBackupTable(clients.dynamodb, deployment, table, request.now);
   } catch (error) {
-    return [failedPart(backupPartName(table), error), failedPart(metadataPartName(table), error)];
+    return [
+      failedPart(backupPartName(table), error),
+      { ...failedPart(metadataPartName(table), error), newPartition: false },
+    ];
   }
   const updatedAt = naiveUtc(executionStartTime);
   const rows = contents.rows;
@@ -61,6 +61,8 @@ export async function exportTable(
   ]);
   return [
     backup.status === 'fulfilled' ? backup.value : failedPart(backupPartName(table), backup.reason),
-    metadata.status === 'fulfilled' ? metadata.value : failedPart(metadataPartName(table), metadata.reason),
+    metadata.status === 'fulfilled'
+      ? metadata.value
+      : { ...failedPart(metadataPartName(table), metadata.reason), newPartition: false },
   ];
 }

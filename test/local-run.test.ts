@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { expect } from 'chai';
@@ -39,6 +39,7 @@ const PART_ORDER = [
   'metadata/instances',
   'metadata/volumes',
   'metadata/maintenance-windows',
+  'schedule',
   'archive',
   'catalog',
 ];
@@ -58,6 +59,32 @@ function mirroredRecords(out: string, bucket: string, table: MetadataTable): Rec
 }
 
 const ACCOUNT = '123456789012'; // moto's default account
+
+interface LastExecution {
+  status: 'SUCCEEDED' | 'FAILED';
+  error?: { name: string; message: string };
+  summary: ExecutionSummary;
+}
+
+/** `npm run local -- --out OUT --input JSON`: its exit code, stdout and OUT/last-execution.json. */
+function localCliWithInput(out: string, input: string): { code: number; execution: LastExecution; stdout: string } {
+  const args = ['--import=tsx', '--disable-warning=NodeVersionSupportWarning', join(PROJECT_ROOT, 'local', 'run.ts')];
+  let code = 0;
+  let stdout: string;
+  try {
+    stdout = execFileSync(process.execPath, [...args, '--out', out, '--input', input], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    const failed = error as { status: number; stdout: string };
+    code = failed.status;
+    stdout = failed.stdout;
+  }
+  return { code, execution: JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8')), stdout };
+}
 
 function runLocalCli(out: string, seed = SAMPLE_SEED): { summary: ExecutionSummary; stdout: string } {
   const stdout = execFileSync(
@@ -193,5 +220,58 @@ describe('local run on the embedded default (npm run local)', function () {
     } finally {
       engine.close();
     }
+  });
+});
+
+describe('local run with an execution input (npm run local -- --input)', function () {
+  this.timeout(180_000);
+  const destination = parseS3Path(DEFAULT_S3_PATH)!;
+  const seed = loadSeed(SAMPLE_SEED);
+  const id = { accountId: ACCOUNT, region: seed.region, groupName: seed.groupName };
+  let out: string;
+
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'local-run-input-'));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('writes only the parts the input asks for; the others are skipped as not requested', () => {
+    const { code, execution } = localCliWithInput(out, '{"parts": ["backup/scheduler", "metadata/discovery"]}');
+
+    expect(code, JSON.stringify(execution.error)).to.equal(0);
+    expect(execution.status).to.equal('SUCCEEDED');
+    const stamp = archiveStamp(execution.summary.executionStartTime);
+    expect(mirroredKeys(out, destination.bucket)).to.deep.equal(
+      [
+        archiveBackupKey(destination, id, 'scheduler', stamp),
+        latestBackupKey(destination, id, 'scheduler'),
+        metadataKey(destination, id, 'discovery'),
+      ].sort(),
+    );
+    const notRequested = execution.summary.parts.filter((part) => part.reason === 'not requested');
+    expect(notRequested.map((part) => [part.part, part.status])).to.deep.equal(
+      [
+        'backup/configuration',
+        'metadata/configuration',
+        'metadata/scheduler',
+        'metadata/instances',
+        'metadata/volumes',
+        'metadata/maintenance-windows',
+      ].map((part) => [part, 'skipped']),
+    );
+    expect(execution.summary.parts.find((part) => part.part === 'schedule')?.status).to.equal('ok');
+  });
+
+  it('refuses an unknown field before any work, exit code 1, naming the field and the allowed values', () => {
+    const { code, execution, stdout } = localCliWithInput(out, '{"parts": ["backups"], "tables": ["configuration"]}');
+
+    expect(code).to.equal(1);
+    expect(execution.status).to.equal('FAILED');
+    expect(execution.error?.name).to.equal('InvalidInput');
+    expect(execution.error?.message).to.match(
+      /^execution input field "tables": no such field\. Fix: the only field is "parts" \(an array of "backups", "metadata", /,
+    );
+    expect(stdout).to.include('InvalidInput');
+    expect(existsSync(join(out, 's3', destination.bucket)), 'nothing written').to.equal(false);
   });
 });
