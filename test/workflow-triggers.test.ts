@@ -156,7 +156,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       const typo = await run({ parts: ['backups'] });
       const kept = await scheduler.send(new GetScheduleCommand({ Name: deployment.scheduleName }));
 
-      expect(applied.status, JSON.stringify(applied.error)).to.equal("SUCCEEDED");
+      expect(applied.status, JSON.stringify(applied.error)).to.equal('SUCCEEDED');
       expect(schedule).to.deep.include({
         ScheduleExpression: 'cron(0 2 * * ? *)',
         ScheduleExpressionTimezone: 'Europe/Paris',
