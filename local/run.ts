@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_S3_PATH, runLocal } from './local-run.ts';
 import { parseS3Path } from '#shared/s3-path';
+import type { ExecutionSummary } from '#shared/summary';
 import { PROJECT_ROOT } from './python-env.ts';
 import { formatResult } from './query.ts';
 import { SqlEngine } from './sql-engine.ts';
@@ -48,7 +49,12 @@ async function main(): Promise<number> {
     input,
   });
   const { run } = result;
-  const shown = { status: run.status, ...(run.error ? { error: run.error } : {}), summary: run.summary };
+  // A PartsFailed cause is the summary itself (for the backup API): its one-line message says enough beside it.
+  const error =
+    run.error?.name === 'PartsFailed'
+      ? { ...run.error, message: (run.summary as ExecutionSummary).message }
+      : run.error;
+  const shown = { status: run.status, ...(error ? { error } : {}), summary: run.summary };
   console.log(JSON.stringify(shown, null, 2));
   await writeFile(join(resolve(values.out), 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
   console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
