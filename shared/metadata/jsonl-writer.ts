@@ -4,6 +4,7 @@
  * Athena never reads a row twice. Memory stays bounded by the upload part size, whatever the
  * number of records.
  */
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DeleteObjectsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
@@ -98,7 +99,8 @@ export async function writeMetadataTable(
   const flush = async () => {
     const full = !gzip.write(batch);
     batch = '';
-    if (full) await new Promise((resolve) => gzip.once('drain', resolve));
+    // A failed upload stops reading the body, so gzip would never drain: wait for either.
+    if (full) await Promise.race([once(gzip, 'drain'), uploaded]);
   };
   try {
     for await (const record of records) {
