@@ -13,7 +13,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { CreateMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { setUpLocalDeployment, type LocalDeployment } from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
@@ -21,11 +27,13 @@ import { loadSeed, type Seed } from '#local/seed';
 import { runWorkflow, WORKFLOW_DEFINITION, type WorkflowRun } from '#local/workflow';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { ENVIRONMENT } from '#shared/deployment';
+import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
 import { archiveStamp, BACKUP_TABLES, metadataKey, metadataPartitionFolder, type BackupTable } from '#shared/s3-layout';
 import { parseS3Path } from '#shared/s3-path';
 import { dumpBackupYaml } from '#shared/yaml-codec';
 import type { ExecutionSummary, PartResult } from '#shared/summary';
 import { createBucket } from './support/aws.ts';
+import { testDeployment } from './support/backup-fixtures.ts';
 import { BucketAuditor, type Rows } from './support/bucket-integrity.ts';
 import { workflowTasks } from './support/workflow-facts.ts';
 import {
@@ -692,4 +700,43 @@ describe('faults: the bucket audit finds lost and corrupted objects', () => {
       ).to.equal(true);
     }
   });
+});
+
+describe('faults: a metadata upload that fails while records still stream', function () {
+  this.timeout(60_000);
+  const injector = new FaultInjector();
+  before(() => injector.install());
+  after(() => injector.uninstall());
+
+  // Three parts or more: once the upload gives up, nothing reads the body any more.
+  async function* records(): AsyncGenerator<object> {
+    for (let index = 0; index < 90; index += 1)
+      yield { Key: `k${index}`, Value: randomBytes(300_000).toString('base64') };
+  }
+
+  for (const [operation, kind] of [
+    ['CreateMultipartUpload', 'access-denied'],
+    ['UploadPart', 'server-error'],
+  ] as const) {
+    it(`${operation} ${describeFault(kind)}: the part fails with the cause, promptly`, async () => {
+      const s3 = new S3Client(s3ClientSettings());
+      const deployment = testDeployment({ bucket: await createBucket(s3) });
+      injector.reset();
+      injector.arm([{ state: 'ExportInstances', service: 'S3', operation, kind, times: Infinity }]);
+      const outcome = await Promise.race([
+        injector
+          .aroundTask('ExportInstances', () => writeMetadataTable(s3, deployment, 'instances', records()))
+          .then(
+            () => 'written',
+            (error: Error) => error.message,
+          ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
+      ]);
+      expect(outcome).to.match(faultMessage(kind, 'S3', operation));
+      const { Uploads: uploads = [] } = await s3.send(
+        new ListMultipartUploadsCommand({ Bucket: deployment.destination!.bucket }),
+      );
+      expect(uploads, 'multipart uploads left').to.deep.equal([]);
+    });
+  }
 });
