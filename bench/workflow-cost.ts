@@ -20,8 +20,11 @@ export interface LocalRun extends LocalRunFigures {
   processMs: number;
 }
 
-/** Runs bench/local-child.ts; `out` is its mirror folder, kept between runs given the same folder. */
-export async function localRun(seed: string, out: string): Promise<LocalRun> {
+/**
+ * Runs bench/local-child.ts; `out` is its mirror folder, kept between runs given the same folder.
+ * `socketTimeoutMs` replaces the SDK's socket timeout (see local-child.ts).
+ */
+export async function localRun(seed: string, out: string, socketTimeoutMs?: number): Promise<LocalRun> {
   const result = `${out}.result.json`;
   const start = performance.now();
   await run(
