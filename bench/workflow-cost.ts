@@ -30,15 +30,9 @@ export async function localRun(seed: string, out: string, socketTimeoutMs?: numb
   await run(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(PROJECT_ROOT, 'bench', 'local-child.ts'),
-      '--seed',
-      seed,
-      '--out',
-      out,
-      '--result',
-      result,
+      ...['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'local-child.ts')],
+      ...['--seed', seed, '--out', out, '--result', result],
+      ...(socketTimeoutMs ? ['--socket-timeout-ms', String(socketTimeoutMs)] : []),
     ],
     {
       cwd: PROJECT_ROOT,
@@ -50,14 +44,20 @@ export async function localRun(seed: string, out: string, socketTimeoutMs?: numb
   return { ...(JSON.parse(await readFile(result, 'utf8')) as LocalRunFigures), processMs };
 }
 
+/** Instances per reservation in the generated fleet (one RunInstances call each). */
+export const FLEET_RESERVATION_SIZE = 250;
+
 /**
- * The sample group with its fleet replaced by `size` instances, one reservation each: moto counts
- * DescribeInstances `MaxResults` in reservations, so only then does the export read pages of 1,000.
+ * The sample group with its fleet replaced by `size` running instances, in reservations of
+ * {@link FLEET_RESERVATION_SIZE} spread over three subfleets and the main fleet. moto seeds an
+ * instance in ~5 ms within a reservation but ~30 ms alone, and counts DescribeInstances `MaxResults`
+ * in reservations: so the export reads them in one page here (AWS would answer three pages of 1,000).
  */
 export async function writeFleetSeed(size: number, file: string): Promise<string> {
   const seed = parse(await readFile(SAMPLE_SEED, 'utf8')) as Record<string, unknown>;
-  seed.instances = Array.from({ length: size }, (_, index) => ({
-    name: `fleet-${String(index + 1).padStart(4, '0')}`,
+  const reservations = Math.ceil(size / FLEET_RESERVATION_SIZE);
+  seed.instances = Array.from({ length: reservations }, (_, index) => ({
+    count: Math.min(FLEET_RESERVATION_SIZE, size - index * FLEET_RESERVATION_SIZE),
     ...(index % 4 === 0 ? {} : { subfleet: `subfleet-${index % 4}` }),
   }));
   await rm(file, { force: true });

@@ -1,0 +1,71 @@
+/**
+ * Runs bench/child.ts measurements, each in a fresh `node` process running a bundle of it (the
+ * exporters and in-process AWS; no TypeScript loader, no heap left over from another measurement).
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { PROJECT_ROOT } from '#local/python-env';
+import type { ScenarioResult } from './scenarios.ts';
+
+const run = promisify(execFile);
+
+export interface MemoryFigure {
+  scenario: 'baseline' | 'instances' | 'rows';
+  size: number;
+  baselineMiB: number;
+  peakMiB: number;
+}
+
+export interface Comparison {
+  scenario: 'instances' | 'rows';
+  size: number;
+  ours: ScenarioResult;
+  bareMs: number;
+}
+
+export async function bundleChild(outdir: string): Promise<string> {
+  const file = join(outdir, 'child.js');
+  await build({
+    entryPoints: [join(PROJECT_ROOT, 'bench', 'child.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    absWorkingDir: PROJECT_ROOT,
+    logLevel: 'silent',
+  });
+  return file;
+}
+
+async function runChild(child: string, args: string[], nodeOptions: string[] = []): Promise<unknown> {
+  const { stdout } = await run(process.execPath, [...nodeOptions, child, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout);
+}
+
+/** Peak RSS of one export (`nodeOptions`, e.g. a heap limit, given to node). */
+export async function measurePeak(
+  child: string,
+  scenario: MemoryFigure['scenario'],
+  size: number,
+  nodeOptions: string[] = [],
+): Promise<MemoryFigure> {
+  return (await runChild(child, ['peak', scenario, String(size)], nodeOptions)) as MemoryFigure;
+}
+
+/** Best time of ours and of the bare reference over `runs` interleaved runs, after one warm-up each. */
+export async function measureThroughput(
+  child: string,
+  scenario: Comparison['scenario'],
+  size: number,
+  runs: number,
+): Promise<Comparison> {
+  return (await runChild(child, ['compare', scenario, String(size), String(runs)])) as Comparison;
+}
