@@ -6,9 +6,11 @@
  * The HTTP handler gets explicit timeouts: the SDK sets none by default, so a connection that hangs
  * (a stalled socket, a lost packet) would hold the function until its Lambda timeout, which Step
  * Functions reports as a failed part. With them, the hung attempt fails with `TimeoutError`, which
- * the SDK retries like any transient error. Every call here answers well within these bounds (the
- * largest bodies are backups and 8 MiB upload parts), and five attempts fit the shortest Lambda
- * timeout of a function that makes calls (60 s).
+ * the SDK retries like any transient error. Every call here answers well within these bounds on AWS
+ * (the largest bodies are backups and 8 MiB upload parts), and a hung attempt and its retry fit the
+ * shortest Lambda timeout of a function that makes calls (60 s). The emulator is far slower on large
+ * pages (it filters a whole fleet of thousands of instances for each DescribeInstances page), so an
+ * endpoint override gets a longer socket timeout.
  */
 export interface ClientSettings {
   endpoint?: string;
@@ -19,7 +21,8 @@ export interface ClientSettings {
 
 /** Milliseconds to open a connection, and of socket inactivity while a request is under way. */
 export const CONNECTION_TIMEOUT_MS = 3_000;
-export const SOCKET_TIMEOUT_MS = 10_000;
+export const SOCKET_TIMEOUT_MS = 20_000;
+export const EMULATOR_SOCKET_TIMEOUT_MS = 120_000;
 
 export function clientSettings(env: Record<string, string | undefined> = process.env): ClientSettings {
   const endpoint = env.AWS_ENDPOINT_URL?.trim() || undefined;
@@ -27,7 +30,10 @@ export function clientSettings(env: Record<string, string | undefined> = process
     endpoint,
     region: env.AWS_REGION,
     maxAttempts: 5,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      socketTimeout: endpoint === undefined ? SOCKET_TIMEOUT_MS : EMULATOR_SOCKET_TIMEOUT_MS,
+    },
   };
 }
 
