@@ -156,8 +156,8 @@ function describeExecutionTemplate(names: ResourceNames): Cfn {
 const STATUS_TEMPLATE = [
   "#set($r = $input.path('$'))",
   '{"executionId": "$r.name", "executionArn": "$r.executionArn", "status": "$r.status"',
-  '#if($r.status == "SUCCEEDED"), "summary": $r.output',
-  '#elseif($r.status == "FAILED" && $r.error == "PartsFailed"), "error": "PartsFailed", "summary": $r.cause',
+  '#if($r.status == "SUCCEEDED")#if("$!r.output" != ""), "summary": $r.output#end',
+  '#elseif($r.status == "FAILED" && $r.error == "PartsFailed"), "error": "PartsFailed"#if("$!r.cause" != ""), "summary": $r.cause#end',
   `#elseif($r.status != "RUNNING" && $r.status != "PENDING_REDRIVE"), "error": "${ESCAPE('"$!r.error"')}", "cause": "${ESCAPE('"$!r.cause"')}"`,
   '#end}',
 ].join('\n');

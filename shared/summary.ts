@@ -99,12 +99,35 @@ export function summarize(groupName: string, executionStartTime: string, rawPart
     failures.length === 0
       ? `${groupName}: ${tally}`
       : `${groupName}: ${tally}; ${failures.map((part) => `${part.part}: ${part.error?.message ?? 'failed'}`).join('; ')}`;
-  return {
+  return withinCauseLimit({
     status: failures.length === 0 ? 'ok' : 'failed',
     groupName,
     executionStartTime,
     counts,
     parts,
     message,
-  };
+  });
+}
+
+/**
+ * A failed execution's cause is the summary's JSON, and Step Functions keeps 32,768 characters of a
+ * cause: past that the `backup` API could not answer it as JSON. Warnings are what can grow (the
+ * logs have every one), so they are shortened, then dropped, until the summary fits.
+ */
+export const MAX_SUMMARY_CHARS = 32_000;
+
+function withinCauseLimit(summary: ExecutionSummary): ExecutionSummary {
+  let fitted = summary;
+  for (const kept of [3, 0]) {
+    if (JSON.stringify(fitted).length <= MAX_SUMMARY_CHARS) return fitted;
+    fitted = {
+      ...summary,
+      parts: summary.parts.map((part) => {
+        if (!part.warnings || part.warnings.length <= kept) return part;
+        const more = `${part.warnings.length - kept} more warnings in the function's log`;
+        return { ...part, warnings: [...part.warnings.slice(0, kept), more] };
+      }),
+    };
+  }
+  return fitted;
 }

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { featureOffError } from '#shared/deployment';
-import type { ExecutionSummary } from '#shared/summary';
+import { MAX_SUMMARY_CHARS, summarize, type ExecutionSummary } from '#shared/summary';
 import { backupApi, renderMappingTemplate } from '#test/support/api-gateway';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:111122223333:stateMachine:CloneSquad-demo-dev-BackupCmdb';
@@ -135,6 +135,29 @@ describe('backup API mapping templates', () => {
         cause,
       });
       expect(status({ ...described, status: 'TIMED_OUT' })).to.deep.include({ error: '', cause: '' });
+    });
+
+    it('answers no summary rather than broken JSON when Step Functions leaves the output or cause out', () => {
+      expect(status({ ...described, status: 'SUCCEEDED' })).to.deep.equal({
+        executionId: '7f1c9a2e-run',
+        executionArn: EXECUTION,
+        status: 'SUCCEEDED',
+      });
+    });
+
+    it('gets a summary that always fits in a cause (32,768 characters), warnings shortened first', () => {
+      const warnings = Array.from({ length: 400 }, (_, index) => `window ${index} ignored: ${'x'.repeat(100)}`);
+      const summary = summarize('demo', '2024-03-31T00:00:00.000Z', [
+        { part: 'metadata/maintenance-windows', status: 'ok', warnings },
+        { part: 'metadata/discovery', status: 'failed', error: { name: 'E', message: 'm' } },
+      ]);
+      expect(JSON.stringify(summary).length).to.be.at.most(MAX_SUMMARY_CHARS);
+      expect(summary.parts[0].warnings).to.deep.equal([
+        ...warnings.slice(0, 3),
+        "397 more warnings in the function's log",
+      ]);
+      const answer = status({ ...described, status: 'FAILED', error: 'PartsFailed', cause: JSON.stringify(summary) });
+      expect(answer.summary).to.deep.equal(summary);
     });
 
     it('answers 404 for an id that names no execution of this state machine', () => {
