@@ -60,10 +60,11 @@ const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 function randomPlainText(length: number): string {
   return `v${Array.from(randomBytes(length - 1), (byte) => ALPHANUMERIC[byte % ALPHANUMERIC.length]).join('')}`;
 }
+
 /** The Tasks of the workflow definition, and what their failures become. */
 const TASKS = workflowTasks();
 /** The functions' SDK clients' `maxAttempts`. */
-const SDK_ATTEMPTS = 5;
+const SDK_ATTEMPTS = clientSettings().maxAttempts;
 
 /** What a scenario needs the deployment to hold before its execution. */
 type Preparation = 'stale-object' | 'big-table' | 'new-partition';
@@ -86,7 +87,7 @@ interface Target {
   write?: boolean;
   /** An S3 call that can answer 200 OK with an error in its body. */
   okWithError?: boolean;
-  /** The kind of never-recovering fault tried beside AccessDenied; all three when absent from the rotation. */
+  /** The never-recovering faults tried beside AccessDenied; one of a rotation when absent. */
   neverRecovers?: FaultKind[];
   /** Only these faults (once, or never recovering), for a target that refines another one. */
   only?: { once: FaultKind[]; never: FaultKind[] };
@@ -105,8 +106,8 @@ type Expectation =
   | { outcome: 'fails-parts'; parts: string[]; message: RegExp }
   | { outcome: 'execution-fails'; error: string };
 
-/** Execution outcomes need the definition's Lambda Retry: invocations of a Task failing every time. */
 interface LambdaExpectation {
+  /** Invocations of a Task whose every invocation fails, as the definition's Retry allows. */
   invocations?: number;
 }
 
