@@ -22,7 +22,7 @@ export interface Comparison {
   scenario: 'instances' | 'rows';
   size: number;
   ours: ScenarioResult;
-  bareMs: number;
+  bare: { ms: number; cpuMs: number };
 }
 
 export async function bundleChild(outdir: string): Promise<string> {
@@ -60,7 +60,7 @@ export async function measurePeak(
   return (await runChild(child, ['peak', scenario, String(size)], nodeOptions)) as MemoryFigure;
 }
 
-/** Best time of ours and of the bare reference over `runs` interleaved runs, after one warm-up each. */
+/** Best CPU time of ours and of the bare reference over `runs` interleaved runs, after one warm-up each. */
 export async function measureThroughput(
   child: string,
   scenario: Comparison['scenario'],

@@ -30,8 +30,19 @@ export const BENCH_DEPLOYMENT: Deployment = {
   userSuppliedJsonMetadata: '',
 };
 
+/** Wall ms and CPU ms (every thread of the process: zlib compresses on the libuv pool) since `start`. */
+export function elapsed(start: { wall: number; cpu: NodeJS.CpuUsage }): { ms: number; cpuMs: number } {
+  const cpu = process.cpuUsage(start.cpu);
+  return { ms: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+export function clock() {
+  return { wall: performance.now(), cpu: process.cpuUsage() };
+}
+
 export interface ScenarioResult {
   ms: number;
+  cpuMs: number;
   records: number;
   /** Bytes of the object(s) written. */
   bytes: number;
@@ -56,16 +67,16 @@ function addCounts(...all: CallCounts[]): CallCounts {
 export async function exportInstances(size: number): Promise<ScenarioResult> {
   const { ec2, counts: ec2Calls } = mockedEc2(size);
   const { s3, counts: s3Calls } = mockedS3();
-  const start = performance.now();
+  const start = clock();
   const [instances, volumes] = await exportInstancesAndVolumes({ ec2, s3 }, BENCH_DEPLOYMENT, {
     executionStartTime: EXECUTION_START,
   });
-  const ms = performance.now() - start;
+  const time = elapsed(start);
   if (instances.status !== 'ok' || volumes.status !== 'ok')
     throw new Error(`export failed: ${JSON.stringify(volumes)}`);
   const volumeCount = size * VOLUMES_PER_INSTANCE;
   return {
-    ms,
+    ...time,
     records: instances.records! + volumes.records!,
     bytes: instances.bytes! + volumes.bytes!,
     calls: addCounts(ec2Calls, s3Calls),
@@ -85,16 +96,16 @@ export async function exportInstances(size: number): Promise<ScenarioResult> {
 export async function backupRows(size: number): Promise<ScenarioResult> {
   const { dynamodb, counts: scanCalls, totalBytes } = mockedDynamoDb(size);
   const { s3, counts: s3Calls } = mockedS3();
-  const start = performance.now();
+  const start = clock();
   const part = await backupTable({ dynamodb, s3 }, BENCH_DEPLOYMENT, {
     table: 'configuration',
     executionStartTime: EXECUTION_START,
     now: new Date(EXECUTION_START),
   });
-  const ms = performance.now() - start;
+  const time = elapsed(start);
   if (part.status !== 'ok') throw new Error(`backup failed: ${JSON.stringify(part)}`);
   return {
-    ms,
+    ...time,
     records: part.records!,
     bytes: part.bytes!,
     calls: addCounts(scanCalls, s3Calls),
@@ -135,20 +146,20 @@ function* volumePages(size: number) {
 }
 
 /** The same instances and volumes, generated page by page, through `JSON.stringify` and gzip only. */
-export async function bareInstances(size: number): Promise<{ ms: number; bytes: number }> {
-  const start = performance.now();
+export async function bareInstances(size: number): Promise<{ ms: number; cpuMs: number; bytes: number }> {
+  const start = clock();
   const bytes = (await gzipLines(instancePages(size))) + (await gzipLines(volumePages(size)));
-  return { ms: performance.now() - start, bytes };
+  return { ...elapsed(start), bytes };
 }
 
 /** The same rows through the `yaml` package's `stringify` only. */
-export function bareYaml(size: number): { ms: number; bytes: number } {
-  const start = performance.now();
+export function bareYaml(size: number): { ms: number; cpuMs: number; bytes: number } {
+  const start = clock();
   const document: Record<string, string> = {};
   for (let index = 0; index < size; index += 1) {
     const row = generateRow(index);
     document[row.key] = row.value;
   }
   const text = stringify(document);
-  return { ms: performance.now() - start, bytes: Buffer.byteLength(text) };
+  return { ...elapsed(start), bytes: Buffer.byteLength(text) };
 }
