@@ -622,7 +622,7 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     for (let round = 0; round < 3; round += 1) {
       const first = execute();
       const startedAt = Date.now();
-      while (Date.now() < startedAt + 2) await new Promise((resolve) => setImmediate(resolve));
+      while (Date.now() < startedAt + 5) await new Promise((resolve) => setImmediate(resolve));
       const second = execute();
       const runs = await Promise.all([first, second]);
       scenariosRun += 1;
