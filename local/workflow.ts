@@ -85,6 +85,25 @@ export function functionNameOf(resource: unknown): string | undefined {
   return Array.isArray(getAtt) && getAtt[1] === 'Arn' ? String(getAtt[0]) : undefined;
 }
 
+/**
+ * Gives each Task that calls a serverless.yml function, unless it says otherwise, that function's
+ * timeout. On AWS a Lambda Task waits as long as the function may run; aws-local-stepfunctions
+ * otherwise fails any Task after 60 s (`States.Timeout`), which a large fleet on the emulator exceeds.
+ */
+function applyFunctionTimeouts(states: Record<string, StateDefinition>): void {
+  const config = parse(readFileSync(SERVERLESS_CONFIG, 'utf8')) as {
+    provider: { timeout?: number };
+    functions: Record<string, { timeout?: number }>;
+  };
+  for (const state of Object.values(states)) {
+    for (const branch of state.Branches ?? []) applyFunctionTimeouts(branch.States);
+    const functionName = state.Type === 'Task' ? functionNameOf(state.Resource) : undefined;
+    if (functionName === undefined || 'TimeoutSeconds' in state || 'TimeoutSecondsPath' in state) continue;
+    // 6 s is Serverless's default function timeout.
+    Object.assign(state, { TimeoutSeconds: config.functions[functionName]?.timeout ?? config.provider.timeout ?? 6 });
+  }
+}
+
 async function loadHandler(functionName: string): Promise<Handler> {
   const config = parse(readFileSync(SERVERLESS_CONFIG, 'utf8')) as { functions: Record<string, { handler: string }> };
   const declared = config.functions[functionName]?.handler;
@@ -238,6 +257,7 @@ export async function runWorkflow(
   options: { aroundTask?: TaskInterceptor } = {},
 ): Promise<WorkflowRun> {
   const definition = loadDefinition(variables, definitionPath);
+  applyFunctionTimeouts(definition.States);
   const emulated = emulateJsonToString(definition.States);
   const localHandlers: LocalHandlers = {};
   const aroundTask: TaskInterceptor = options.aroundTask ?? ((_stateName, invoke) => invoke());
