@@ -66,6 +66,6 @@ export function formatMarkdown(section: Section): string {
         `| ${escape(row.figure)} | ${escape(row.value)} | ${escape(row.reference)} | ${escape(row.target)} | ${row.verdict} |`,
     ),
     '',
-    ...section.notes.map((note) => `${note}  `),
+    ...(section.notes.length > 0 ? [section.notes.join(' '), ''] : []),
   ].join('\n');
 }

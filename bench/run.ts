@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --no-fleet]`: measures in one run, each figure beside its reference and target
- * (PASS/FAIL), and keeps the tables in .cache/bench/last-run.md (the README's Performance section
- * is copied from it):
+ * `npm run bench [-- --no-fleet] [-- --readme]`: measures in one run, each figure beside its reference
+ * and target (PASS/FAIL), and keeps the tables in .cache/bench/last-run.md (`--readme` also puts them
+ * in the README's Performance section):
  *
  * 1. export throughput of our code alone (AWS answered in-process) vs bare JSON.stringify + gzip / YAML;
  * 2. peak memory of the largest exports, each in a fresh process;
@@ -10,9 +10,10 @@
  * 5. workflow cost per execution and per month of an hourly schedule (local runs on the emulator);
  * 6. end-to-end local runs: the sample group, and 2,500 instances (`--no-fleet` skips the latter).
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { PROJECT_ROOT } from '#local/python-env';
 import { measureColdStarts, serverlessConfig } from './cold-start.ts';
 import { bundleChild, measurePeak, measureThroughput, type Comparison, type MemoryFigure } from './child-process.ts';
@@ -316,8 +317,24 @@ function workflowSections(
   return [cost, e2e];
 }
 
+const README = join(PROJECT_ROOT, 'README.md');
+const README_MARKS = ['<!-- bench:begin -->', '<!-- bench:end -->'];
+
+/** Puts the tables of this run between the README's bench marks (`--readme`). */
+async function updateReadme(markdown: string): Promise<void> {
+  const text = await readFile(README, 'utf8');
+  const [begin, end] = README_MARKS.map((mark) => text.indexOf(mark));
+  if (begin < 0 || end < begin) throw new Error(`README.md: no ${README_MARKS.join(' … ')} section to update`);
+  const updated = `${text.slice(0, begin + README_MARKS[0].length)}\n\n${markdown}\n${text.slice(end)}`;
+  // Formatted as `npm run format` would (the check in `npm test` covers the README).
+  const options = await prettier.resolveConfig(README);
+  await writeFile(README, await prettier.format(updated, { ...options, filepath: README }));
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { 'no-fleet': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { 'no-fleet': { type: 'boolean', default: false }, readme: { type: 'boolean', default: false } },
+  });
   const started = performance.now();
   await mkdir(WORK, { recursive: true });
   console.log(`npm run bench: Node ${process.version}, ${new Date().toISOString()}`);
@@ -357,6 +374,7 @@ async function main(): Promise<number> {
     ...sections.map(formatMarkdown),
   ].join('\n');
   await writeFile(join(WORK, 'last-run.md'), `${markdown}\n`);
+  if (values.readme) await updateReadme(markdown);
   console.log(`\n${verdicts} in ${ms(performance.now() - started)}; tables in ${join(WORK, 'last-run.md')}`);
   return failed.length === 0 ? 0 : 1;
 }
