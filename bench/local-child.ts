@@ -4,17 +4,12 @@
  * workflow benchmark needs: the event log's counts, each Task's invocations and time, the AWS calls
  * made inside each Task, and the wall time.
  *
- *   tsx bench/local-child.ts --seed FILE --out DIR --result FILE.json [--socket-timeout-ms N]
- *
- * `--socket-timeout-ms` replaces the SDK socket timeout of every client (shared/aws-clients.ts sets
- * 10 s): moto needs longer than that for a DescribeInstances page of 1,000 instances when the three
- * exporters read at once, so a large fleet can only be run locally with it.
+ *   tsx bench/local-child.ts --seed FILE --out DIR --result FILE.json
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { runLocal } from '#local/local-run';
 import { CRAWLER_NAME_VARIABLE, functionNameOf, loadDefinition, taskStates } from '#local/workflow';
 
@@ -58,27 +53,14 @@ base.send = function (this: object, ...args: unknown[]) {
   return send.apply(this, args);
 };
 
-/** Every client's HTTP handler is made by `NodeHttpHandler.create(options)` (one copy of the package). */
-function replaceSocketTimeout(socketTimeout: number): void {
-  const create = NodeHttpHandler.create.bind(NodeHttpHandler);
-  NodeHttpHandler.create = (options) =>
-    create(
-      options && !(options instanceof NodeHttpHandler) && typeof options === 'object'
-        ? { ...options, socketTimeout }
-        : options,
-    );
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       seed: { type: 'string' },
       out: { type: 'string' },
       result: { type: 'string' },
-      'socket-timeout-ms': { type: 'string' },
     },
   });
-  if (values['socket-timeout-ms']) replaceSocketTimeout(Number(values['socket-timeout-ms']));
   const tasks: TaskTime[] = [];
   const start = performance.now();
   const { run } = await runLocal({

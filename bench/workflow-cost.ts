@@ -20,11 +20,8 @@ export interface LocalRun extends LocalRunFigures {
   processMs: number;
 }
 
-/**
- * Runs bench/local-child.ts; `out` is its mirror folder, kept between runs given the same folder.
- * `socketTimeoutMs` replaces the SDK's socket timeout (see local-child.ts).
- */
-export async function localRun(seed: string, out: string, socketTimeoutMs?: number): Promise<LocalRun> {
+/** Runs bench/local-child.ts; `out` is its mirror folder, kept between runs given the same folder. */
+export async function localRun(seed: string, out: string): Promise<LocalRun> {
   const result = `${out}.result.json`;
   const start = performance.now();
   await run(
@@ -32,7 +29,6 @@ export async function localRun(seed: string, out: string, socketTimeoutMs?: numb
     [
       ...['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'local-child.ts')],
       ...['--seed', seed, '--out', out, '--result', result],
-      ...(socketTimeoutMs ? ['--socket-timeout-ms', String(socketTimeoutMs)] : []),
     ],
     {
       cwd: PROJECT_ROOT,
