@@ -166,6 +166,25 @@ function crawlerPolicy(): Cfn {
 }
 
 /** The catalog stack's CloudFormation template. */
+/** `MetadataAndBackupS3Path` as the two parameters of the central account's stacks. */
+export const S3_PATH_PARAMETERS = {
+  BucketName: {
+    Type: 'String',
+    Description: 'The org-wide bucket of MetadataAndBackupS3Path (s3://BucketName/Prefix)',
+    AllowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    ConstraintDescription: 'an S3 bucket name',
+  },
+  Prefix: {
+    Type: 'String',
+    Description:
+      'The key prefix of MetadataAndBackupS3Path, without leading or trailing "/"; empty for the bucket root',
+    Default: '',
+    // No *, ? or $: they would widen or break the IAM resources built from the prefix.
+    AllowedPattern: '^([^/*?$]+(/[^/*?$]+)*)?$',
+    ConstraintDescription: 'a key prefix without leading, trailing or doubled "/", and without *, ? or $',
+  },
+};
+
 export function catalogStackTemplate(): Record<string, Cfn> {
   const databaseName = { 'Fn::If': ['CreateDatabase', ref('Database'), ref('DatabaseName')] };
   const tables: Record<string, Cfn> = {};
@@ -187,20 +206,7 @@ export function catalogStackTemplate(): Record<string, Cfn> {
     Description:
       'CloneSquad CMDB catalog (central account): Glue tables over the metadata exports and a crawler that adds their partitions',
     Parameters: {
-      BucketName: {
-        Type: 'String',
-        Description: 'The org-wide bucket of MetadataAndBackupS3Path (s3://BucketName/Prefix)',
-        AllowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
-        ConstraintDescription: 'an S3 bucket name',
-      },
-      Prefix: {
-        Type: 'String',
-        Description:
-          'The key prefix of MetadataAndBackupS3Path, without leading or trailing "/"; empty for the bucket root',
-        Default: '',
-        AllowedPattern: '^([^/]+(/[^/]+)*)?$',
-        ConstraintDescription: 'a key prefix without leading, trailing or doubled "/"',
-      },
+      ...S3_PATH_PARAMETERS,
       DatabaseName: {
         Type: 'String',
         Description: `Glue database of the tables. "${DEFAULT_DATABASE}" (the one the shipped views name) must exist already (Athena creates it on first use); any other name is created`,

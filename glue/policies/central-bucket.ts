@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import { UserInputError } from '../../shared/errors.ts';
+import { S3_PATH_PARAMETERS } from '../catalog-stack.ts';
 import {
   backupFolder,
   METADATA_TABLES,
@@ -373,20 +374,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
     Description:
       'CloneSquad backups and CMDB central bucket: org-wide bucket, its policy (each account writes only its own accountid= partitions) and its KMS key',
     Parameters: {
-      BucketName: {
-        Type: 'String',
-        Description: 'The org-wide bucket of MetadataAndBackupS3Path (s3://BucketName/Prefix)',
-        AllowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
-        ConstraintDescription: 'an S3 bucket name',
-      },
-      Prefix: {
-        Type: 'String',
-        Description:
-          'The key prefix of MetadataAndBackupS3Path, without leading or trailing "/"; empty for the bucket root',
-        Default: '',
-        AllowedPattern: '^([^/*?$]+(/[^/*?$]+)*)?$',
-        ConstraintDescription: 'a key prefix without leading, trailing or doubled "/", and without *, ? or $',
-      },
+      ...S3_PATH_PARAMETERS,
       OrganizationId: {
         Type: 'String',
         Description: 'The AWS Organization whose accounts run deployments (o-…)',
