@@ -32,6 +32,12 @@ import { describeError } from '../errors.ts';
 import { log } from '../log.ts';
 import { formatS3Path } from '../s3-path.ts';
 import { metadataPartName, writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
+import {
+  INSTANCES_PAGE_SIZE,
+  MANAGED_INSTANCE_STATES,
+  managedInstancesFilters,
+  SUBFLEET_NAME_TAG,
+} from './instances.ts';
 import { isPartitionColumnName, naiveUtc } from './records.ts';
 
 export interface DiscoveryClients {
@@ -63,9 +69,6 @@ export interface DiscoveryFacts {
 
 const PART = metadataPartName('discovery');
 const MASKED = '****';
-const GROUP_TAG = 'clonesquad:group-name';
-const SUBFLEET_TAG = 'clonesquad:subfleet-name';
-const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 const DYNAMIC_PREFIX = discoveryTable.dynamicFieldPrefix!;
 const COLUMN_NAMES = new Set(discoveryTable.columns.map((column) => column.name));
 
@@ -242,14 +245,15 @@ function accountWarning(error: unknown, accountId: string): string {
 /** Distinct, sorted `clonesquad:subfleet-name` values of the group's live instances. */
 export async function listSubfleets(ec2: EC2Client, groupName: string): Promise<string[]> {
   const names = new Set<string>();
-  const filters = [
-    { Name: `tag:${GROUP_TAG}`, Values: [groupName] },
-    { Name: 'instance-state-name', Values: LIVE_STATES },
-  ];
-  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: filters })) {
+  const live: readonly string[] = MANAGED_INSTANCE_STATES;
+  const filters = managedInstancesFilters(groupName);
+  for await (const page of paginateDescribeInstances(
+    { client: ec2, pageSize: INSTANCES_PAGE_SIZE },
+    { Filters: filters },
+  )) {
     for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
-      if (!LIVE_STATES.includes(instance.State?.Name ?? '')) continue;
-      const subfleet = instance.Tags?.find((tag) => tag.Key === SUBFLEET_TAG)?.Value;
+      if (!live.includes(instance.State?.Name ?? '')) continue;
+      const subfleet = instance.Tags?.find((tag) => tag.Key === SUBFLEET_NAME_TAG)?.Value;
       if (subfleet) names.add(subfleet);
     }
   }

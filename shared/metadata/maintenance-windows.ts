@@ -27,11 +27,11 @@ import {
 import type { Deployment } from '../deployment.ts';
 import { log } from '../log.ts';
 import { listSubfleets } from './discovery.ts';
+import { GROUP_NAME_TAG } from './instances.ts';
 import { writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
 import { naiveUtc } from './records.ts';
 import { parseSchedule, withMemory, type Schedule } from './schedule.ts';
 
-export const GROUP_TAG = 'clonesquad:group-name';
 export const GLOBAL_DEFAULT_WINDOW = 'CS-GlobalDefaultMaintenanceWindow';
 export const MAIN_FLEET = '__main__';
 
@@ -337,9 +337,9 @@ export function maintenanceWindowRecords(
   const ordered = [...windows].sort((a, b) => (a.identity.WindowId ?? '').localeCompare(b.identity.WindowId ?? ''));
   for (const window of ordered) {
     const { Name: name, WindowId: id } = window.identity;
-    const tagged = window.tags.some((tag) => tag.Key === GROUP_TAG && tag.Value === groupName);
+    const tagged = window.tags.some((tag) => tag.Key === GROUP_NAME_TAG && tag.Value === groupName);
     if (name !== GLOBAL_DEFAULT_WINDOW && !tagged) {
-      warnings.push(`maintenance window ${id} (${name}) ignored: tag it ${GROUP_TAG}=${groupName} to apply it`);
+      warnings.push(`maintenance window ${id} (${name}) ignored: tag it ${GROUP_NAME_TAG}=${groupName} to apply it`);
       continue;
     }
     selected.push(evaluate(window, options.now, warnings));
