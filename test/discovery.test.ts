@@ -7,10 +7,8 @@ import {
   GetTemplateSummaryCommand,
 } from '@aws-sdk/client-cloudformation';
 import {
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
-  RunInstancesCommand,
   TerminateInstancesCommand,
   type DescribeInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
@@ -33,6 +31,8 @@ import {
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { metadataKey } from '#shared/s3-layout';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
+import { seedImageId } from '#local/seed-instances';
+import { launchInstance } from '#test/support/ec2';
 
 const START = '2024-06-01T10:00:00.000Z';
 const SECRET = 'planted-Secret-7f3a9c-do-not-export';
@@ -62,8 +62,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
 
     before(async () => {
       bucket = await createBucket(s3);
-      const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-      imageId = images.Images![0].ImageId!;
+      imageId = await seedImageId(ec2);
     });
 
     function deploymentFor(groupName: string, overrides: Partial<Deployment> = {}): Deployment {
@@ -83,19 +82,8 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       };
     }
 
-    async function launch(groupName: string, subfleet?: string): Promise<string> {
-      const tags = [{ Key: 'clonesquad:group-name', Value: groupName }];
-      if (subfleet) tags.push({ Key: 'clonesquad:subfleet-name', Value: subfleet });
-      const { Instances } = await ec2.send(
-        new RunInstancesCommand({
-          ImageId: imageId,
-          InstanceType: 't3.micro',
-          MinCount: 1,
-          MaxCount: 1,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
-        }),
-      );
-      return Instances![0].InstanceId!;
+    function launch(groupName: string, subfleet?: string): Promise<string> {
+      return launchInstance(ec2, imageId, groupName, subfleet);
     }
 
     /** The one line written, checked against the table schema, and the raw text it was read from. */

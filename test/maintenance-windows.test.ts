@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMaintenanceWindowCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { expect } from 'chai';
@@ -15,6 +15,8 @@ import {
   type TaggedWindow,
 } from '#shared/metadata/maintenance-windows';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
+import { seedImageId } from '#local/seed-instances';
+import { launchInstance } from '#test/support/ec2';
 
 const table = TABLES['maintenance-windows'];
 const NOW = new Date('2024-05-01T10:30:00Z');
@@ -33,8 +35,7 @@ describe('maintenance-windows export (emulator)', () => {
 
   before(async () => {
     bucket = await createBucket(s3);
-    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-    imageId = images.Images![0].ImageId!;
+    imageId = await seedImageId(ec2);
   });
 
   function deploymentFor(groupName: string): Deployment {
@@ -50,19 +51,8 @@ describe('maintenance-windows export (emulator)', () => {
     };
   }
 
-  async function launch(groupName: string, subfleet?: string): Promise<string> {
-    const tags = [{ Key: 'clonesquad:group-name', Value: groupName }];
-    if (subfleet) tags.push({ Key: 'clonesquad:subfleet-name', Value: subfleet });
-    const response = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: imageId,
-        MinCount: 1,
-        MaxCount: 1,
-        InstanceType: 't3.micro',
-        TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
-      }),
-    );
-    return response.Instances![0].InstanceId!;
+  function launch(groupName: string, subfleet?: string): Promise<string> {
+    return launchInstance(ec2, imageId, groupName, subfleet);
   }
 
   async function seedWindows(groupName: string, section: unknown, client = ssm): Promise<string[]> {

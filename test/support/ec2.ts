@@ -2,7 +2,7 @@
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { seedImageId } from '#local/seed-instances';
 import { clientSettings } from '#shared/aws-clients';
-import { GROUP_NAME_TAG } from '#shared/metadata/instances';
+import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
 
 export function emulatorEc2(): EC2Client {
   return new EC2Client(clientSettings());
@@ -38,18 +38,30 @@ export async function launchSeparately(ec2: EC2Client, groupName: string, count:
   const worker = async () => {
     while (launched < count) {
       launched += 1;
-      const { Instances } = await ec2.send(
-        new RunInstancesCommand({
-          ImageId: imageId,
-          InstanceType: 't3.micro',
-          MinCount: 1,
-          MaxCount: 1,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: GROUP_NAME_TAG, Value: groupName }] }],
-        }),
-      );
-      ids.push(Instances![0].InstanceId!);
+      ids.push(await launchInstance(ec2, imageId, groupName));
     }
   };
   await Promise.all(Array.from({ length: 12 }, worker));
   return ids;
+}
+
+/** Launches one instance of `groupName` (in `subfleet` when given) in a reservation of its own; answers its id. */
+export async function launchInstance(
+  ec2: EC2Client,
+  imageId: string,
+  groupName: string,
+  subfleet?: string,
+): Promise<string> {
+  const tags = [{ Key: GROUP_NAME_TAG, Value: groupName }];
+  if (subfleet) tags.push({ Key: SUBFLEET_NAME_TAG, Value: subfleet });
+  const { Instances } = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: imageId,
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
+    }),
+  );
+  return Instances![0].InstanceId!;
 }
