@@ -2,6 +2,7 @@
  * One local run on the embedded default: a fresh emulator, the mirror and the seed loaded into it,
  * the real workflow definition executed with the real handlers, and the bucket written back.
  */
+import { mkdir } from 'node:fs/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -168,6 +169,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const destination = parseS3Path(s3Path);
   if (!destination) throw new Error('the local run needs an S3 path');
   process.env.LOG_LEVEL ??= 'warn';
+  // The folder holds the execution's record even when the run writes nothing to the bucket.
+  await mkdir(options.out, { recursive: true });
   const emulator = await startEmulator();
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: seed.region });

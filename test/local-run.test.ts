@@ -274,4 +274,19 @@ describe('local run with an execution input (npm run local -- --input)', functio
     expect(stdout).to.include('InvalidInput');
     expect(existsSync(join(out, 's3', destination.bucket)), 'nothing written').to.equal(false);
   });
+
+  it('fails an invalid input with exit code 1 and its message on a --out folder that does not exist yet', () => {
+    const freshOut = join(out, 'not', 'created', 'yet');
+
+    const { code, execution, stdout } = localCliWithInput(freshOut, '{"parts": ["metdata"]}');
+
+    expect(code).to.equal(1);
+    expect(execution.status).to.equal('FAILED');
+    expect(execution.error?.name).to.equal('InvalidInput');
+    expect(execution.error?.message).to.match(
+      /^execution input\.parts\[0\]: "metdata" is not a part\. Fix: use one of /,
+    );
+    expect(stdout).to.include(JSON.stringify(execution.error?.message));
+    expect(existsSync(join(freshOut, 's3', destination.bucket)), 'nothing written').to.equal(false);
+  });
 });
