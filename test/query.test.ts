@@ -19,6 +19,7 @@ import {
   type LocalBucket,
 } from '#local/sql-engine';
 import type { Deployment } from '#shared/deployment';
+import { UserInputError } from '#shared/errors';
 import { naiveUtc } from '#shared/metadata/records';
 import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
 import { metadataKey, type MetadataTable, type PartitionIdentity } from '#shared/s3-layout';
@@ -310,6 +311,61 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       const run = await cli(['--out', out, '--s3-path', s3Path, 'SELECT 1; SELEC 2']);
       expect(run.code).to.equal(1);
       expect(run.stderr).to.match(/^error: statement 2 of 2 failed: Parser Error: [\s\S]*\n {2}in: SELEC 2\n$/);
+    });
+  });
+
+  describe('--out folders whose names DuckDB could read as globs', () => {
+    const s3Path = `s3://${LOCATION.bucket}/${LOCATION.prefix}`;
+    const names = ['out [a]*?{b}', "it's a \\ {b}"];
+    let parent: string;
+    before(() => {
+      parent = mkdtempSync(join(tmpdir(), 'cmdb-query-glob-'));
+      for (const name of names) writeMirror(join(parent, name));
+      // A folder the glob `out [a]*?{b}` matches: its rows must not be read.
+      const decoy = join(
+        mirrorFolder(join(parent, 'out a-x{b}'), LOCATION.bucket),
+        metadataKey(LOCATION, WEB, 'instances'),
+      );
+      mkdirSync(dirname(decoy), { recursive: true });
+      writeFileSync(decoy, gzipLines([{ InstanceId: 'i-decoy', MetadataRecordLastUpdatedAt: NOW }]));
+    });
+    after(() => rmSync(parent, { recursive: true, force: true }));
+
+    for (const name of names) {
+      it(`reads exactly the files of "${name}"`, async () => {
+        const odd = await SqlEngine.open({
+          folder: mirrorFolder(join(parent, name), LOCATION.bucket),
+          location: LOCATION,
+        });
+        try {
+          const result = await odd.run('SELECT InstanceId FROM default.clonesquad_instances ORDER BY InstanceId');
+          expect(result.rows).to.deep.equal([['i-batch1'], ['i-web1'], ['i-web2']]);
+        } finally {
+          odd.close();
+        }
+      });
+    }
+
+    it('queries such a folder from the command line', async () => {
+      const args = ['--s3-path', s3Path, '--format', 'csv', 'SELECT count(*) AS n FROM displayallhostnames'];
+      const run = await cli(['--out', join(parent, names[0]), ...args]);
+      expect(run).to.deep.equal({ code: 0, stdout: 'n\n3\n', stderr: '' });
+    });
+
+    it('refuses a folder holding both \\ and a glob character, which DuckDB cannot name', async () => {
+      const folder = join(parent, 'a\\b [x]');
+      writeMirror(folder);
+      const file = join(mirrorFolder(folder, LOCATION.bucket), metadataKey(LOCATION, WEB, 'discovery'));
+
+      const error = await SqlEngine.open({ folder: mirrorFolder(folder, LOCATION.bucket), location: LOCATION }).catch(
+        (caught: Error) => caught,
+      );
+
+      expect(error).to.be.instanceOf(UserInputError);
+      expect((error as Error).message).to.equal(
+        `${file}: DuckDB cannot read a file whose path holds both "\\" and one of "*", "?", "[". ` +
+          'Fix: use a folder (--out) whose path has no "\\" or none of those three characters',
+      );
     });
   });
 
