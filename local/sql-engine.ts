@@ -223,13 +223,20 @@ export class SqlEngine {
     private readonly connection: DuckDBConnection,
     /** Shipped views that could not be created, with the reason; empty when all were. */
     readonly viewProblems: string[],
+    /** The partition objects the tables read: 0 when the location holds no export at all. */
+    readonly dataFileCount: number,
   ) {}
 
   /** Opens an in-memory DuckDB over `bucket` with every table of TABLES and the views of `viewsFolder`. */
   static async open(bucket: LocalBucket, options: { viewsFolder?: string | null } = {}): Promise<SqlEngine> {
+    const files = await Promise.all(
+      METADATA_TABLES.map((table) =>
+        dataFiles(join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'))),
+      ),
+    );
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    const engine = new SqlEngine(instance, connection, []);
+    const engine = new SqlEngine(instance, connection, [], files.flat().length);
     try {
       for (const statement of [
         `SET TimeZone = 'UTC'`,
@@ -239,9 +246,8 @@ export class SqlEngine {
       ]) {
         await connection.run(statement);
       }
-      for (const table of METADATA_TABLES) {
-        const folder = join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'));
-        await connection.run(tableViewSql(TABLES[table], await dataFiles(folder)));
+      for (const [index, table] of METADATA_TABLES.entries()) {
+        await connection.run(tableViewSql(TABLES[table], files[index]));
       }
       const viewsFolder = options.viewsFolder === undefined ? VIEWS_FOLDER : options.viewsFolder;
       if (viewsFolder) await engine.createViews(viewsFolder);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -307,6 +307,30 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       expect(run.stdout.split('\n')[0]).to.equal('AccountId,AccountName,Region,GroupName,LastExport');
     });
 
+    it('prints 0 rows of a table without files when the location holds other tables', async () => {
+      const run = await cli([
+        '--out',
+        out,
+        '--s3-path',
+        s3Path,
+        '--format',
+        'csv',
+        'SELECT count(*) AS n FROM clonesquad_volumes',
+      ]);
+      expect(run).to.deep.equal({ code: 0, stdout: 'n\n0\n', stderr: '' });
+    });
+
+    it('fails, naming the folder and the fix, when the --out folder holds no export', async () => {
+      const missing = join(out, 'no-such-folder');
+      const run = await cli(['--out', missing, '--s3-path', s3Path, 'SELECT count(*) FROM clonesquad_instances']);
+      expect(run).to.deep.include({ code: 1, stdout: '' });
+      expect(run.stderr).to.equal(
+        `error: --out ${missing}: it holds no metadata exported to ${s3Path} ` +
+          `(looked in ${join(mirrorFolder(missing, LOCATION.bucket), LOCATION.prefix, 'metadata')}). ` +
+          `Fix: run npm run local -- --out ${missing} --s3-path ${s3Path} first, or check --out and --s3-path\n`,
+      );
+    });
+
     it('fails with the statement and DuckDB message', async () => {
       const run = await cli(['--out', out, '--s3-path', s3Path, 'SELECT 1; SELEC 2']);
       expect(run.code).to.equal(1);
@@ -422,6 +446,22 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       ]);
       expect(run.stdout).to.equal('n\n2\n');
       expect(run.stderr).to.match(new RegExp(`^s3://${bucket}/cmdb: \\d+ downloaded, \\d+ unchanged, 0 removed`));
+    });
+
+    it('fails, naming the location and the fix, when it holds no metadata', async () => {
+      const run = await cli([
+        '--out',
+        out,
+        '--from',
+        `s3://${bucket}/wrong-prefix`,
+        'SELECT 1 FROM clonesquad_instances',
+      ]);
+      expect(run).to.deep.include({ code: 1, stdout: '' });
+      expect(run.stderr).to.equal(
+        `s3://${bucket}/wrong-prefix: 0 downloaded, 0 unchanged, 0 removed (${relative(PROJECT_ROOT, cacheFolder(out, bucket))})\n` +
+          `error: --from s3://${bucket}/wrong-prefix: no metadata object is under s3://${bucket}/wrong-prefix/metadata/. ` +
+          'Fix: check the bucket and prefix; they are the MetadataAndBackupS3Path of the deployment\n',
+      );
     });
   });
 });
