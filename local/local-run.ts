@@ -183,7 +183,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       aroundTask: options.aroundTask,
     });
     const s3 = new S3Client(s3ClientSettings());
-    const keys = await saveMirror(s3, options.out, destination.bucket);
+    const keys = await saveMirror(s3, options.out, destination);
     return { run, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };
   } finally {
     await emulator.stop();
