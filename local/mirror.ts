@@ -26,13 +26,22 @@ function keyOf(folder: string, file: string): string {
   return relative(folder, file).split(sep).join('/');
 }
 
+/** What {@link saveMirror} writes a file as until it is whole: left behind only by an interrupted save. */
+const UNFINISHED = '.partial';
+
+/** Puts every file of the folder into the bucket, and removes what an interrupted save left unfinished. */
 export async function loadMirror(s3: S3Client, out: string, bucket: string): Promise<number> {
   const folder = mirrorFolder(out, bucket);
-  const files = await listFiles(folder);
-  for (const file of files) {
+  let loaded = 0;
+  for (const file of await listFiles(folder)) {
+    if (file.endsWith(UNFINISHED)) {
+      await rm(file);
+      continue;
+    }
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(folder, file), Body: await readFile(file) }));
+    loaded += 1;
   }
-  return files.length;
+  return loaded;
 }
 
 export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
@@ -56,8 +65,8 @@ export async function saveMirror(s3: S3Client, out: string, location: S3Location
     const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
     const file = join(folder, ...key.split('/'));
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(`${file}.partial`, await object.Body!.transformToByteArray());
-    await rename(`${file}.partial`, file);
+    await writeFile(`${file}${UNFINISHED}`, await object.Body!.transformToByteArray());
+    await rename(`${file}${UNFINISHED}`, file);
   }
   const kept = new Set(keys);
   const metadata = join(folder, ...metadataFolder(location).split('/'));

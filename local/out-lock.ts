@@ -27,6 +27,8 @@ export interface OutFolderLock {
 /** How long a lock file may stay without a readable holder (being written) before it counts as broken. */
 const UNREADABLE_FOR_MS = 2_000;
 
+type ReadHolder = LockHolder | 'absent' | 'unreadable';
+
 function readHolder(file: string): ReadHolder {
   let text: string;
   try {
@@ -52,8 +54,6 @@ function isRunning(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-type ReadHolder = LockHolder | 'absent' | 'unreadable';
 
 const sameHolder = (read: ReadHolder, holder: LockHolder) =>
   typeof read === 'object' && read.pid === holder.pid && read.startedAt === holder.startedAt;

@@ -150,8 +150,9 @@ async function dataFiles(folder: string): Promise<string[]> {
     },
   );
   return entries
+    .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
-    .filter((file, index) => entries[index].isFile() && DATA_FILE.test(relative(folder, file).split(sep).join('/')))
+    .filter((file) => DATA_FILE.test(relative(folder, file).split(sep).join('/')))
     .sort();
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { mirrorFolder, saveMirror } from '#local/mirror';
+import { listKeys, loadMirror, mirrorFolder, saveMirror } from '#local/mirror';
 import {
   archiveBackupKey,
   latestBackupKey,
@@ -33,7 +33,7 @@ function writeFolderFile(folder: string, key: string, body: string): void {
   writeFileSync(file, body);
 }
 
-describe('saving the local bucket to the --out folder', () => {
+describe('the local bucket in the --out folder', () => {
   const { s3 } = emulatorClients();
   let out: string;
   beforeEach(() => {
@@ -65,5 +65,19 @@ describe('saving the local bucket to the --out folder', () => {
       expect(readFileSync(join(folder, ...key.split('/')), 'utf8')).to.equal(body);
     }
     expect(readFileSync(join(folder, ...otherArchive.split('/')), 'utf8')).to.equal('archive of another run');
+  });
+
+  it('loads every file into the bucket but those an interrupted save left unfinished, which it removes', async () => {
+    const location: S3Location = { bucket: await createBucket(s3), prefix: 'clonesquad' };
+    const folder = mirrorFolder(out, location.bucket);
+    const latest = latestBackupKey(location, ID, 'scheduler');
+    const archive = archiveBackupKey(location, ID, 'scheduler', '20261130T100000000Z');
+    writeFolderFile(folder, latest, 'latest');
+    writeFolderFile(folder, `${archive}.partial`, 'half an arch');
+
+    await loadMirror(s3, out, location.bucket);
+
+    expect(await listKeys(s3, location.bucket)).to.deep.equal([latest]);
+    expect(folderKeys(folder)).to.deep.equal([latest]);
   });
 });
