@@ -102,14 +102,14 @@ function startLocalCli(out: string) {
   return spawn(process.execPath, [...LOCAL_CLI, '--out', out], { cwd: PROJECT_ROOT, env: LOCAL_CLI_ENV });
 }
 
-/** `npm run local -- --out OUT` run to its end, without blocking this process. */
+/** `npm run local -- --out OUT` run to its end (its output read whole), without blocking this process. */
 async function localCliAsync(out: string): Promise<{ pid: number; code: number; stdout: string; stderr: string }> {
   const run = startLocalCli(out);
   let stdout = '';
   let stderr = '';
   run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(run, 'exit')) as [number];
+  const [code] = (await once(run, 'close')) as [number];
   return { pid: run.pid!, code, stdout, stderr };
 }
 
