@@ -3,10 +3,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { onProcessExit } from './process-exit.ts';
 import { ensurePythonEnv, venvBin } from './python-env.ts';
 
 export interface Emulator {
   endpoint: string;
+  /** The emulator's process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -48,32 +51,65 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
     }
     await new Promise((resolveWait) => setTimeout(resolveWait, 150));
   }
-  child.kill('SIGKILL');
   throw new Error(`The AWS emulator (moto) did not answer on ${endpoint} within 60 s:\n${output()}`);
 }
+
+/**
+ * moto's server, exiting when its stdin reaches end of file. This process holds the only writing end
+ * of that pipe, and the system closes it when this process ends, however it ends (SIGKILL included).
+ */
+const MOTO_ENDING_WITH_PARENT = `
+import os, sys, threading
+from moto.server import main
+
+def exit_when_parent_ends():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+threading.Thread(target=exit_when_parent_ends, daemon=True).start()
+main(sys.argv[1:])
+`;
 
 export async function startEmulator(): Promise<Emulator> {
   ensurePythonEnv();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(venvBin('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Its own process group, so that ending the group ends anything moto starts, and a Ctrl-C meant
+  // for this process reaches moto only through this process's own cleanup.
+  const child = spawn(venvBin('python'), ['-c', MOTO_ENDING_WITH_PARENT, '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...EMULATOR_CREDENTIALS },
+    detached: true,
   });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  const forgetAtExit = onProcessExit(() => killGroup('SIGKILL'));
+  child.once('exit', forgetAtExit);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  await waitUntilReady(endpoint, child, () => output);
+  try {
+    await waitUntilReady(endpoint, child, () => output);
+  } catch (error) {
+    killGroup('SIGKILL');
+    throw error;
+  }
   return {
     endpoint,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolveStop) => {
-        if (child.exitCode !== null) return resolveStop();
+        if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
         child.once('exit', () => resolveStop());
-        child.kill('SIGTERM');
+        killGroup('SIGTERM');
       }),
   };
 }

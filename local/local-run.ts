@@ -23,10 +23,11 @@ import { DEFAULT_SCHEDULE_EXPRESSION, SCHEDULE_GROUP } from '#shared/backup-cron
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { defaultTableNames, ENVIRONMENT } from '#shared/deployment';
 import type { BackupTable } from '#shared/s3-layout';
-import { parseS3Path } from '#shared/s3-path';
+import { parseS3Path, type S3Location } from '#shared/s3-path';
 import { createCatalog, type CatalogOptions } from './catalog.ts';
 import { EMULATOR_CREDENTIALS, startEmulator } from './emulator.ts';
 import { loadMirror, mirrorFolder, saveMirror } from './mirror.ts';
+import { lockOutFolder } from './out-lock.ts';
 import { applySeed, loadSeed, type Seed } from './seed.ts';
 import { CRAWLER_NAME_VARIABLE, runWorkflow, type TaskInterceptor, type WorkflowRun } from './workflow.ts';
 
@@ -40,6 +41,8 @@ export interface LocalRunOptions {
   kmsKeyArn?: string;
   /** Runs around every Task invocation (the benchmark attributes AWS calls and time to each Task). */
   aroundTask?: TaskInterceptor;
+  /** Runs once the bucket is saved to `out`, while `out` is still locked: what else the run writes there or reads. */
+  afterSave?: (result: LocalRunResult) => Promise<void>;
 }
 
 export interface LocalRunResult {
@@ -161,13 +164,34 @@ async function createSchedule(
   }
 }
 
-/** Runs in this process: the handlers read the deployment from `process.env`, which this sets. */
+/**
+ * Runs in this process: the handlers read the deployment from `process.env`, which this sets.
+ * Holds the lock of `out` from start to end (see out-lock.ts).
+ */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const seed = loadSeed(options.seedFile);
   const s3Path = options.s3Path ?? DEFAULT_S3_PATH;
   const destination = parseS3Path(s3Path);
   if (!destination) throw new Error('the local run needs an S3 path');
   process.env.LOG_LEVEL ??= 'warn';
+  // Also creates the folder, which holds the execution's record even when the run writes nothing to the bucket.
+  const lock = await lockOutFolder(options.out);
+  try {
+    const result = await runOnFreshEmulator(seed, s3Path, destination, options);
+    await options.afterSave?.(result);
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+/** The folder loaded into a fresh emulator, the workflow executed, the bucket saved back. */
+async function runOnFreshEmulator(
+  seed: Seed,
+  s3Path: string,
+  destination: S3Location,
+  options: LocalRunOptions,
+): Promise<LocalRunResult> {
   const emulator = await startEmulator();
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: seed.region });
@@ -179,8 +203,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const run = await runWorkflow(options.input ?? {}, deployment.variables, undefined, {
       aroundTask: options.aroundTask,
     });
-    const s3 = new S3Client(s3ClientSettings());
-    const keys = await saveMirror(s3, options.out, destination.bucket);
+    const keys = await saveMirror(new S3Client(s3ClientSettings()), options.out, destination);
     return { run, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };
   } finally {
     await emulator.stop();

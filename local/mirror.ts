@@ -1,10 +1,12 @@
 /**
  * The local bucket's persistent store: `<out>/s3/<bucket>/<key>`. A run loads it into the fresh
- * emulator first and writes the bucket back after, so the folder always equals the bucket.
+ * emulator first and writes the bucket back after.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { metadataFolder } from '#shared/s3-layout';
+import type { S3Location } from '#shared/s3-path';
 
 export function mirrorFolder(out: string, bucket: string): string {
   return join(out, 's3', bucket);
@@ -24,13 +26,22 @@ function keyOf(folder: string, file: string): string {
   return relative(folder, file).split(sep).join('/');
 }
 
+/** What {@link saveMirror} writes a file as until it is whole: left behind only by an interrupted save. */
+const UNFINISHED = '.partial';
+
+/** Puts every file of the folder into the bucket, and removes what an interrupted save left unfinished. */
 export async function loadMirror(s3: S3Client, out: string, bucket: string): Promise<number> {
   const folder = mirrorFolder(out, bucket);
-  const files = await listFiles(folder);
-  for (const file of files) {
+  let loaded = 0;
+  for (const file of await listFiles(folder)) {
+    if (file.endsWith(UNFINISHED)) {
+      await rm(file);
+      continue;
+    }
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(folder, file), Body: await readFile(file) }));
+    loaded += 1;
   }
-  return files.length;
+  return loaded;
 }
 
 export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
@@ -41,19 +52,25 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
   return keys;
 }
 
-/** Writes every object of the bucket to the folder (each file replaced whole) and removes files of deleted objects. */
-export async function saveMirror(s3: S3Client, out: string, bucket: string): Promise<string[]> {
-  const folder = mirrorFolder(out, bucket);
-  const keys = await listKeys(s3, bucket);
+/**
+ * Writes every object of the bucket to the folder (each file replaced whole). Of the files the
+ * bucket does not hold, it removes only those under `location`'s metadata folder, where the
+ * exporters delete the objects they replace; anything else, archives above all (write-once, and
+ * possibly saved there by another run), stays.
+ */
+export async function saveMirror(s3: S3Client, out: string, location: S3Location): Promise<string[]> {
+  const folder = mirrorFolder(out, location.bucket);
+  const keys = await listKeys(s3, location.bucket);
   for (const key of keys) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
     const file = join(folder, ...key.split('/'));
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(`${file}.partial`, await object.Body!.transformToByteArray());
-    await rename(`${file}.partial`, file);
+    await writeFile(`${file}${UNFINISHED}`, await object.Body!.transformToByteArray());
+    await rename(`${file}${UNFINISHED}`, file);
   }
   const kept = new Set(keys);
-  for (const file of await listFiles(folder)) {
+  const metadata = join(folder, ...metadataFolder(location).split('/'));
+  for (const file of await listFiles(metadata)) {
     if (!kept.has(keyOf(folder, file))) await rm(file);
   }
   return keys;

@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { GetObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import type { Json } from '@duckdb/node-api';
 import { s3ClientSettings } from '#shared/aws-clients';
-import { METADATA_TABLES, metadataTableFolder } from '#shared/s3-layout';
+import { UserInputError } from '#shared/errors';
+import { METADATA_TABLES, metadataFolder, metadataTableFolder } from '#shared/s3-layout';
 import { formatS3Path, parseS3Path, type S3Location } from '#shared/s3-path';
 import { DEFAULT_S3_PATH } from './local-run.ts';
 import { mirrorFolder } from './mirror.ts';
@@ -205,6 +206,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const out = resolve(values.out);
   let bucket: LocalBucket;
+  let noExport: UserInputError;
   if (values.from !== undefined) {
     const location = requireS3Path('--from', values.from);
     const folder = cacheFolder(out, location.bucket);
@@ -217,12 +219,23 @@ async function main(argv: string[]): Promise<number> {
       `${formatS3Path(location)}: ${synced.downloaded} downloaded, ${synced.unchanged} unchanged, ${synced.removed} removed (${relative(process.cwd(), folder) || '.'})`,
     );
     bucket = { folder, location };
+    noExport = new UserInputError(
+      `--from ${values.from}`,
+      `no metadata object is under ${formatS3Path({ ...location, prefix: metadataFolder(location) })}/`,
+      'check the bucket and prefix; they are the MetadataAndBackupS3Path of the deployment',
+    );
   } else {
     const location = requireS3Path('--s3-path', values['s3-path']);
     bucket = { folder: mirrorFolder(out, location.bucket), location };
+    noExport = new UserInputError(
+      `--out ${out}`,
+      `it holds no metadata exported to ${formatS3Path(location)} (looked in ${join(bucket.folder, ...metadataFolder(location).split('/'))})`,
+      `run npm run local -- --out ${out} --s3-path ${formatS3Path(location)} first, or check --out and --s3-path`,
+    );
   }
   const engine = await SqlEngine.open(bucket);
   try {
+    if (engine.dataFileCount === 0) throw noExport;
     for (const problem of engine.viewProblems) console.error(`warning: ${problem}`);
     console.log(formatResult(await engine.run(sql), format));
     return 0;

@@ -4,8 +4,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_S3_PATH, runLocal } from './local-run.ts';
-import { parseS3Path } from '#shared/s3-path';
+import { UserInputError } from '#shared/errors';
+import { parseS3Path, type S3Location } from '#shared/s3-path';
+import { runCli } from './backup-cli.ts';
+import { DEFAULT_S3_PATH, runLocal, type LocalRunResult } from './local-run.ts';
 import type { ExecutionSummary } from '#shared/summary';
 import { PROJECT_ROOT } from './python-env.ts';
 import { formatResult } from './query.ts';
@@ -38,16 +40,25 @@ async function main(): Promise<number> {
   try {
     input = JSON.parse(values.input);
   } catch (error) {
-    throw new Error(
-      `--input: it is not valid JSON (${(error as Error).message}). Fix: pass a JSON object, for example '{}'`,
+    throw new UserInputError(
+      '--input',
+      `it is not valid JSON (${(error as Error).message})`,
+      "pass a JSON object, for example '{}'",
     );
   }
-  const result = await runLocal({
-    out: resolve(values.out),
+  const out = resolve(values.out);
+  const { run } = await runLocal({
+    out,
     seedFile: resolve(values.seed),
     s3Path: values['s3-path'],
     input,
+    afterSave: (result) => showResult(result, out, parseS3Path(values['s3-path'])!),
   });
+  return run.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+/** The execution on stdout and in `<out>/last-execution.json`, the bucket's keys, and the showcase query. */
+async function showResult(result: LocalRunResult, out: string, location: S3Location): Promise<void> {
   const { run } = result;
   // A PartsFailed cause is the summary itself (for the backup API): its one-line message says enough beside it.
   const error =
@@ -56,23 +67,16 @@ async function main(): Promise<number> {
       : run.error;
   const shown = { status: run.status, ...(error ? { error } : {}), summary: run.summary };
   console.log(JSON.stringify(shown, null, 2));
-  await writeFile(join(resolve(values.out), 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
+  await writeFile(join(out, 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
   console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
   for (const key of result.keys) console.log(`  ${key}`);
-  const engine = await SqlEngine.open({ folder: result.mirror, location: parseS3Path(values['s3-path'])! });
+  const engine = await SqlEngine.open({ folder: result.mirror, location });
   try {
     console.log(`\n${SHOWCASE_QUERY}`);
     console.log(formatResult(await engine.run(SHOWCASE_QUERY), 'table'));
   } finally {
     engine.close();
   }
-  return run.status === 'SUCCEEDED' ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(2);
-  },
-);
+runCli(main, USAGE);

@@ -15,6 +15,7 @@ import {
   type Json,
 } from '@duckdb/node-api';
 import { PARTITION_COLUMNS, TABLES, duckdbColumnsArgument, duckdbType, type TableSchema } from '#glue/schema';
+import { UserInputError } from '#shared/errors';
 import { METADATA_TABLES, metadataTableFolder } from '#shared/s3-layout';
 import type { S3Location } from '#shared/s3-path';
 import { PROJECT_ROOT } from './python-env.ts';
@@ -139,29 +140,51 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const DATA_FILE = /^accountid=[^/]+\/region=[^/]+\/groupname=[^/]+\/[^/]+\.json\.gz$/;
-const DATA_GLOB = 'accountid=*/region=*/groupname=*/*.json.gz';
 
-async function hasDataFiles(folder: string): Promise<boolean> {
+/** The partition objects of one table folder, sorted. */
+async function dataFiles(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(
     (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [];
       throw error;
     },
   );
-  return entries.some(
-    (entry) =>
-      entry.isFile() && DATA_FILE.test(relative(folder, join(entry.parentPath, entry.name)).split(sep).join('/')),
-  );
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => DATA_FILE.test(relative(folder, file).split(sep).join('/')))
+    .sort();
+}
+
+/**
+ * A file's name as DuckDB's readers take it. DuckDB reads any name holding `*`, `?` or `[` as a glob
+ * (the name itself only when the glob matches nothing), so each of those is written as a
+ * one-character class; it also splits names at `\` as it does at `/`, so a name holding `\` can be
+ * read only when it holds none of the three.
+ */
+export function duckdbFileName(file: string): string {
+  const name = file.split(sep).join('/');
+  if (!/[*?[]/.test(name)) return name;
+  if (name.includes('\\')) {
+    throw new UserInputError(
+      name,
+      'DuckDB cannot read a file whose path holds both "\\" and one of "*", "?", "["',
+      'use a folder (--out) whose path has no "\\" or none of those three characters',
+    );
+  }
+  return name.replace(/[*?[]/g, '[$&]');
 }
 
 /**
  * The view of one table: its columns in schema order, then the partition columns (as Athena shows
- * them). A table without files yet is an empty view with the same columns, since a glob that
- * matches nothing is an error in DuckDB.
+ * them). A table without files yet is an empty view with the same columns, since read_json of no
+ * file is an error in DuckDB. The files are named one by one rather than globbed under the folder,
+ * which may hold any character; a `?` in a name hides its `.gz` ending from DuckDB's compression
+ * detection, hence the compression option.
  */
-export function tableViewSql(table: TableSchema, folder: string, hasFiles: boolean): string {
+export function tableViewSql(table: TableSchema, files: string[]): string {
   const partitions = PARTITION_COLUMNS.map(quoteIdentifier);
-  if (!hasFiles) {
+  if (files.length === 0) {
     const columns = [
       ...table.columns.map((column) => `CAST(NULL AS ${duckdbType(column.type)}) AS ${quoteIdentifier(column.name)}`),
       ...partitions.map((name) => `CAST(NULL AS VARCHAR) AS ${name}`),
@@ -170,10 +193,10 @@ export function tableViewSql(table: TableSchema, folder: string, hasFiles: boole
   }
   const columns = [...table.columns.map((column) => quoteIdentifier(column.name)), ...partitions];
   const hiveTypes = PARTITION_COLUMNS.map((name) => `${quoteString(name)}: VARCHAR`).join(', ');
-  const glob = `${folder.split(sep).join('/')}/${DATA_GLOB}`;
+  const fileList = files.map((file) => quoteString(duckdbFileName(file))).join(', ');
   return [
     `CREATE OR REPLACE VIEW ${quoteIdentifier(table.name)} AS SELECT ${columns.join(', ')}`,
-    `FROM read_json(${quoteString(glob)}, format='newline_delimited', hive_partitioning=true,`,
+    `FROM read_json([${fileList}], format='newline_delimited', compression='gzip', hive_partitioning=true,`,
     `hive_types={${hiveTypes}}, columns=${duckdbColumnsArgument(table)})`,
   ].join(' ');
 }
@@ -201,13 +224,20 @@ export class SqlEngine {
     private readonly connection: DuckDBConnection,
     /** Shipped views that could not be created, with the reason; empty when all were. */
     readonly viewProblems: string[],
+    /** The partition objects the tables read: 0 when the location holds no export at all. */
+    readonly dataFileCount: number,
   ) {}
 
   /** Opens an in-memory DuckDB over `bucket` with every table of TABLES and the views of `viewsFolder`. */
   static async open(bucket: LocalBucket, options: { viewsFolder?: string | null } = {}): Promise<SqlEngine> {
+    const files = await Promise.all(
+      METADATA_TABLES.map((table) =>
+        dataFiles(join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'))),
+      ),
+    );
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    const engine = new SqlEngine(instance, connection, []);
+    const engine = new SqlEngine(instance, connection, [], files.flat().length);
     try {
       for (const statement of [
         `SET TimeZone = 'UTC'`,
@@ -217,9 +247,8 @@ export class SqlEngine {
       ]) {
         await connection.run(statement);
       }
-      for (const table of METADATA_TABLES) {
-        const folder = join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'));
-        await connection.run(tableViewSql(TABLES[table], folder, await hasDataFiles(folder)));
+      for (const [index, table] of METADATA_TABLES.entries()) {
+        await connection.run(tableViewSql(TABLES[table], files[index]));
       }
       const viewsFolder = options.viewsFolder === undefined ? VIEWS_FOLDER : options.viewsFolder;
       if (viewsFolder) await engine.createViews(viewsFolder);

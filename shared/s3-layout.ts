@@ -50,9 +50,14 @@ export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table:
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
 }
 
+/** Folder of every metadata table: `P/metadata`. */
+export function metadataFolder(root: S3Location): string {
+  return joinKey(root.prefix, 'metadata');
+}
+
 /** Folder of one metadata table, the Athena table's LOCATION: `P/metadata/{table}`. */
 export function metadataTableFolder(root: S3Location, table: MetadataTable): string {
-  return joinKey(root.prefix, 'metadata', table);
+  return `${metadataFolder(root)}/${table}`;
 }
 
 /** Folder of one partition of one metadata table. */

@@ -2,12 +2,14 @@
  * End to end: `npm run local`'s program in a child process, with its own emulator, twice on the
  * same --out folder, checked against the key layout of SPEC §4 and read back by real PyYAML.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { expect } from 'chai';
+import { LOCK_FILE_NAME } from '#local/out-lock';
 import { PROJECT_ROOT, venvBin } from '#local/python-env';
 import { DEFAULT_S3_PATH } from '#local/local-run';
 import { loadSeed } from '#local/seed';
@@ -25,6 +27,7 @@ import {
   type MetadataTable,
 } from '#shared/s3-layout';
 import type { ExecutionSummary } from '#shared/summary';
+import { endsWithin } from '#test/support/processes';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
 const SECOND_SEED = join(PROJECT_ROOT, 'test', 'fixtures', 'seed-second-group.yaml');
@@ -66,16 +69,24 @@ interface LastExecution {
   summary: ExecutionSummary;
 }
 
+/** `npm run local`'s program, for `node`. */
+const LOCAL_CLI = [
+  '--import=tsx',
+  '--disable-warning=NodeVersionSupportWarning',
+  join(PROJECT_ROOT, 'local', 'run.ts'),
+];
+/** The environment of a local run in a child process: its own emulator, not the tests'. */
+const LOCAL_CLI_ENV = { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' };
+
 /** `npm run local -- --out OUT --input JSON`: its exit code, stdout and OUT/last-execution.json. */
 function localCliWithInput(out: string, input: string): { code: number; execution: LastExecution; stdout: string } {
-  const args = ['--import=tsx', '--disable-warning=NodeVersionSupportWarning', join(PROJECT_ROOT, 'local', 'run.ts')];
   let code = 0;
   let stdout: string;
   try {
-    stdout = execFileSync(process.execPath, [...args, '--out', out, '--input', input], {
+    stdout = execFileSync(process.execPath, [...LOCAL_CLI, '--out', out, '--input', input], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' },
+      env: LOCAL_CLI_ENV,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (error) {
@@ -86,20 +97,36 @@ function localCliWithInput(out: string, input: string): { code: number; executio
   return { code, execution: JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8')), stdout };
 }
 
+/** `npm run local -- --out OUT` started in the background. */
+function startLocalCli(out: string) {
+  return spawn(process.execPath, [...LOCAL_CLI, '--out', out], { cwd: PROJECT_ROOT, env: LOCAL_CLI_ENV });
+}
+
+/** `npm run local -- --out OUT` run to its end (its output read whole), without blocking this process. */
+async function localCliAsync(out: string): Promise<{ pid: number; code: number; stdout: string; stderr: string }> {
+  const run = startLocalCli(out);
+  let stdout = '';
+  let stderr = '';
+  run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(run, 'close')) as [number];
+  return { pid: run.pid!, code, stdout, stderr };
+}
+
+/** The archive keys among the bucket objects `npm run local` lists. */
+function listedArchives(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((line) => /^ {2}\S+\/archive\/\S+$/.test(line))
+    .map((line) => line.trim());
+}
+
 function runLocalCli(out: string, seed = SAMPLE_SEED): { summary: ExecutionSummary; stdout: string } {
-  const stdout = execFileSync(
-    process.execPath,
-    [
-      '--import=tsx',
-      '--disable-warning=NodeVersionSupportWarning',
-      join(PROJECT_ROOT, 'local', 'run.ts'),
-      '--out',
-      out,
-      '--seed',
-      seed,
-    ],
-    { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' } },
-  );
+  const stdout = execFileSync(process.execPath, [...LOCAL_CLI, '--out', out, '--seed', seed], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: LOCAL_CLI_ENV,
+  });
   const execution = JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8'));
   expect(execution.status).to.equal('SUCCEEDED');
   return { summary: execution.summary, stdout };
@@ -273,5 +300,70 @@ describe('local run with an execution input (npm run local -- --input)', functio
     );
     expect(stdout).to.include('InvalidInput');
     expect(existsSync(join(out, 's3', destination.bucket)), 'nothing written').to.equal(false);
+  });
+
+  it('fails an invalid input with exit code 1 and its message on a --out folder that does not exist yet', () => {
+    const freshOut = join(out, 'not', 'created', 'yet');
+
+    const { code, execution, stdout } = localCliWithInput(freshOut, '{"parts": ["metdata"]}');
+
+    expect(code).to.equal(1);
+    expect(execution.status).to.equal('FAILED');
+    expect(execution.error?.name).to.equal('InvalidInput');
+    expect(execution.error?.message).to.match(
+      /^execution input\.parts\[0\]: "metdata" is not a part\. Fix: use one of /,
+    );
+    expect(stdout).to.include(JSON.stringify(execution.error?.message));
+    expect(existsSync(join(freshOut, 's3', destination.bucket)), 'nothing written').to.equal(false);
+  });
+});
+
+describe('local runs on one --out folder', function () {
+  this.timeout(180_000);
+  const destination = parseS3Path(DEFAULT_S3_PATH)!;
+  let out: string;
+
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'local-run-lock-'));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs one of two started at once and refuses the other with exit code 2; no archive is lost', async () => {
+    const runs = await Promise.all([localCliAsync(out), localCliAsync(out)]);
+
+    const saved = runs.filter((run) => run.code === 0).flatMap((run) => listedArchives(run.stdout));
+    expect(saved, 'archives the successful runs listed').to.have.length.above(0);
+    expect(mirroredKeys(out, destination.bucket)).to.include.members(saved);
+    expect(runs.map((run) => run.code).sort()).to.deep.equal([0, 2]);
+    const [done, refused] = runs[0].code === 0 ? runs : [runs[1], runs[0]];
+    const lockFile = join(out, LOCK_FILE_NAME);
+    expect(refused.stdout).to.equal('');
+    expect(refused.stderr).to.match(
+      new RegExp(
+        `^error: --out ${out}: another local run \\(pid ${done.pid}, started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) is using this folder\\. ` +
+          `Fix: wait for it to end, or give another --out; if pid ${done.pid} is not a local run, delete ${lockFile}\n$`,
+      ),
+    );
+    expect(existsSync(lockFile), 'the lock is released').to.equal(false);
+  });
+
+  it('ends its emulator and unlocks the folder when interrupted (SIGINT)', async () => {
+    const run = startLocalCli(out);
+    const lockFile = join(out, LOCK_FILE_NAME);
+    let emulatorPid: number | undefined;
+    while (emulatorPid === undefined) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      if (run.exitCode !== null)
+        throw new Error(`npm run local ended (${run.exitCode}) before it could be interrupted`);
+      const children = spawnSync('pgrep', ['-P', String(run.pid), '-f', 'moto'], { encoding: 'utf8' }).stdout;
+      if (existsSync(lockFile) && children.trim() !== '') emulatorPid = Number(children.trim().split('\n')[0]);
+    }
+
+    run.kill('SIGINT');
+    const ended = await once(run, 'exit');
+
+    expect(ended).to.deep.equal([130, null]);
+    expect(existsSync(lockFile), 'the lock is released').to.equal(false);
+    expect(await endsWithin(emulatorPid, 5_000), `emulator pid ${emulatorPid} has ended`).to.equal(true);
   });
 });

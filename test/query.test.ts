@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -19,6 +19,7 @@ import {
   type LocalBucket,
 } from '#local/sql-engine';
 import type { Deployment } from '#shared/deployment';
+import { UserInputError } from '#shared/errors';
 import { naiveUtc } from '#shared/metadata/records';
 import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
 import { metadataKey, type MetadataTable, type PartitionIdentity } from '#shared/s3-layout';
@@ -306,10 +307,89 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       expect(run.stdout.split('\n')[0]).to.equal('AccountId,AccountName,Region,GroupName,LastExport');
     });
 
+    it('prints 0 rows of a table without files when the location holds other tables', async () => {
+      const run = await cli([
+        '--out',
+        out,
+        '--s3-path',
+        s3Path,
+        '--format',
+        'csv',
+        'SELECT count(*) AS n FROM clonesquad_volumes',
+      ]);
+      expect(run).to.deep.equal({ code: 0, stdout: 'n\n0\n', stderr: '' });
+    });
+
+    it('fails, naming the folder and the fix, when the --out folder holds no export', async () => {
+      const missing = join(out, 'no-such-folder');
+      const run = await cli(['--out', missing, '--s3-path', s3Path, 'SELECT count(*) FROM clonesquad_instances']);
+      expect(run).to.deep.include({ code: 1, stdout: '' });
+      expect(run.stderr).to.equal(
+        `error: --out ${missing}: it holds no metadata exported to ${s3Path} ` +
+          `(looked in ${join(mirrorFolder(missing, LOCATION.bucket), LOCATION.prefix, 'metadata')}). ` +
+          `Fix: run npm run local -- --out ${missing} --s3-path ${s3Path} first, or check --out and --s3-path\n`,
+      );
+    });
+
     it('fails with the statement and DuckDB message', async () => {
       const run = await cli(['--out', out, '--s3-path', s3Path, 'SELECT 1; SELEC 2']);
       expect(run.code).to.equal(1);
       expect(run.stderr).to.match(/^error: statement 2 of 2 failed: Parser Error: [\s\S]*\n {2}in: SELEC 2\n$/);
+    });
+  });
+
+  describe('--out folders whose names DuckDB could read as globs', () => {
+    const s3Path = `s3://${LOCATION.bucket}/${LOCATION.prefix}`;
+    const names = ['out [a]*?{b}', "it's a \\ {b}"];
+    let parent: string;
+    before(() => {
+      parent = mkdtempSync(join(tmpdir(), 'cmdb-query-glob-'));
+      for (const name of names) writeMirror(join(parent, name));
+      // A folder the glob `out [a]*?{b}` matches: its rows must not be read.
+      const decoy = join(
+        mirrorFolder(join(parent, 'out a-x{b}'), LOCATION.bucket),
+        metadataKey(LOCATION, WEB, 'instances'),
+      );
+      mkdirSync(dirname(decoy), { recursive: true });
+      writeFileSync(decoy, gzipLines([{ InstanceId: 'i-decoy', MetadataRecordLastUpdatedAt: NOW }]));
+    });
+    after(() => rmSync(parent, { recursive: true, force: true }));
+
+    for (const name of names) {
+      it(`reads exactly the files of "${name}"`, async () => {
+        const odd = await SqlEngine.open({
+          folder: mirrorFolder(join(parent, name), LOCATION.bucket),
+          location: LOCATION,
+        });
+        try {
+          const result = await odd.run('SELECT InstanceId FROM default.clonesquad_instances ORDER BY InstanceId');
+          expect(result.rows).to.deep.equal([['i-batch1'], ['i-web1'], ['i-web2']]);
+        } finally {
+          odd.close();
+        }
+      });
+    }
+
+    it('queries such a folder from the command line', async () => {
+      const args = ['--s3-path', s3Path, '--format', 'csv', 'SELECT count(*) AS n FROM displayallhostnames'];
+      const run = await cli(['--out', join(parent, names[0]), ...args]);
+      expect(run).to.deep.equal({ code: 0, stdout: 'n\n3\n', stderr: '' });
+    });
+
+    it('refuses a folder holding both \\ and a glob character, which DuckDB cannot name', async () => {
+      const folder = join(parent, 'a\\b [x]');
+      writeMirror(folder);
+      const file = join(mirrorFolder(folder, LOCATION.bucket), metadataKey(LOCATION, WEB, 'discovery'));
+
+      const error = await SqlEngine.open({ folder: mirrorFolder(folder, LOCATION.bucket), location: LOCATION }).catch(
+        (caught: Error) => caught,
+      );
+
+      expect(error).to.be.instanceOf(UserInputError);
+      expect((error as Error).message).to.equal(
+        `${file}: DuckDB cannot read a file whose path holds both "\\" and one of "*", "?", "[". ` +
+          'Fix: use a folder (--out) whose path has no "\\" or none of those three characters',
+      );
     });
   });
 
@@ -366,6 +446,22 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       ]);
       expect(run.stdout).to.equal('n\n2\n');
       expect(run.stderr).to.match(new RegExp(`^s3://${bucket}/cmdb: \\d+ downloaded, \\d+ unchanged, 0 removed`));
+    });
+
+    it('fails, naming the location and the fix, when it holds no metadata', async () => {
+      const run = await cli([
+        '--out',
+        out,
+        '--from',
+        `s3://${bucket}/wrong-prefix`,
+        'SELECT 1 FROM clonesquad_instances',
+      ]);
+      expect(run).to.deep.include({ code: 1, stdout: '' });
+      expect(run.stderr).to.equal(
+        `s3://${bucket}/wrong-prefix: 0 downloaded, 0 unchanged, 0 removed (${relative(PROJECT_ROOT, cacheFolder(out, bucket))})\n` +
+          `error: --from s3://${bucket}/wrong-prefix: no metadata object is under s3://${bucket}/wrong-prefix/metadata/. ` +
+          'Fix: check the bucket and prefix; they are the MetadataAndBackupS3Path of the deployment\n',
+      );
     });
   });
 });
