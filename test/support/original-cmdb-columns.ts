@@ -16,8 +16,8 @@ import { formatHiveType, nodePath, parseCreateTables, tableNodes, type HiveNodeR
 export const ORIGINAL_REPOSITORY = 'jcjorel/clonesquad-ec2-pet-autoscaler';
 /** The v0.27.1 release commit of the original repository. */
 export const ORIGINAL_COMMIT = '6200329df2f09e7c4095352bb7c0cbf884c2f6b5';
-export const ORIGINAL_DDL_FOLDER = 'docs/metadata';
-export const DDL_COPIES = join(PROJECT_ROOT, 'test/fixtures/original-ddl');
+const ORIGINAL_DDL_FOLDER = 'docs/metadata';
+const DDL_COPIES = join(PROJECT_ROOT, 'test/fixtures/original-ddl');
 export const COLUMNS_FIXTURE = join(PROJECT_ROOT, 'test/fixtures/original-cmdb-columns.json');
 
 export interface OriginalColumn {
@@ -50,7 +50,7 @@ export interface OriginalColumnsFixture {
 }
 
 /** Git's blob id of a file's bytes. */
-export function gitBlobId(content: Buffer): string {
+function gitBlobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
