@@ -1,7 +1,8 @@
 /**
  * Compares a table's explicit columns with the shape the AWS SDK deserializes, read from the SDK's
  * own schema objects (`Instance$`, `Volume$`, …), so that a field the SDK adds after an upgrade is
- * named by a failing test instead of being dropped silently by the catalog.
+ * named by a failing test instead of being dropped silently by the catalog. Also builds, from the
+ * same schema objects, sample objects with every member set, for record tests.
  */
 import { NormalizedSchema } from '@smithy/core/schema';
 import type { Column, ColumnType } from '#glue/schema';
@@ -54,4 +55,32 @@ export function sdkShapeProblems(shape: SchemaRef, columns: Column[], extra: str
     ...membersProblems(sdk, top, ''),
     ...top.filter((column) => !sdkMembers.has(column.name)).map((column) => `${column.name}: not in the SDK shape`),
   ];
+}
+
+/** The instant every timestamp member of an {@link sdkSample} holds. */
+export const SAMPLE_TIME = new Date('2024-04-30T08:15:30.000Z');
+
+function sampleOf(schema: NormalizedSchema, name: string, depth: number): unknown {
+  if (depth > 32) throw new Error(`sdkSample: ${name} nests deeper than 32 levels (a recursive shape?)`);
+  if (schema.isStructSchema()) {
+    return Object.fromEntries(
+      [...schema.structIterator()].map(([member, memberSchema]) => [member, sampleOf(memberSchema, member, depth + 1)]),
+    );
+  }
+  if (schema.isListSchema()) return [sampleOf(schema.getValueSchema(), name, depth + 1)];
+  if (schema.isMapSchema()) return { [`${name}Key`]: sampleOf(schema.getValueSchema(), name, depth + 1) };
+  if (schema.isBooleanSchema()) return true;
+  if (schema.isNumericSchema()) return 1;
+  if (schema.isTimestampSchema()) return new Date(SAMPLE_TIME);
+  if (schema.isStringSchema()) return `${name}-value`;
+  throw new Error(`sdkSample: ${name} has an SDK type this sample does not handle`);
+}
+
+/**
+ * An object of the SDK structure `shape` with every member set, as the SDK deserializes it:
+ * `Date` for timestamps, `1` for numbers, `true` for booleans, `"{member}-value"` for strings, one
+ * element per list.
+ */
+export function sdkSample<T>(shape: SchemaRef): T {
+  return sampleOf(NormalizedSchema.of(shape), 'value', 0) as T;
 }
