@@ -28,7 +28,13 @@ export function loadBackupYaml(text: string, source: string): TableRow[] {
     if (!(error instanceof ReferenceError)) throw error;
     throw new UserInputError(source, 'it uses a YAML alias (*name)', 'write each value out in full, as backups do');
   }
-  if (content === null || content === undefined) return [];
+  if (content === null || content === undefined) {
+    throw new UserInputError(
+      source,
+      'it holds no mapping (the document is empty, only comments, or a null such as ~)',
+      'restore a backup this service wrote; a backup of an empty table is {} (restore {} to empty the table on purpose)',
+    );
+  }
   if (!(content instanceof Map)) {
     throw new UserInputError(source, 'its top level is not a mapping of keys to values', RESTORE_FIX);
   }

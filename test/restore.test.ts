@@ -520,6 +520,34 @@ describe('restore (SPEC §5)', () => {
         ['a value nested too deep', 'a:\n  b:\n    c: "1"\n', /its value is a mapping, not a string/],
         ['not UTF-8', '\xff\xfe', /it is not UTF-8 text/],
       ];
+      const emptyDocuments: [string, string][] = [
+        ['a 0-byte file', ''],
+        ['~', '~\n'],
+        ['null', 'null\n'],
+        ['a comment', '# nothing here\n'],
+        ['an empty document between markers', '---\n...\n'],
+      ];
+      for (const [name, text] of emptyDocuments) {
+        it(`an empty document (${name}) in restore mode, which would otherwise delete every row`, async () => {
+          // Prepare
+          const deployment = await givenBackup([], BACKED_UP);
+          const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'empty.yaml');
+          await writeFile(file, text);
+
+          // Act
+          const error = await refusal(deployment, '--from', file, '--mode', 'restore');
+
+          // Assess
+          expect(error).to.be.instanceOf(UserInputError);
+          expect(error.message).to.equal(
+            `${file}: it holds no mapping (the document is empty, only comments, or a null such as ~). ` +
+              'Fix: restore a backup this service wrote; a backup of an empty table is {} ' +
+              '(restore {} to empty the table on purpose)',
+          );
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
+        });
+      }
+
       for (const [name, text, message] of documents) {
         it(`a document that is ${name}`, async () => {
           const deployment = await givenBackup([], BACKED_UP);

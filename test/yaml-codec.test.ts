@@ -331,9 +331,16 @@ describe('YAML codec (SPEC §5)', function () {
       });
     }
 
-    it('reads an empty document as no rows', () => {
-      expect(loadBackupYaml('', 'empty.yaml')).to.deep.equal([]);
-    });
+    for (const empty of ['', '\n', '~', 'null', 'Null', '# a comment only\n', '---\n...\n', '--- ~\n']) {
+      it(`refuses the empty document ${JSON.stringify(empty)}: a backup of an empty table is {}`, () => {
+        expect(() => loadBackupYaml(empty, 'empty.yaml')).to.throw(
+          UserInputError,
+          'empty.yaml: it holds no mapping (the document is empty, only comments, or a null such as ~). ' +
+            'Fix: restore a backup this service wrote; a backup of an empty table is {} ' +
+            '(restore {} to empty the table on purpose)',
+        );
+      });
+    }
   });
 
   describe('properties', () => {
