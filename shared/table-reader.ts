@@ -64,9 +64,9 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   }
   const value = item.Value?.S;
   if (value === undefined) {
-    const found = item.Value ? `a ${Object.keys(item.Value)[0]} value` : 'no "Value" attribute';
+    const found = item.Value ? `its Value is ${typeInWords(item.Value)}, not a string` : 'it has no "Value" attribute';
     warnings.push(
-      `skipped key "${key}": it has ${found}, not a string; CloneSquad only reads string values. ` +
+      `skipped key "${key}": ${found}; CloneSquad only reads string values. ` +
         'Fix: write the value again as a string (DynamoDB type S)',
     );
     return undefined;
@@ -75,4 +75,24 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   const ttl = item.ExpirationTime?.N;
   if (ttl !== undefined && Number.isFinite(Number(ttl))) row.expirationTime = Number(ttl);
   return row;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  S: 'a string',
+  N: 'a number',
+  B: 'binary',
+  SS: 'a string set',
+  NS: 'a number set',
+  BS: 'a binary set',
+  M: 'a map',
+  L: 'a list',
+  NULL: 'a null',
+  BOOL: 'a boolean',
+};
+
+/** `a map (M)`: the DynamoDB type of an attribute value as an operator reads it, code included. */
+function typeInWords(value: AttributeValue): string {
+  const code = Object.keys(value)[0];
+  const words = TYPE_WORDS[code];
+  return words ? `${words} (${code})` : `of type ${code}`;
 }
