@@ -13,6 +13,7 @@ import {
   parseBackupSource,
   RESTORE_MODES,
   restoreTable,
+  showText,
   type RestoreMode,
 } from '#shared/restore';
 import {
@@ -41,6 +42,13 @@ no ExpirationTime; rows already equal to the document are not rewritten.
 Exit code: 0 done, 1 failed (run it again: it writes only what still differs), 2 bad input.`;
 
 const rowCount = (count: number) => `${count} row${count === 1 ? '' : 's'}`;
+
+const MAX_KEYS_LISTED = 5;
+
+function keyList(keys: string[]): string {
+  const listed = keys.slice(0, MAX_KEYS_LISTED).map((key) => showText(key));
+  return keys.length > MAX_KEYS_LISTED ? `${listed.join(', ')}, …` : listed.join(', ');
+}
 
 /** The whole command, with injectable output, environment and clients; answers the exit code. */
 export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
@@ -101,8 +109,13 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
     },
   });
   for (const warning of result.warnings) io.print(`warning: ${warning}; the row was left as it is`);
-  if (result.expiredRows > 0) {
-    io.print(`note: ${rowCount(result.expiredRows)} past TTL treated as absent (the document's value replaces it)`);
+  const fates: [string[], string][] = [
+    [result.expired.replaced, 'named by the document, so replaced by its value (with no TTL)'],
+    [result.expired.emptied, "given an empty value by the document, so left for DynamoDB's TTL to delete"],
+    [result.expired.unnamed, "not named by the document, so left for DynamoDB's TTL to delete"],
+  ];
+  for (const [keys, fate] of fates) {
+    if (keys.length > 0) io.print(`note: past TTL and ${fate}: ${rowCount(keys.length)} (${keyList(keys)})`);
   }
   if (dryRun) io.print('Dry run: nothing was written.');
   else io.print(`Done: ${rowCount(result.applied!.put)} written, ${rowCount(result.applied!.deleted)} deleted.`);

@@ -6,8 +6,9 @@
  * - *restore* does the same and also deletes the keys the document does not have.
  *
  * Only differences are written: a row whose value already equals the document's is left as it is,
- * TTL included. A row that restore writes has no `ExpirationTime` (backups carry no TTL), and a
- * TTL-expired row is treated as absent: the document's value replaces it, with no TTL.
+ * TTL included. A row that restore writes has no `ExpirationTime` (backups carry no TTL). A row past
+ * its TTL is invisible to CloneSquad, so restore treats it as absent: a value the document gives it
+ * replaces it, with no TTL; otherwise it is left for DynamoDB's TTL to delete.
  *
  * @example
  * const rows = (await loadBackup(s3, parseBackupSource('latest'), partition)).rows;
@@ -372,8 +373,27 @@ export interface RestoreResult {
   applied?: AppliedRestore;
   /** Table rows that were not read (no string Value…), so left untouched unless the document has them. */
   warnings: string[];
-  /** TTL-expired rows, invisible to CloneSquad: treated as absent. */
-  expiredRows: number;
+  expired: ExpiredRows;
+}
+
+/** Keys of the rows past their TTL, by what restore does with them. */
+export interface ExpiredRows {
+  /** The document gives them a value, which replaces them (with no TTL). */
+  replaced: string[];
+  /** The document gives them an empty value: nothing to write, DynamoDB's TTL deletes them. */
+  emptied: string[];
+  /** The document does not name them: left for DynamoDB's TTL to delete, in either mode. */
+  unnamed: string[];
+}
+
+export function classifyExpired(expiredKeys: string[], document: TableRow[]): ExpiredRows {
+  const wanted = new Map(document.map((row) => [row.key, row.value]));
+  const expired: ExpiredRows = { replaced: [], emptied: [], unnamed: [] };
+  for (const key of [...expiredKeys].sort(compareCodePoints)) {
+    const value = wanted.get(key);
+    (value === undefined ? expired.unnamed : value === '' ? expired.emptied : expired.replaced).push(key);
+  }
+  return expired;
 }
 
 /** Compares `document` with the table, and unless it is a dry run, writes the differences. */
@@ -389,7 +409,11 @@ export async function restoreTable(
     now: options.now,
   });
   const plan = planRestore(contents.rows, document, options.mode);
-  const result: RestoreResult = { plan, warnings: contents.warnings, expiredRows: contents.expiredRows };
+  const result: RestoreResult = {
+    plan,
+    warnings: contents.warnings,
+    expired: classifyExpired(contents.expiredKeys, document),
+  };
   options.beforeWrite?.(plan);
   if (!options.dryRun) result.applied = await applyRestore(dynamodb, options.tableName, plan, options.apply);
   return result;

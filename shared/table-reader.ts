@@ -10,7 +10,8 @@ export interface TableContents {
   rows: TableRow[];
   /** Rows left out because they cannot be represented, each with the reason. */
   warnings: string[];
-  expiredRows: number;
+  /** Keys of the rows left out because their TTL has passed (DynamoDB deletes them lazily). */
+  expiredKeys: string[];
   /** Scan pages read (1 MB each at most), for cost accounting. */
   pages: number;
 }
@@ -24,7 +25,7 @@ export interface ReadTableOptions {
 
 export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOptions): Promise<TableContents> {
   const nowSeconds = (options.now ?? new Date()).getTime() / 1000;
-  const contents: TableContents = { rows: [], warnings: [], expiredRows: 0, pages: 0 };
+  const contents: TableContents = { rows: [], warnings: [], expiredKeys: [], pages: 0 };
   const pages = paginateScan({ client: dynamodb }, { TableName: options.tableName, ConsistentRead: true });
   try {
     for await (const page of pages) {
@@ -33,7 +34,7 @@ export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOpti
         const row = rowFromItem(item, contents.warnings);
         if (!row) continue;
         if (row.expirationTime !== undefined && row.expirationTime < nowSeconds) {
-          contents.expiredRows += 1;
+          contents.expiredKeys.push(row.key);
           continue;
         }
         contents.rows.push(row);

@@ -432,7 +432,43 @@ describe('restore (SPEC §5)', () => {
         tableItem('a', '1', future),
         tableItem('b', 'yes'),
       ]);
-      expect(output).to.include("note: 1 row past TTL treated as absent (the document's value replaces it)");
+      expect(output).to.include(
+        'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("b")',
+      );
+    });
+
+    it('says what happens to each row past TTL: replaced when the document names it, else left for TTL to delete', async () => {
+      // Prepare
+      const past = 1000;
+      const deployment = await givenBackup(
+        [],
+        [
+          tableItem('a', 'live'),
+          tableItem('named', 'old', past),
+          tableItem('emptied', 'old', past),
+          tableItem('unnamed1', 'old', past),
+          tableItem('unnamed2', 'old', past),
+        ],
+      );
+      const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'backup.yaml');
+      await writeFile(file, 'a: live\nemptied: ""\nnamed: new\n');
+
+      // Act
+      const output = await restore(deployment, 'configuration', '--from', file, '--mode', 'restore');
+
+      // Assess
+      expect(output.filter((line) => line.startsWith('note: past TTL'))).to.deep.equal([
+        'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("named")',
+        'note: past TTL and given an empty value by the document, so left for DynamoDB\'s TTL to delete: 1 row ("emptied")',
+        'note: past TTL and not named by the document, so left for DynamoDB\'s TTL to delete: 2 rows ("unnamed1", "unnamed2")',
+      ]);
+      expect(await rawItems(deployment.tables.configuration)).to.deep.equal([
+        tableItem('a', 'live'),
+        tableItem('emptied', 'old', past),
+        tableItem('named', 'new'),
+        tableItem('unnamed1', 'old', past),
+        tableItem('unnamed2', 'old', past),
+      ]);
     });
 
     it('leaves rows it cannot read as they are, with a warning', async () => {

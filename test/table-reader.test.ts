@@ -74,7 +74,7 @@ describe('readTable (SPEC §3)', () => {
         { key: 'future', value: 'y', expirationTime: NOW_SECONDS + 3600 },
         { key: 'forever', value: 'z' },
       ]);
-      expect(contents.expiredRows).to.equal(2);
+      expect(contents.expiredKeys).to.deep.equal(['expired', 'expired-long-ago']);
     });
 
     it('skips rows without a string Key or Value, with a warning naming the key and the problem', async () => {
@@ -229,7 +229,7 @@ describe('readTable (SPEC §3)', () => {
       const contents = await readTable(dynamodb, { tableName, parameterName: 'SchedulerTable' });
 
       // Assess
-      expect(contents).to.deep.equal({ rows: [], warnings: [], expiredRows: 0, pages: 1 });
+      expect(contents).to.deep.equal({ rows: [], warnings: [], expiredKeys: [], pages: 1 });
     });
 
     it('leaves out rows whose TTL has passed but that DynamoDB has not deleted yet', async () => {
@@ -246,7 +246,7 @@ describe('readTable (SPEC §3)', () => {
 
       // Assess
       expect(contents.rows.map((row) => row.key).sort()).to.deep.equal(['plain', 'valid']);
-      expect(contents.expiredRows).to.equal(1);
+      expect(contents.expiredKeys).to.deep.equal(['expired']);
     });
 
     it('refuses a missing table with the parameter to fix', async () => {
