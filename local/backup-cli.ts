@@ -34,7 +34,10 @@ export interface PartitionArgs {
 
 /** What a command reads and writes besides its arguments; tests inject all three. */
 export interface CliIo {
+  /** Results, on stdout. */
   print: (line: string) => void;
+  /** Progress and notes about the input, on stderr (console.error unless given). */
+  stderr?: (line: string) => void;
   env?: Environment;
   clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
 }

@@ -92,7 +92,8 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
     source.kind === 'latest' || source.kind === 'archive'
       ? { ...(await resolvePartition(sts, values, env)), table }
       : undefined;
-  const backup = await loadBackup(s3, source, partition);
+  const stderr = io.stderr ?? ((line: string) => console.error(line));
+  const backup = await loadBackup(s3, source, partition, { onProgress: stderr });
   const tableName = values['table-name'] ?? defaultTableNames(group)[table];
   io.print(
     `${dryRun ? 'Dry run: restoring' : 'Restoring'} ${backup.location} (${backup.rows.length} keys, ${backup.bytes} bytes) ` +

@@ -38,7 +38,7 @@ import {
 import { bucketNameProblem, formatS3Path, type S3Location } from './s3-path.ts';
 import { readTable } from './table-reader.ts';
 import { compareCodePoints, type TableRow } from './table-rows.ts';
-import { loadBackupYaml } from './yaml-codec.ts';
+import { loadBackupYaml, type LoadOptions } from './yaml-codec.ts';
 
 export const RESTORE_MODES = ['merge', 'restore'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -263,6 +263,7 @@ export async function loadBackup(
   s3: S3Client,
   source: BackupSource,
   partition?: BackupPartition,
+  options: LoadOptions = {},
 ): Promise<LoadedBackup> {
   const body = await readSource(s3, source, partition);
   const { location } = body;
@@ -272,7 +273,7 @@ export async function loadBackup(
   } catch {
     throw new UserInputError(location, 'it is not UTF-8 text', 'restore a backup YAML file this service wrote');
   }
-  const rows = loadBackupYaml(text, location);
+  const rows = loadBackupYaml(text, location, options);
   checkRestorable(rows, location);
   return { location, bytes: body.bytes.byteLength, rows };
 }

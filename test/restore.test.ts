@@ -271,13 +271,18 @@ describe('restore (SPEC §5)', () => {
       sts = new STSClient(clientSettings());
     });
 
+    /** What the last {@link restore} wrote on stderr. */
+    let stderr: string[] = [];
+
     /** Runs `npm run restore` in-process; answers its output, or throws what the CLI would report. */
     async function restore(deployment: Deployment, table: BackupTable, ...args: string[]): Promise<string[]> {
       const output: string[] = [];
+      stderr = [];
       const code = await restoreCommand(
         ['--group', deployment.groupName, '--table', table, '--table-name', deployment.tables[table], ...args],
         {
           print: (line) => output.push(line),
+          stderr: (line) => stderr.push(line),
           env: {
             AWS_REGION: 'eu-west-1',
             METADATA_AND_BACKUP_S3_PATH: `s3://${deployment.destination!.bucket}/org/clonesquad`,
@@ -487,6 +492,24 @@ describe('restore (SPEC §5)', () => {
           'Fix: write the value again as a string (DynamoDB type S); the row was left as it is',
       );
       expect((await rawItems(deployment.tables.configuration)).map((item) => item.Key.S)).to.include('n');
+    });
+
+    it('shows its progress on stderr while it reads a large document', async function () {
+      // Prepare
+      this.timeout(120_000);
+      const deployment = await givenBackup([], []);
+      const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'big.yaml');
+      await writeFile(file, dumpBackupYaml(Array.from({ length: 100_000 }, (_, i) => ({ key: `k${i}`, value: 'v' }))));
+
+      // Act
+      const output = await restore(deployment, 'configuration', '--from', file, '--dry-run');
+
+      // Assess
+      expect(stderr).to.deep.equal([
+        `reading ${file}: 100000 of 100000 lines`,
+        `reading ${file}: all 100000 lines read, now checking its keys`,
+      ]);
+      expect(output.at(-2)).to.equal('  100000 to add, 0 to change, 0 to delete, 0 unchanged (merge mode)');
     });
 
     describe('refuses, with a message naming the input and the fix', () => {

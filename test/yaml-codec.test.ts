@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import { UserInputError } from '#shared/errors';
@@ -318,7 +319,9 @@ describe('YAML codec (SPEC §5)', function () {
       ['a sequence value', 'a: [b]\n', /key "a": its value is a sequence, not a string/],
       ['an unquoted .nan', 'a: .nan\n', /key "a": its value NaN is not a string/],
       ['invalid YAML', 'a: [\n', /backup\.yaml: it is not valid YAML/],
-      ['a duplicated key', 'a: "1"\na: "2"\n', /backup\.yaml: it is not valid YAML \(Map keys must be unique/],
+      ['a duplicated key', 'a: "1"\na: "2"\n', /^backup\.yaml, key "a": it is given twice in the same mapping\. /],
+      ['a duplicated subkey', 'web:\n  a: "1"\n  a: "2"\n', /^backup\.yaml, key "web\.a": it is given twice/],
+      ['a duplicated key in a flow mapping', '{a: "1", a: "2"}\n', /^backup\.yaml, key "a": it is given twice/],
       ['a row given nested and raw', 'web:\n  a: "1"\n"[web]a": "2"\n', /backup\.yaml.*"\[web\]a".*twice/],
       ['an alias', 'a: &x "1"\nb: *x\n', /backup\.yaml: .*alias/],
     ];
@@ -330,6 +333,91 @@ describe('YAML codec (SPEC §5)', function () {
           .that.includes('Fix: ');
       });
     }
+
+    describe('cost: linear in the number of keys', () => {
+      /**
+       * The `yaml` package's node-type checks (isScalar, isMap…), spied both where its composer calls
+       * them and where this codec does. The composer's duplicate-key check calls isScalar for every
+       * key already read, so counting them counts the work done per key, with no clock involved.
+       */
+      const modules = [
+        createRequire(__filename)('yaml'),
+        createRequire(require.resolve('yaml'))('./nodes/identity.js'),
+      ] as Record<string, () => unknown>[];
+      const CHECKS = ['isAlias', 'isCollection', 'isMap', 'isNode', 'isPair', 'isScalar', 'isSeq'];
+
+      /** Counts the calls (a spy that records each call would run out of memory on quadratic work). */
+      function nodeChecks(read: () => unknown): number {
+        let calls = 0;
+        const originals: [Record<string, () => unknown>, string, () => unknown][] = [];
+        try {
+          for (const module of modules) {
+            for (const name of CHECKS) {
+              const original = module[name];
+              originals.push([module, name, original]);
+              module[name] = function (this: unknown, ...args: []) {
+                calls += 1;
+                return original.apply(this, args);
+              };
+            }
+          }
+          read();
+          return calls;
+        } finally {
+          for (const [module, name, original] of originals) module[name] = original;
+        }
+      }
+
+      /** `keys` rows, one in four in a parameter set of ten. */
+      const backupOf = (keys: number) =>
+        dumpBackupYaml(
+          Array.from({ length: keys }, (_, i) => ({
+            key: i % 4 === 0 ? `[set${i % 10}]key${i}` : `key${i}`,
+            value: 'v',
+          })),
+        );
+      const checksPerKey = (keys: number, read: (text: string) => unknown) => {
+        const text = backupOf(keys);
+        return nodeChecks(() => read(text)) / keys;
+      };
+
+      it("the probe sees quadratic work: yaml's own unique-key check compares each key with every earlier one", () => {
+        const read = (text: string) => parseDocument(text, { version: '1.1', uniqueKeys: true });
+        expect(checksPerKey(4000, read)).to.be.greaterThan(4 * checksPerKey(500, read));
+      });
+
+      it('loadBackupYaml does no more node checks per key at 4,000 keys than at 500', () => {
+        const read = (text: string) => loadBackupYaml(text, 'big.yaml');
+        const small = checksPerKey(500, read);
+        expect(small).to.be.greaterThan(0);
+        expect(checksPerKey(4000, read)).to.be.at.most(small);
+      });
+    });
+
+    it('reports its progress on large documents, by lines read', () => {
+      // Prepare
+      const text = dumpBackupYaml(Array.from({ length: 2500 }, (_, i) => ({ key: `key${i}`, value: 'v' })));
+      const progress: string[] = [];
+
+      // Act
+      const rows = loadBackupYaml(text, 'big.yaml', { onProgress: (line) => progress.push(line), progressEvery: 1000 });
+
+      // Assess
+      expect(rows).to.have.length(2500);
+      expect(progress).to.deep.equal([
+        'reading big.yaml: 1000 of 2500 lines',
+        'reading big.yaml: 2000 of 2500 lines',
+        'reading big.yaml: all 2500 lines read, now checking its keys',
+      ]);
+    });
+
+    it('reports no progress on documents shorter than one step', () => {
+      const progress: string[] = [];
+
+      loadBackupYaml('a: b\nc: d', 'small.yaml', { onProgress: (line) => progress.push(line), progressEvery: 3 });
+
+      expect(progress).to.deep.equal([]);
+    });
 
     for (const empty of ['', '\n', '~', 'null', 'Null', '# a comment only\n', '---\n...\n', '--- ~\n']) {
       it(`refuses the empty document ${JSON.stringify(empty)}: a backup of an empty table is {}`, () => {
