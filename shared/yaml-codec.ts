@@ -3,7 +3,7 @@
  * parameter-set rows nested as `name: {subkey: value}`. The hand-written writer is in yaml-dump.ts
  * (which says why it is hand-written); this module reads backups back, with the `yaml` package.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { UserInputError } from './errors.ts';
 import { parameterSetKey, type TableRow } from './table-rows.ts';
 
@@ -19,7 +19,10 @@ export interface LoadOptions {
 
 /**
  * Reads a backup document back into table rows (`[name]subkey` for nested entries). `source` names
- * the document in error messages. Values must be strings: the tables hold nothing else.
+ * the document in error messages. Values must be strings: the tables hold nothing else. The mapping
+ * read is the one PyYAML `safe_load` (CloneSquad's import) reads, merge keys included; what it would
+ * refuse (unknown tags), read differently from version to version, or silently drop (a key given
+ * twice) is refused, as are aliases and empty documents.
  *
  * One pass over the parsed nodes, with the duplicate-key check done here by hashing: the `yaml`
  * package's own (`uniqueKeys`) compares each key with every earlier key of its mapping, which made a
@@ -35,7 +38,7 @@ export function loadBackupYaml(text: string, source: string, options: LoadOption
     throw new UserInputError(source, `it is not valid YAML (${yamlErrorLine(document.errors[0])})`, RESTORE_FIX);
   }
   const top = document.contents;
-  refuseAlias(source, top);
+  checkNode(top, { input: source, what: 'top level' });
   if (top === null || (isScalar(top) && top.value === null)) {
     throw new UserInputError(
       source,
@@ -58,11 +61,11 @@ export function loadBackupYaml(text: string, source: string, options: LoadOption
     rows.set(key, value);
   };
   for (const [name, node] of entriesOf(source, top, (key) => key)) {
-    refuseAlias(source, node);
+    checkNode(node, valueOf(source, name));
     if (isMap(node)) {
       for (const [subname, value] of entriesOf(source, node, (subkey) => `${name}.${subkey}`)) {
-        refuseAlias(source, value);
         const rowKey = parameterSetKey(name, subname);
+        checkNode(value, valueOf(source, rowKey));
         add(rowKey, requireString(source, 'value', rowKey, value));
       }
     } else {
@@ -103,17 +106,22 @@ function lineCount(text: string): number {
 
 /**
  * A mapping's entries as PyYAML `safe_load` builds them: the entries of merge keys (`<<`) come in
- * unless the mapping names the key itself. A key named twice is refused: `safe_load` would silently
- * keep the last value.
+ * unless the mapping names the key itself. Refused: a key named twice (`safe_load` would silently
+ * keep the last value), and a key that two merged mappings give but the mapping does not name
+ * (which of the two PyYAML keeps differs between its versions, and in 6.0 even with the key's length).
  */
 function entriesOf(source: string, map: YAMLMap, where: (key: string) => string): Map<string, unknown> {
   const named = new Map<string, unknown>();
   const merged = new Map<string, unknown>();
+  const mergedTwice = new Set<string>();
   for (const { key: keyNode, value } of map.items) {
-    refuseAlias(source, keyNode);
+    checkNode(keyNode, keyOf(source, where(keyText(keyNode))));
     if (isMergeKey(keyNode)) {
-      for (const mergedMap of mergeSources(source, value)) {
-        for (const [key, node] of entriesOf(source, mergedMap, where)) if (!merged.has(key)) merged.set(key, node);
+      for (const mergedMap of mergeSources(value, valueOf(source, where('<<')))) {
+        for (const [key, node] of entriesOf(source, mergedMap, where)) {
+          if (merged.has(key)) mergedTwice.add(key);
+          else merged.set(key, node);
+        }
       }
       continue;
     }
@@ -127,6 +135,15 @@ function entriesOf(source: string, map: YAMLMap, where: (key: string) => string)
     }
     named.set(key, value);
   }
+  for (const key of mergedTwice) {
+    if (named.has(key)) continue;
+    throw new UserInputError(
+      `${source}, key "${where(key)}"`,
+      'two merged mappings (<<) give it a value, and which one PyYAML safe_load keeps depends on its version, ' +
+        "even on the key's length",
+      'name the key in the mapping itself, or merge it from one mapping only',
+    );
+  }
   if (merged.size === 0) return named;
   for (const [key, node] of named) merged.set(key, node);
   return merged;
@@ -137,13 +154,17 @@ function isMergeKey(node: unknown): boolean {
   return isScalar(node) && typeof node.value === 'symbol' && node.value.description === '<<';
 }
 
-function mergeSources(source: string, value: unknown): YAMLMap[] {
-  refuseAlias(source, value);
+/**
+ * The mappings a merge key brings in. PyYAML only takes their entries: a tag on them is never
+ * constructed, so it is ignored here too.
+ */
+function mergeSources(value: unknown, place: Place): YAMLMap[] {
+  refuseAlias(value, place);
   const items = isSeq(value) ? value.items : [value];
-  for (const item of items) refuseAlias(source, item);
+  for (const item of items) refuseAlias(item, place);
   if ((!isMap(value) && !isSeq(value)) || !items.every((item) => isMap(item))) {
     throw new UserInputError(
-      `${source}, key "<<"`,
+      place.input,
       'it is a merge key, but its value is not a mapping or a list of mappings',
       'give << a mapping, or write its entries out as keys',
     );
@@ -151,18 +172,71 @@ function mergeSources(source: string, value: unknown): YAMLMap[] {
   return items as YAMLMap[];
 }
 
-function refuseAlias(source: string, node: unknown): void {
+function keyText(node: unknown): string {
+  return isScalar(node) ? String(node.value) : String(node);
+}
+
+/** Where a node is, for messages: the input it belongs to, and what it is there. */
+interface Place {
+  input: string;
+  what: 'key' | 'value' | 'top level';
+}
+
+const keyOf = (source: string, key: string): Place => ({ input: `${source}, key "${key}"`, what: 'key' });
+const valueOf = (source: string, key: string): Place => ({ input: `${source}, key "${key}"`, what: 'value' });
+
+const YAML_TAG = 'tag:yaml.org,2002:';
+
+/** What PyYAML `safe_load` constructs, by kind of node; it refuses any other tag. */
+const SAFE_LOAD_TAGS = {
+  scalar: new Set(['null', 'bool', 'int', 'float', 'binary', 'timestamp', 'str'].map((name) => YAML_TAG + name)),
+  sequence: new Set(['seq', 'omap', 'pairs'].map((name) => YAML_TAG + name)),
+  mapping: new Set(['map', 'set'].map((name) => YAML_TAG + name)),
+};
+
+const TAG_FIX =
+  'remove the tag, and quote the value if YAML would read it as something else than a string (such as yes or 0755)';
+
+/**
+ * Refuses the aliases and tags a backup never has. Tags are kept only where every reader agrees on
+ * their meaning: `!!str` on a scalar, `!!map` on a mapping, `!!merge` on a merge key. Any other is
+ * either refused by PyYAML `safe_load` (`!!python/object…`, `!custom`), or makes something other than
+ * a string.
+ */
+function checkNode(node: unknown, place: Place): void {
+  refuseAlias(node, place);
+  const tag = isNode(node) ? node.tag : undefined;
+  if (tag === undefined) return;
+  if (tag === `${YAML_TAG}str` && isScalar(node)) return;
+  if (tag === `${YAML_TAG}map` && isMap(node)) return;
+  if (tag === `${YAML_TAG}merge` && isMergeKey(node)) return;
+  const kind = isScalar(node) ? 'scalar' : isSeq(node) ? 'sequence' : 'mapping';
+  const constructed = tag === '!' || SAFE_LOAD_TAGS[kind].has(tag);
+  throw new UserInputError(
+    place.input,
+    `its ${place.what} has the tag ${shownTag(tag)}, ` +
+      (constructed
+        ? 'and a backup holds only strings, untagged or !!str'
+        : "which PyYAML safe_load (CloneSquad's import) refuses"),
+    TAG_FIX,
+  );
+}
+
+/** Aliases are refused outright: backups never use them, and they are the way to alias bombs. */
+function refuseAlias(node: unknown, place: Place): void {
   if (isAlias(node)) {
     throw new UserInputError(
-      source,
-      `it uses a YAML alias (*${node.source})`,
+      place.input,
+      `its ${place.what} is a YAML alias (*${node.source})`,
       'write each value out in full, as backups do',
     );
   }
 }
 
-function keyText(node: unknown): string {
-  return isScalar(node) ? String(node.value) : String(node);
+/** A tag as it is written: `!!int`, `!custom`, or `!<tag:example.com,2000:x>`. */
+function shownTag(tag: string): string {
+  if (tag.startsWith(YAML_TAG)) return `!!${tag.slice(YAML_TAG.length)}`;
+  return tag.startsWith('!') ? tag : `!<${tag}>`;
 }
 
 /**

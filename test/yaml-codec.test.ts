@@ -323,7 +323,7 @@ describe('YAML codec (SPEC §5)', function () {
       ['a duplicated subkey', 'web:\n  a: "1"\n  a: "2"\n', /^backup\.yaml, key "web\.a": it is given twice/],
       ['a duplicated key in a flow mapping', '{a: "1", a: "2"}\n', /^backup\.yaml, key "a": it is given twice/],
       ['a row given nested and raw', 'web:\n  a: "1"\n"[web]a": "2"\n', /backup\.yaml.*"\[web\]a".*twice/],
-      ['an alias', 'a: &x "1"\nb: *x\n', /backup\.yaml: .*alias/],
+      ['an alias', 'a: &x "1"\nb: *x\n', /^backup\.yaml, key "b": its value is a YAML alias \(\*x\)\. /],
     ];
     for (const [what, text, message] of refusals) {
       it(`refuses ${what} with a clear message`, () => {
@@ -429,6 +429,181 @@ describe('YAML codec (SPEC §5)', function () {
         );
       });
     }
+  });
+
+  describe("reads a document as PyYAML safe_load (CloneSquad's import) does", () => {
+    /** Rows as `[key, value]` pairs in code-point order. */
+    const loaded = (text: string) =>
+      sortedRows(new Map(loadBackupYaml(text, 'backup.yaml').map((row) => [row.key, row.value])));
+    const pythonRows = async (text: string) => sortedRows(flatten(await pyyaml.load(text)));
+
+    const TAG_FIX =
+      'Fix: remove the tag, and quote the value if YAML would read it as something else than a string (such as yes or 0755)';
+    const refusedByPyYaml = (what: string, tag: string) =>
+      `its ${what} has the tag ${tag}, which PyYAML safe_load (CloneSquad's import) refuses. ${TAG_FIX}`;
+    const notAString = (what: string, tag: string) =>
+      `its ${what} has the tag ${tag}, and a backup holds only strings, untagged or !!str. ${TAG_FIX}`;
+
+    const tagged: [string, string, 'refused' | 'not a string'][] = [
+      [
+        'a: !!python/object:os.system x\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!!python/object:os.system')}`,
+        'refused',
+      ],
+      [
+        'a: !!python/object/apply:os.system ["id"]\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!!python/object/apply:os.system')}`,
+        'refused',
+      ],
+      ['!custom a: x\n', `backup.yaml, key "a": ${refusedByPyYaml('key', '!custom')}`, 'refused'],
+      ['web:\n  a: !custom x\n', `backup.yaml, key "[web]a": ${refusedByPyYaml('value', '!custom')}`, 'refused'],
+      ['web:\n  !custom a: x\n', `backup.yaml, key "web.a": ${refusedByPyYaml('key', '!custom')}`, 'refused'],
+      ['web: !custom\n  a: x\n', `backup.yaml, key "web": ${refusedByPyYaml('value', '!custom')}`, 'refused'],
+      ['--- !custom\na: x\n', `backup.yaml: ${refusedByPyYaml('top level', '!custom')}`, 'refused'],
+      [
+        '%TAG !e! tag:example.com,2000:\n---\na: !e!foo x\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!<tag:example.com,2000:foo>')}`,
+        'refused',
+      ],
+      ['a: !!str {b: c}\n', `backup.yaml, key "a": ${refusedByPyYaml('value', '!!str')}`, 'refused'],
+      ['a: !!merge x\n', `backup.yaml, key "a": ${refusedByPyYaml('value', '!!merge')}`, 'refused'],
+      ['a: !!int "5"\n', `backup.yaml, key "a": ${notAString('value', '!!int')}`, 'not a string'],
+      ['a: ! 5\n', `backup.yaml, key "a": ${notAString('value', '!')}`, 'not a string'],
+      ['a: !!binary aGVsbG8=\n', `backup.yaml, key "a": ${notAString('value', '!!binary')}`, 'not a string'],
+      ['!!omap [{a: "1"}]\n', `backup.yaml: ${notAString('top level', '!!omap')}`, 'not a string'],
+    ];
+    for (const [text, message, python] of tagged) {
+      it(`refuses the tag in ${JSON.stringify(text)}, naming the key and the tag`, async () => {
+        expect(() => loadBackupYaml(text, 'backup.yaml')).to.throw(UserInputError, message);
+        const pythonOutcome = await pyyaml.load(text).then(
+          (document) => {
+            try {
+              return flatten(document);
+            } catch {
+              return 'not a string';
+            }
+          },
+          (error: unknown) => (/^PyYamlError: ConstructorError: /.test(String(error)) ? 'refused' : String(error)),
+        );
+        expect(pythonOutcome, 'PyYAML safe_load').to.equal(python);
+      });
+    }
+
+    const untagged: [string, [string, string][]][] = [
+      ['a: !!str yes\n', [['a', 'yes']]],
+      ['!!map {a: !!str 0755}\n', [['a', '0755']]],
+      ['a: !<tag:yaml.org,2002:str> x\n', [['a', 'x']]],
+      ['web: !!map\n  !!str a: b\n', [['[web]a', 'b']]],
+    ];
+    for (const [text, rows] of untagged) {
+      it(`reads the tags !!str and !!map as plain strings and mappings: ${JSON.stringify(text)}`, async () => {
+        expect(loaded(text)).to.deep.equal(rows);
+        expect(await pythonRows(text)).to.deep.equal(rows);
+      });
+    }
+
+    const merges: [string, string, [string, string][]][] = [
+      [
+        'a merged key does not override the key the mapping names (after the merge)',
+        '<<: {a: "1", b: "2"}\nb: "3"\n',
+        [
+          ['a', '1'],
+          ['b', '3'],
+        ],
+      ],
+      [
+        'a merged key does not override the key the mapping names (before the merge)',
+        'b: "3"\n<<: {a: "1", b: "2"}\n',
+        [
+          ['a', '1'],
+          ['b', '3'],
+        ],
+      ],
+      [
+        'inside a parameter set',
+        'web:\n  <<: {a: "1", c: "4"}\n  a: "2"\n  b: "3"\n',
+        [
+          ['[web]a', '2'],
+          ['[web]b', '3'],
+          ['[web]c', '4'],
+        ],
+      ],
+      [
+        'a merged parameter set is replaced whole, not merged',
+        '<<: {web: {a: "1"}}\nweb: {b: "2"}\n',
+        [['[web]b', '2']],
+      ],
+      [
+        'a list of mappings',
+        '<<: [{a: "1"}, {b: "2"}]\n',
+        [
+          ['a', '1'],
+          ['b', '2'],
+        ],
+      ],
+      ['a key two merges give, but the mapping names', '<<: [{ab: "1"}, {ab: "2"}]\nab: "3"\n', [['ab', '3']]],
+      [
+        'merges within merges',
+        '<<: {<<: {a: "1"}, b: "2"}\n',
+        [
+          ['a', '1'],
+          ['b', '2'],
+        ],
+      ],
+      ['the merge tag', '!!merge <<: {a: "1"}\n', [['a', '1']]],
+      [
+        'a tag on the merged mapping, which is never constructed',
+        '<<: !custom [!!python/object:x {a: "1"}]\n',
+        [['a', '1']],
+      ],
+      ['a quoted "<<", which is a plain key', '"<<": {a: "1"}\n', [['[<<]a', '1']]],
+      ['an empty merge', '<<: {}\na: "1"\n', [['a', '1']]],
+    ];
+    for (const [name, text, rows] of merges) {
+      it(`merge keys (<<): ${name}`, async () => {
+        expect(loaded(text)).to.deep.equal(rows);
+        expect(await pythonRows(text)).to.deep.equal(rows);
+      });
+    }
+
+    const AMBIGUOUS =
+      'two merged mappings (<<) give it a value, and which one PyYAML safe_load keeps depends on its version, ' +
+      "even on the key's length. Fix: name the key in the mapping itself, or merge it from one mapping only";
+    const NOT_MERGEABLE =
+      'it is a merge key, but its value is not a mapping or a list of mappings. ' +
+      'Fix: give << a mapping, or write its entries out as keys';
+    const mergeRefusals: [string, string][] = [
+      ['<<: {a: "1"}\n<<: {a: "2"}\n', `backup.yaml, key "a": ${AMBIGUOUS}`],
+      ['<<: [{app.x: "1"}, {app.x: "2"}]\n', `backup.yaml, key "app.x": ${AMBIGUOUS}`],
+      ['web:\n  <<: [{x: "1"}, {x: "2"}]\n', `backup.yaml, key "web.x": ${AMBIGUOUS}`],
+      ['<<: "x"\n', `backup.yaml, key "<<": ${NOT_MERGEABLE}`],
+      ['<<: [{a: "1"}, "x"]\n', `backup.yaml, key "<<": ${NOT_MERGEABLE}`],
+      ['web:\n  <<: x\n', `backup.yaml, key "web.<<": ${NOT_MERGEABLE}`],
+      [
+        'base: &b {a: "1"}\nweb:\n  <<: *b\n',
+        'backup.yaml, key "web.<<": its value is a YAML alias (*b). Fix: write each value out in full, as backups do',
+      ],
+    ];
+    for (const [text, message] of mergeRefusals) {
+      it(`refuses the merge in ${JSON.stringify(text)}`, () => {
+        expect(() => loadBackupYaml(text, 'backup.yaml')).to.throw(UserInputError, message);
+      });
+    }
+
+    it('(why two merges of one key are refused: PyYAML 6 keeps the first or the last by string identity)', async () => {
+      expect(await pyyaml.load('<<: {a: "1"}\n<<: {a: "2"}\n')).to.deep.equal(new Map([['a', '1']]));
+      expect(await pyyaml.load('<<: {ab: "1"}\n<<: {ab: "2"}\n')).to.deep.equal(new Map([['ab', '2']]));
+    });
+
+    it('refuses what PyYAML refuses in a merge', async () => {
+      for (const text of ['<<: "x"\n', '<<: [{a: "1"}, "x"]\n']) {
+        const error = await pyyaml.load(text).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(String(error)).to.match(/^PyYamlError: ConstructorError: while constructing a mapping/);
+      }
+    });
   });
 
   describe('properties', () => {
