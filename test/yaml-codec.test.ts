@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { provenanceLine, readProvenance, type BackupProvenance } from '#shared/backup-provenance';
 import { UserInputError } from '#shared/errors';
 import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/table-rows';
 import { dumpBackupYaml, formatScalar, loadBackupYaml } from '#shared/yaml-codec';
@@ -60,8 +61,8 @@ function tableRows(rows: Map<string, string>): TableRow[] {
 }
 
 /** Dumps the rows and checks that every reader gives them back, and in code-point order. */
-async function expectRoundTrip(rows: Map<string, string>): Promise<string> {
-  const text = dumpBackupYaml(tableRows(rows));
+async function expectRoundTrip(rows: Map<string, string>, provenance?: BackupProvenance): Promise<string> {
+  const text = dumpBackupYaml(tableRows(rows), provenance);
   for (const [name, read] of READERS) {
     let document: unknown;
     try {
@@ -429,6 +430,86 @@ describe('YAML codec (SPEC §5)', function () {
         );
       });
     }
+  });
+
+  describe('provenance line', () => {
+    const WEB: BackupProvenance = {
+      table: 'configuration',
+      groupName: 'web',
+      accountId: '123456789012',
+      region: 'eu-west-1',
+    };
+    const WEB_LINE = '# clonesquad-backup table=configuration group=web account=123456789012 region=eu-west-1';
+
+    it('starts a backup with one comment line naming table, group, account and region', async () => {
+      const text = await expectRoundTrip(rowsOf(['a', '1'], ['[s]b', 'yes']), WEB);
+
+      expect(text).to.equal(`${WEB_LINE}\na: "1"\ns:\n  b: "yes"\n`);
+      expect(readProvenance(text, 'backup.yaml')).to.deep.equal(WEB);
+    });
+
+    it("starts an empty table's backup too, then {}", async () => {
+      const text = dumpBackupYaml([], WEB);
+
+      expect(text).to.equal(`${WEB_LINE}\n{}\n`);
+      for (const [name, read] of READERS) expect(await read(text), name).to.deep.equal(new Map());
+      expect(loadBackupYaml(text, 'backup.yaml')).to.deep.equal([]);
+    });
+
+    it('percent-encodes what is not a letter, a digit or one of _ . ~ -, so the line stays one parseable line', () => {
+      const odd = { table: 'scheduler', groupName: 'a b=c%d#\n', accountId: 'é', region: '' };
+
+      const line = provenanceLine(odd);
+
+      expect(line).to.equal('# clonesquad-backup table=scheduler group=a%20b%3Dc%25d%23%0A account=%C3%A9 region=');
+      expect(readProvenance(`${line}\n{}\n`, 'backup.yaml')).to.deep.equal(odd);
+    });
+
+    it('any values: one ASCII line that reads back as them, and every reader still reads the same mapping', async () => {
+      const value = hostileText.filter((text) => !/\p{Cs}/u.test(text));
+      const provenance = fc.record({ table: value, groupName: value, accountId: value, region: value });
+      await fc.assert(
+        fc.asyncProperty(provenance, async (given) => {
+          const line = provenanceLine(given);
+          expect(line).to.match(/^# clonesquad-backup [\x21-\x7e ]*$/);
+          expect(readProvenance(`${line}\r\nx: y\n`, 'backup.yaml')).to.deep.equal(given);
+          await expectRoundTrip(rowsOf(['a', 'b']), given);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('is not there in a document whose first line is anything else', () => {
+      for (const text of ['', 'a: b\n# clonesquad-backup table=x\n', '# a comment\n', '#clonesquad-backup table=x\n']) {
+        expect(readProvenance(text, 'backup.yaml'), JSON.stringify(text)).to.equal(undefined);
+      }
+      expect(readProvenance('# clonesquad-backups table=x\n', 'backup.yaml')).to.equal(undefined);
+    });
+
+    const FIX =
+      'Fix: write it as # clonesquad-backup table=TABLE group=GROUP account=ACCOUNT region=REGION, ' +
+      'or delete the line to restore the document without checking where it comes from';
+    const malformed: [string, string][] = [
+      ['# clonesquad-backup', 'it names nothing'],
+      ['# clonesquad-backup table=configuration group=web', 'it does not give account, region'],
+      [`${WEB_LINE} group=db`, 'it gives group twice'],
+      [`${WEB_LINE}  note=x`, 'it has an empty field (two spaces in a row)'],
+      [`${WEB_LINE} note`, 'its field "note" is not NAME=VALUE'],
+      [`${WEB_LINE} note=a,b`, 'the value of its field "note=a,b" is not percent-encoded'],
+      [`${WEB_LINE} note=%FF`, 'the value of its field "note=%FF" is not percent-encoded UTF-8'],
+    ];
+    for (const [line, problem] of malformed) {
+      it(`refuses the malformed provenance line ${JSON.stringify(line)}`, () => {
+        expect(() => readProvenance(`${line}\na: b\n`, 'backup.yaml')).to.throw(
+          UserInputError,
+          `backup.yaml, line 1: it starts as a provenance line ("# clonesquad-backup") but ${problem}. ${FIX}`,
+        );
+      });
+    }
+
+    it('ignores fields it does not know, so that later versions may add some', () => {
+      expect(readProvenance(`${WEB_LINE} format=2\n{}\n`, 'backup.yaml')).to.deep.equal(WEB);
+    });
   });
 
   describe("reads a document as PyYAML safe_load (CloneSquad's import) does", () => {
