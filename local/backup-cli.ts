@@ -101,18 +101,24 @@ export async function resolvePartition(
       'pass the MetadataAndBackupS3Path of the deployment, e.g. --s3-path s3://my-bucket/clonesquad',
     );
   }
-  let accountId = args.account;
-  if (accountId === undefined) {
-    accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account;
+  return { root, identity: { accountId: await accountIdOf(sts, args), region, groupName } };
+}
+
+/** `--account`, or else the caller's account (STS GetCallerIdentity). */
+export async function accountIdOf(sts: STSClient, args: PartitionArgs): Promise<string> {
+  if (args.account === undefined) {
+    const accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account;
     if (!accountId) throw new Error('STS GetCallerIdentity answered no account id; pass --account');
-  } else if (!/^\d{12}$/.test(accountId)) {
+    return accountId;
+  }
+  if (!/^\d{12}$/.test(args.account)) {
     throw new UserInputError(
-      `--account "${accountId}"`,
+      `--account "${args.account}"`,
       'it is not a 12-digit AWS account id',
       'pass --account 123456789012',
     );
   }
-  return { root, identity: { accountId, region, groupName } };
+  return args.account;
 }
 
 /** Runs a CLI's main: exit 0 or `main`'s code; 2 for bad input (with the usage on usage errors); 1 otherwise. */

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { defaultTableNames } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
 import {
+  checkProvenance,
   describePlan,
   loadBackup,
   parseBackupSource,
@@ -17,6 +18,7 @@ import {
   type RestoreMode,
 } from '#shared/restore';
 import {
+  accountIdOf,
   awsClients,
   type CliIo,
   PARTITION_OPTIONS,
@@ -35,6 +37,8 @@ export const USAGE = `Usage: npm run restore -- --group G --table configuration|
   --mode MODE        merge (default): write every key of the document; an empty value deletes the key
                      restore: as merge, and delete every key the document does not have
   --dry-run          print the changes and write nothing
+  --force            restore a backup whose provenance (its first line, or its S3 key) names another
+                     table, group, account or region than the one restored
   --table-name NAME  the DynamoDB table (default CloneSquad-G-Configuration or CloneSquad-G-Scheduler)
 ${PARTITION_USAGE}
 The changes are printed before anything is written (+ added, ~ changed, - deleted). Written rows get
@@ -62,6 +66,7 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
       from: { type: 'string' },
       mode: { type: 'string', default: 'merge' },
       'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       'table-name': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -94,6 +99,10 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
       : undefined;
   const stderr = io.stderr ?? ((line: string) => console.error(line));
   const backup = await loadBackup(s3, source, partition, { onProgress: stderr });
+  const accountId =
+    partition?.identity.accountId ?? (backup.claims.length > 0 ? await accountIdOf(sts, values) : undefined);
+  const target = { table, groupName: group, region: regionOf(values, env), accountId };
+  for (const line of checkProvenance(backup, target, values.force)) stderr(line);
   const tableName = values['table-name'] ?? defaultTableNames(group)[table];
   io.print(
     `${dryRun ? 'Dry run: restoring' : 'Restoring'} ${backup.location} (${backup.rows.length} keys, ${backup.bytes} bytes) ` +

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { listBackups, nearestArchives } from './backup-catalog.ts';
+import { readProvenance, type BackupProvenance } from './backup-provenance.ts';
 import { UserInputError } from './errors.ts';
 import { explainS3Error } from './s3-objects.ts';
 import {
@@ -32,6 +33,7 @@ import {
   archiveStamp,
   latestBackupKey,
   parseArchiveStamp,
+  parseBackupKey,
   type BackupTable,
   type PartitionIdentity,
 } from './s3-layout.ts';
@@ -254,8 +256,17 @@ export interface BackupPartition {
 export interface LoadedBackup {
   /** Where the document was read, as a user writes it (`s3://…` or the file path). */
   location: string;
+  /** The object's key, when it was read from S3. */
+  s3Key?: string;
   bytes: number;
   rows: TableRow[];
+  /** What the document says it is a backup of: by its provenance line, and by its S3 key. */
+  claims: ProvenanceClaim[];
+}
+
+export interface ProvenanceClaim {
+  origin: 'its first line' | 'its S3 key';
+  provenance: BackupProvenance;
 }
 
 /** Reads and parses the backup document a source names, with a clear error when there is none. */
@@ -266,23 +277,83 @@ export async function loadBackup(
   options: LoadOptions = {},
 ): Promise<LoadedBackup> {
   const body = await readSource(s3, source, partition);
-  const { location } = body;
+  const { location, s3Key } = body;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body.bytes);
   } catch {
     throw new UserInputError(location, 'it is not UTF-8 text', 'restore a backup YAML file this service wrote');
   }
+  // The key first: it is what the operator named.
+  const claims: ProvenanceClaim[] = [];
+  const keyParts = s3Key === undefined ? undefined : parseBackupKey(s3Key);
+  if (keyParts) claims.push({ origin: 'its S3 key', provenance: { table: keyParts.table, ...keyParts.identity } });
+  const stated = readProvenance(text, location);
+  if (stated) claims.push({ origin: 'its first line', provenance: stated });
   const rows = loadBackupYaml(text, location, options);
   checkRestorable(rows, location);
-  return { location, bytes: body.bytes.byteLength, rows };
+  return { location, ...(s3Key === undefined ? {} : { s3Key }), bytes: body.bytes.byteLength, rows, claims };
+}
+
+/** What a restore writes, to compare with what the document says it is a backup of. */
+export interface RestoreTarget {
+  table: BackupTable;
+  groupName: string;
+  region: string;
+  /** Compared only when known. */
+  accountId?: string;
+}
+
+const CHECKED_FIELDS: [field: keyof BackupProvenance, label: string, option: string][] = [
+  ['table', 'table', '--table'],
+  ['groupName', 'group', '--group'],
+  ['accountId', 'account', '--account'],
+  ['region', 'region', '--region'],
+];
+
+/**
+ * Refuses a document that says it is a backup of another table, group, account or region than the
+ * one restored, unless `force`. Answers what to tell the operator besides: a mismatch forced through,
+ * or a document that says nothing of where it comes from (written by hand).
+ */
+export function checkProvenance(backup: LoadedBackup, target: RestoreTarget, force: boolean): string[] {
+  if (backup.claims.length === 0) {
+    const key = backup.s3Key === undefined ? '' : ', and not a backup key';
+    return [
+      `note: ${backup.location} does not say what it is a backup of (no "# clonesquad-backup" first line${key}); ` +
+        'restoring it without checking its table and group',
+    ];
+  }
+  for (const { origin, provenance } of backup.claims) {
+    const differing = CHECKED_FIELDS.filter(
+      ([field]) => target[field] !== undefined && provenance[field] !== target[field],
+    );
+    if (differing.length === 0) continue;
+    const side = (values: Partial<BackupProvenance>) =>
+      differing.map(([field, label]) => `${label} ${shownName(values[field]!)}`).join(', ');
+    const problem = `it is a backup of ${side(provenance)} (${origin} says so), but this restore writes ${side(target)}`;
+    if (force) return [`warning: ${backup.location}: ${problem}; restoring it anyway (--force)`];
+    const options = differing.map(([, , option]) => option);
+    const named = options.length === 1 ? options[0] : `${options.slice(0, -1).join(', ')} and ${options.at(-1)}`;
+    throw new UserInputError(
+      backup.location,
+      problem,
+      `check ${named} (and --from), or pass --force to restore it anyway`,
+    );
+  }
+  return [];
+}
+
+/** A table, group, account or region name: as it is when it is one, quoted when it is anything else. */
+function shownName(name: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : showText(name);
 }
 
 async function readSource(
   s3: S3Client,
   source: BackupSource,
   partition?: BackupPartition,
-): Promise<{ location: string; bytes: Uint8Array }> {
+): Promise<{ location: string; s3Key?: string; bytes: Uint8Array }> {
   switch (source.kind) {
     case 'file':
       return { location: source.path, bytes: await readLocalFile(source.path) };
@@ -336,11 +407,11 @@ async function readS3(
   bucket: string,
   key: string,
   onMissing: (location: string) => void | Promise<void>,
-): Promise<{ location: string; bytes: Uint8Array }> {
+): Promise<{ location: string; s3Key: string; bytes: Uint8Array }> {
   const location = formatS3Path({ bucket, prefix: key });
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { location, bytes: await response.Body!.transformToByteArray() };
+    return { location, s3Key: key, bytes: await response.Body!.transformToByteArray() };
   } catch (error) {
     if (error instanceof S3ServiceException && error.name === 'NoSuchKey') {
       await onMissing(location);

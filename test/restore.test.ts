@@ -11,7 +11,7 @@ import {
   PutItemCommand,
   type BatchWriteItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { writeItems } from '#local/seed';
@@ -29,12 +29,19 @@ import {
   showText,
   type RestorePlan,
 } from '#shared/restore';
-import { archiveStamp, latestBackupKey, type BackupTable } from '#shared/s3-layout';
+import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from '#shared/s3-layout';
 import { readTable } from '#shared/table-reader';
 import { compareCodePoints, type TableRow } from '#shared/table-rows';
 import { dumpBackupYaml, loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
-import { createTable, rejection, tableItem, testDeployment, type Item } from '#test/support/backup-fixtures';
+import {
+  createTable,
+  readObject,
+  rejection,
+  tableItem,
+  testDeployment,
+  type Item,
+} from '#test/support/backup-fixtures';
 import { hostileText, longString } from '#test/support/hostile-strings';
 
 const rows = (entries: Record<string, string>): TableRow[] =>
@@ -499,17 +506,156 @@ describe('restore (SPEC §5)', () => {
       this.timeout(120_000);
       const deployment = await givenBackup([], []);
       const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'big.yaml');
-      await writeFile(file, dumpBackupYaml(Array.from({ length: 100_000 }, (_, i) => ({ key: `k${i}`, value: 'v' }))));
+      const { groupName, accountId, region } = deployment;
+      const provenance = { table: 'configuration', groupName, accountId, region };
+      await writeFile(
+        file,
+        dumpBackupYaml(
+          Array.from({ length: 100_000 }, (_, i) => ({ key: `k${i}`, value: 'v' })),
+          provenance,
+        ),
+      );
 
       // Act
       const output = await restore(deployment, 'configuration', '--from', file, '--dry-run');
 
       // Assess
       expect(stderr).to.deep.equal([
-        `reading ${file}: 100000 of 100000 lines`,
-        `reading ${file}: all 100000 lines read, now checking its keys`,
+        `reading ${file}: 100000 of 100001 lines`,
+        `reading ${file}: all 100001 lines read, now checking its keys`,
       ]);
       expect(output.at(-2)).to.equal('  100000 to add, 0 to change, 0 to delete, 0 unchanged (merge mode)');
+    });
+
+    describe('checks that the document is a backup of the table it restores', () => {
+      const FIX_TABLE_GROUP = 'Fix: check --table and --group (and --from), or pass --force to restore it anyway';
+
+      /** A configuration backup of one group, and another group whose Scheduler table has two rows. */
+      async function givenOtherGroup(): Promise<{ backedUp: Deployment; other: Deployment; key: string }> {
+        const backedUp = await givenBackup(BACKED_UP, BACKED_UP);
+        const other = testDeployment({ bucket: backedUp.destination!.bucket });
+        await createTable(dynamodb, [tableItem('x', '1'), tableItem('y', '2')], other.tables.scheduler);
+        return { backedUp, other, key: latestBackupKey(backedUp.destination!, backedUp, 'configuration') };
+      }
+
+      async function localCopy(deployment: Deployment, key: string, name = 'copy.yaml'): Promise<string> {
+        const file = join(await mkdtemp(join(tmpdir(), 'restore-')), name);
+        await writeFile(file, await readObject(s3, deployment.destination!.bucket, key));
+        return file;
+      }
+
+      it('refuses a backup of another group and table named by its S3 key, writing nothing', async () => {
+        // Prepare
+        const { backedUp, other, key } = await givenOtherGroup();
+        const from = `s3://${backedUp.destination!.bucket}/${key}`;
+
+        // Act
+        const error = await rejection(restore(other, 'scheduler', '--from', from, '--mode', 'restore'));
+
+        // Assess
+        expect(error).to.be.instanceOf(UserInputError);
+        expect(error.message).to.equal(
+          `${from}: it is a backup of table configuration, group ${backedUp.groupName} (its S3 key says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}. ${FIX_TABLE_GROUP}`,
+        );
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(rows({ x: '1', y: '2' }));
+      });
+
+      it('refuses a downloaded copy by its first line', async () => {
+        const { backedUp, other, key } = await givenOtherGroup();
+        const file = await localCopy(backedUp, key);
+
+        const error = await rejection(restore(other, 'scheduler', '--from', file, '--mode', 'restore'));
+
+        expect(error.message).to.equal(
+          `${file}: it is a backup of table configuration, group ${backedUp.groupName} (its first line says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}. ${FIX_TABLE_GROUP}`,
+        );
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(rows({ x: '1', y: '2' }));
+      });
+
+      it('refuses another account or region named by the first line', async () => {
+        // Prepare
+        const deployment = await givenBackup([], BACKED_UP);
+        const line = (account: string, region: string) =>
+          `# clonesquad-backup table=configuration group=${deployment.groupName} account=${account} region=${region}\n`;
+        const folder = await mkdtemp(join(tmpdir(), 'restore-'));
+        const [otherAccount, otherRegion] = [join(folder, 'account.yaml'), join(folder, 'region.yaml')];
+        await writeFile(otherAccount, `${line('999999999999', 'eu-west-1')}a: "1"\n`);
+        await writeFile(otherRegion, `${line('123456789012', 'us-east-1')}a: "1"\n`);
+
+        // Act
+        const accountError = await rejection(restore(deployment, 'configuration', '--from', otherAccount));
+        const regionError = await rejection(restore(deployment, 'configuration', '--from', otherRegion));
+
+        // Assess
+        expect(accountError.message).to.equal(
+          `${otherAccount}: it is a backup of account 999999999999 (its first line says so), but this restore ` +
+            'writes account 123456789012. Fix: check --account (and --from), or pass --force to restore it anyway',
+        );
+        expect(regionError.message).to.equal(
+          `${otherRegion}: it is a backup of region us-east-1 (its first line says so), but this restore ` +
+            'writes region eu-west-1. Fix: check --region (and --from), or pass --force to restore it anyway',
+        );
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
+      });
+
+      it('restores it anyway with --force, saying so on stderr', async () => {
+        const { backedUp, other, key } = await givenOtherGroup();
+        const from = `s3://${backedUp.destination!.bucket}/${key}`;
+
+        await restore(other, 'scheduler', '--from', from, '--mode', 'restore', '--force');
+
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(sorted(RESTORED));
+        expect(stderr).to.deep.equal([
+          `warning: ${from}: it is a backup of table configuration, group ${backedUp.groupName} (its S3 key says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}; restoring it anyway (--force)`,
+        ]);
+      });
+
+      it('accepts a document that names nothing (written by hand), saying so on stderr', async () => {
+        // Prepare
+        const deployment = await givenBackup([], []);
+        const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'hand.yaml');
+        await writeFile(file, 'a: "1"\n');
+        const key = 'hand-made/a.yaml';
+        await s3.send(new PutObjectCommand({ Bucket: deployment.destination!.bucket, Key: key, Body: 'b: "2"\n' }));
+
+        // Act
+        await restore(deployment, 'configuration', '--from', file);
+        const fromFile = stderr;
+        await restore(deployment, 'configuration', '--from', `s3://${deployment.destination!.bucket}/${key}`);
+
+        // Assess
+        expect(fromFile).to.deep.equal([
+          `note: ${file} does not say what it is a backup of (no "# clonesquad-backup" first line); ` +
+            'restoring it without checking its table and group',
+        ]);
+        expect(stderr).to.deep.equal([
+          `note: s3://${deployment.destination!.bucket}/${key} does not say what it is a backup of ` +
+            '(no "# clonesquad-backup" first line, and not a backup key); restoring it without checking its table and group',
+        ]);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', b: '2' }));
+      });
+
+      it('says nothing of a backup of the table it restores, nor of one older than the provenance line', async () => {
+        // Prepare
+        const deployment = await givenBackup(BACKED_UP, []);
+        const key = latestBackupKey(deployment.destination!, deployment, 'configuration');
+        const copy = await localCopy(deployment, key);
+        const stamp = archiveStamp('2023-01-01T00:00:00.000Z');
+        const old = archiveBackupKey(deployment.destination!, deployment, 'configuration', stamp);
+        await s3.send(new PutObjectCommand({ Bucket: deployment.destination!.bucket, Key: old, Body: 'a: old\n' }));
+
+        // Act and Assess
+        for (const from of ['latest', copy, `s3://${deployment.destination!.bucket}/${key}`, `archive ${stamp}`]) {
+          await restore(deployment, 'configuration', '--from', from);
+          expect(stderr, from).to.deep.equal([]);
+        }
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
+          sorted(rows({ a: 'old', b: 'yes', '[nightly]c': '0755' })),
+        );
+      });
     });
 
     describe('refuses, with a message naming the input and the fix', () => {
