@@ -3,6 +3,7 @@
  * partition, and how they are resolved (account from STS unless given, region from AWS_REGION unless
  * given, path from METADATA_AND_BACKUP_S3_PATH unless given).
  */
+import { createInterface } from 'node:readline/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -38,8 +39,27 @@ export interface CliIo {
   print: (line: string) => void;
   /** Progress and notes about the input, on stderr (console.error unless given). */
   stderr?: (line: string) => void;
+  /** Asks the operator a question and answers the reply; absent when stdin is not a terminal. */
+  ask?: (question: string) => Promise<string>;
   env?: Environment;
   clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
+}
+
+/** The {@link CliIo} of a command run from a shell: a question is asked only of a terminal. */
+export function processIo(): CliIo {
+  return {
+    print: (line) => console.log(line),
+    ...(process.stdin.isTTY ? { ask: askOnTerminal } : {}),
+  };
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await terminal.question(question);
+  } finally {
+    terminal.close();
+  }
 }
 
 /** A usage error: the CLI prints it with the usage text and exits 2. */

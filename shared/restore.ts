@@ -434,14 +434,17 @@ export interface RestoreOptions {
   /** How the user named the table, for error messages (default `table "NAME"`). */
   tableLabel?: string;
   now?: Date;
-  /** Called with the plan before anything is written, to show what is about to change. */
-  beforeWrite?: (plan: RestorePlan) => void;
+  /**
+   * Called with the plan before anything is written, to show what is about to change; answers
+   * whether to write it (nothing is written on `false`).
+   */
+  beforeWrite?: (plan: RestorePlan) => boolean | Promise<boolean>;
   apply?: ApplyOptions;
 }
 
 export interface RestoreResult {
   plan: RestorePlan;
-  /** What was written; absent on a dry run. */
+  /** What was written; absent on a dry run, or when `beforeWrite` declined. */
   applied?: AppliedRestore;
   /** Table rows that were not read (no string Value…), so left untouched unless the document has them. */
   warnings: string[];
@@ -486,8 +489,8 @@ export async function restoreTable(
     warnings: contents.warnings,
     expired: classifyExpired(contents.expiredKeys, document),
   };
-  options.beforeWrite?.(plan);
-  if (!options.dryRun) result.applied = await applyRestore(dynamodb, options.tableName, plan, options.apply);
+  const proceed = (await options.beforeWrite?.(plan)) ?? true;
+  if (!options.dryRun && proceed) result.applied = await applyRestore(dynamodb, options.tableName, plan, options.apply);
   return result;
 }
 

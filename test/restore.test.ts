@@ -281,8 +281,13 @@ describe('restore (SPEC §5)', () => {
     /** What the last {@link restore} wrote on stderr. */
     let stderr: string[] = [];
 
-    /** Runs `npm run restore` in-process; answers its output, or throws what the CLI would report. */
-    async function restore(deployment: Deployment, table: BackupTable, ...args: string[]): Promise<string[]> {
+    /** Runs `npm run restore` in-process (stdin not a terminal unless `ask` is given). */
+    async function runRestore(
+      deployment: Deployment,
+      args: string[],
+      options: { table?: BackupTable; ask?: (question: string) => Promise<string> } = {},
+    ): Promise<{ code: number; output: string[] }> {
+      const table = options.table ?? 'configuration';
       const output: string[] = [];
       stderr = [];
       const code = await restoreCommand(
@@ -290,6 +295,7 @@ describe('restore (SPEC §5)', () => {
         {
           print: (line) => output.push(line),
           stderr: (line) => stderr.push(line),
+          ...(options.ask ? { ask: options.ask } : {}),
           env: {
             AWS_REGION: 'eu-west-1',
             METADATA_AND_BACKUP_S3_PATH: `s3://${deployment.destination!.bucket}/org/clonesquad`,
@@ -297,6 +303,12 @@ describe('restore (SPEC §5)', () => {
           clients: { dynamodb, s3, sts },
         },
       );
+      return { code, output };
+    }
+
+    /** Runs a restore that must succeed; answers its output, or throws what the CLI would report. */
+    async function restore(deployment: Deployment, table: BackupTable, ...args: string[]): Promise<string[]> {
+      const { code, output } = await runRestore(deployment, args, { table });
       expect(code).to.equal(0);
       return output;
     }
@@ -370,7 +382,16 @@ describe('restore (SPEC §5)', () => {
     it('--from archive STAMP, restore mode: deletes the keys absent from the document, after printing them', async () => {
       const deployment = await givenBackup(BACKED_UP, CHANGED);
 
-      const output = await restore(deployment, 'configuration', '--from', 'archive', STAMP, '--mode', 'restore');
+      const output = await restore(
+        deployment,
+        'configuration',
+        '--from',
+        'archive',
+        STAMP,
+        '--mode',
+        'restore',
+        '--yes',
+      );
 
       expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
       const deleting = output.indexOf('Deleting 1 row (marked -):');
@@ -403,7 +424,7 @@ describe('restore (SPEC §5)', () => {
       await writeFile(file, 'a: "1"\nextra: ""\nnightly:\n  c: "1"\n  d: "2"\n');
 
       // Act
-      await restore(deployment, 'configuration', '--from', file);
+      await restore(deployment, 'configuration', '--from', file, '--yes');
 
       // Assess
       expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
@@ -527,6 +548,92 @@ describe('restore (SPEC §5)', () => {
       expect(output.at(-2)).to.equal('  100000 to add, 0 to change, 0 to delete, 0 unchanged (merge mode)');
     });
 
+    describe('asks before it deletes rows', () => {
+      /** A table with rows `a` and `extra`, and a backup that holds only `a`: restore mode deletes `extra`. */
+      async function givenExtraRow(): Promise<Deployment> {
+        return givenBackup([tableItem('a', '1')], [tableItem('a', '1'), tableItem('extra', 'x')]);
+      }
+
+      it('on a terminal: asks "Delete N rows from TABLE? [y/N]" and deletes on y or yes', async () => {
+        for (const answer of ['y', 'yes', 'Y', ' YES ']) {
+          // Prepare
+          const deployment = await givenExtraRow();
+          const asked: string[] = [];
+
+          // Act
+          const { code, output } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore'], {
+            ask: async (question) => {
+              asked.push(question);
+              return answer;
+            },
+          });
+
+          // Assess
+          expect(asked, answer).to.deep.equal([`Delete 1 row from ${deployment.tables.configuration}? [y/N] `]);
+          expect(code).to.equal(0);
+          expect(output.at(-1)).to.equal('Done: 0 rows written, 1 row deleted.');
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1' }));
+        }
+      });
+
+      it('on a terminal: any other answer aborts, exit 1, nothing written', async () => {
+        for (const answer of ['', 'n', 'no', 'yess', 'oui']) {
+          const deployment = await givenExtraRow();
+
+          const { code, output } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore'], {
+            ask: async () => answer,
+          });
+
+          expect(code, answer).to.equal(1);
+          expect(output.at(-1)).to.equal('Aborted: nothing was written.');
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', extra: 'x' }));
+        }
+      });
+
+      it('not on a terminal: refuses to delete without --yes, exit 2, nothing written', async () => {
+        // Prepare
+        const deployment = await givenBackup(
+          [tableItem('a', '1')],
+          [tableItem('a', 'changed'), tableItem('extra', 'x'), tableItem('more', 'y')],
+        );
+
+        // Act
+        const error = await rejection(runRestore(deployment, ['--from', 'latest', '--mode', 'restore']));
+
+        // Assess
+        expect(error).to.be.instanceOf(UserInputError);
+        expect(error.message).to.equal(
+          `table ${deployment.tables.configuration}: this restore deletes 2 rows (marked - above), and stdin is not ` +
+            'a terminal to confirm it. Fix: check the rows marked -, then run it again with --yes',
+        );
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
+          rows({ a: 'changed', extra: 'x', more: 'y' }),
+        );
+      });
+
+      it('with --yes: deletes without asking', async () => {
+        const deployment = await givenExtraRow();
+
+        const { code } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore', '--yes'], {
+          ask: async () => expect.fail('asked although --yes was given'),
+        });
+
+        expect(code).to.equal(0);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1' }));
+      });
+
+      it('asks nothing on a dry run, nor when nothing is deleted', async () => {
+        const deployment = await givenExtraRow();
+        const ask = async () => expect.fail('asked');
+
+        const dryRun = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore', '--dry-run'], { ask });
+        const merge = await runRestore(deployment, ['--from', 'latest'], { ask });
+
+        expect([dryRun.code, merge.code]).to.deep.equal([0, 0]);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', extra: 'x' }));
+      });
+    });
+
     describe('checks that the document is a backup of the table it restores', () => {
       const FIX_TABLE_GROUP = 'Fix: check --table and --group (and --from), or pass --force to restore it anyway';
 
@@ -604,7 +711,7 @@ describe('restore (SPEC §5)', () => {
         const { backedUp, other, key } = await givenOtherGroup();
         const from = `s3://${backedUp.destination!.bucket}/${key}`;
 
-        await restore(other, 'scheduler', '--from', from, '--mode', 'restore', '--force');
+        await restore(other, 'scheduler', '--from', from, '--mode', 'restore', '--yes', '--force');
 
         expect(await tableRows(other.tables.scheduler)).to.deep.equal(sorted(RESTORED));
         expect(stderr).to.deep.equal([
@@ -862,7 +969,7 @@ describe('restore (SPEC §5)', () => {
 
             await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore', '--dry-run');
             expect(await rawItems(deployment.tables.configuration)).to.deep.equal(before);
-            await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore');
+            await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore', '--yes');
 
             expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(backedUp));
           }),
