@@ -65,15 +65,16 @@ export async function listBackups(
         }
         const entry = result.find((candidate) => candidate.table === parts.table);
         if (!entry) continue;
-        const listed = { key, bytes: object.Size ?? 0, etag: object.ETag ?? '', lastModified: object.LastModified };
-        if (parts.stamp === undefined) entry.latest = { table: entry.table, ...listed };
-        else
-          entry.archives.push({
-            table: entry.table,
-            ...listed,
-            stamp: parts.stamp,
-            time: parseArchiveStamp(parts.stamp)!,
-          });
+        const { table } = entry;
+        const listed = {
+          table,
+          key,
+          bytes: object.Size ?? 0,
+          etag: object.ETag ?? '',
+          lastModified: object.LastModified,
+        };
+        if (parts.stamp === undefined) entry.latest = listed;
+        else entry.archives.push({ ...listed, stamp: parts.stamp, time: parseArchiveStamp(parts.stamp)! });
       }
     }
   } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * The provenance line a backup starts with (SPEC §5): one YAML comment naming what the backup holds,
+ * The provenance line a backup starts with: one YAML comment naming what the backup holds,
  * so that a restore can tell a backup of another group or table before it writes anything.
  *
  * `# clonesquad-backup table=configuration group=web account=123456789012 region=eu-west-1`

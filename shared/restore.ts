@@ -10,6 +10,9 @@
  * its TTL is invisible to CloneSquad, so restore treats it as absent: a value the document gives it
  * replaces it, with no TTL; otherwise it is left for DynamoDB's TTL to delete.
  *
+ * Nothing is written for a document that is empty, or that says (by its provenance line or its S3
+ * key) it is a backup of another table, group, account or region ({@link checkProvenance}).
+ *
  * @example
  * const rows = (await loadBackup(s3, parseBackupSource('latest'), partition)).rows;
  * const result = await restoreTable(dynamodb, rows, { tableName, mode: 'merge', dryRun: true });
@@ -461,7 +464,7 @@ export interface ExpiredRows {
   unnamed: string[];
 }
 
-export function classifyExpired(expiredKeys: string[], document: TableRow[]): ExpiredRows {
+function classifyExpired(expiredKeys: string[], document: TableRow[]): ExpiredRows {
   const wanted = new Map(document.map((row) => [row.key, row.value]));
   const expired: ExpiredRows = { replaced: [], emptied: [], unnamed: [] };
   for (const key of [...expiredKeys].sort(compareCodePoints)) {
