@@ -380,7 +380,7 @@ describe('YAML codec (SPEC §5)', function () {
         }
       }
 
-      /** `keys` rows, one in four in a parameter set of ten. */
+      /** `keys` rows, one in four nested in one of five parameter sets. */
       const backupOf = (keys: number) =>
         dumpBackupYaml(
           Array.from({ length: keys }, (_, i) => ({
