@@ -3,6 +3,7 @@
  * partition, and how they are resolved (account from STS unless given, region from AWS_REGION unless
  * given, path from METADATA_AND_BACKUP_S3_PATH unless given).
  */
+import { createInterface } from 'node:readline/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -34,9 +35,31 @@ export interface PartitionArgs {
 
 /** What a command reads and writes besides its arguments; tests inject all three. */
 export interface CliIo {
+  /** Results, on stdout. */
   print: (line: string) => void;
+  /** Progress and notes about the input, on stderr (console.error unless given). */
+  stderr?: (line: string) => void;
+  /** Asks the operator a question and answers the reply; absent when stdin is not a terminal. */
+  ask?: (question: string) => Promise<string>;
   env?: Environment;
   clients?: { dynamodb: DynamoDBClient; s3: S3Client; sts: STSClient };
+}
+
+/** The {@link CliIo} of a command run from a shell: a question is asked only of a terminal. */
+export function processIo(): CliIo {
+  return {
+    print: (line) => console.log(line),
+    ...(process.stdin.isTTY ? { ask: askOnTerminal } : {}),
+  };
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await terminal.question(question);
+  } finally {
+    terminal.close();
+  }
 }
 
 /** A usage error: the CLI prints it with the usage text and exits 2. */
@@ -98,18 +121,24 @@ export async function resolvePartition(
       'pass the MetadataAndBackupS3Path of the deployment, e.g. --s3-path s3://my-bucket/clonesquad',
     );
   }
-  let accountId = args.account;
-  if (accountId === undefined) {
-    accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account;
+  return { root, identity: { accountId: await accountIdOf(sts, args), region, groupName } };
+}
+
+/** `--account`, or else the caller's account (STS GetCallerIdentity). */
+export async function accountIdOf(sts: STSClient, args: PartitionArgs): Promise<string> {
+  if (args.account === undefined) {
+    const accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account;
     if (!accountId) throw new Error('STS GetCallerIdentity answered no account id; pass --account');
-  } else if (!/^\d{12}$/.test(accountId)) {
+    return accountId;
+  }
+  if (!/^\d{12}$/.test(args.account)) {
     throw new UserInputError(
-      `--account "${accountId}"`,
+      `--account "${args.account}"`,
       'it is not a 12-digit AWS account id',
       'pass --account 123456789012',
     );
   }
-  return { root, identity: { accountId, region, groupName } };
+  return args.account;
 }
 
 /** Runs a CLI's main: exit 0 or `main`'s code; 2 for bad input (with the usage on usage errors); 1 otherwise. */

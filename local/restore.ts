@@ -8,19 +8,23 @@ import { parseArgs } from 'node:util';
 import { defaultTableNames } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
 import {
+  checkProvenance,
   describePlan,
   loadBackup,
   parseBackupSource,
   RESTORE_MODES,
   restoreTable,
+  showText,
   type RestoreMode,
 } from '#shared/restore';
 import {
+  accountIdOf,
   awsClients,
   type CliIo,
   PARTITION_OPTIONS,
   PARTITION_USAGE,
   parseTable,
+  processIo,
   regionOf,
   requireGroup,
   resolvePartition,
@@ -34,13 +38,25 @@ export const USAGE = `Usage: npm run restore -- --group G --table configuration|
   --mode MODE        merge (default): write every key of the document; an empty value deletes the key
                      restore: as merge, and delete every key the document does not have
   --dry-run          print the changes and write nothing
+  --yes              delete rows without asking (needed to delete when stdin is not a terminal)
+  --force            restore a backup whose provenance (its first line, or its S3 key) names another
+                     table, group, account or region than the one restored
   --table-name NAME  the DynamoDB table (default CloneSquad-G-Configuration or CloneSquad-G-Scheduler)
 ${PARTITION_USAGE}
-The changes are printed before anything is written (+ added, ~ changed, - deleted). Written rows get
-no ExpirationTime; rows already equal to the document are not rewritten.
-Exit code: 0 done, 1 failed (run it again: it writes only what still differs), 2 bad input.`;
+The changes are printed before anything is written (+ added, ~ changed, - deleted); rows are deleted
+only after a yes to "Delete N rows from TABLE? [y/N]", or with --yes. Written rows get no
+ExpirationTime; rows already equal to the document are not rewritten.
+Exit code: 0 done, 1 failed (run it again: it writes only what still differs) or declined, 2 bad
+input.`;
 
 const rowCount = (count: number) => `${count} row${count === 1 ? '' : 's'}`;
+
+const MAX_KEYS_LISTED = 5;
+
+function keyList(keys: string[]): string {
+  const listed = keys.slice(0, MAX_KEYS_LISTED).map((key) => showText(key));
+  return keys.length > MAX_KEYS_LISTED ? `${listed.join(', ')}, …` : listed.join(', ');
+}
 
 /** The whole command, with injectable output, environment and clients; answers the exit code. */
 export async function restoreCommand(argv: string[], io: CliIo): Promise<number> {
@@ -54,6 +70,8 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
       from: { type: 'string' },
       mode: { type: 'string', default: 'merge' },
       'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
       'table-name': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -84,7 +102,12 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
     source.kind === 'latest' || source.kind === 'archive'
       ? { ...(await resolvePartition(sts, values, env)), table }
       : undefined;
-  const backup = await loadBackup(s3, source, partition);
+  const stderr = io.stderr ?? ((line: string) => console.error(line));
+  const backup = await loadBackup(s3, source, partition, { onProgress: stderr });
+  const accountId =
+    partition?.identity.accountId ?? (backup.claims.length > 0 ? await accountIdOf(sts, values) : undefined);
+  const target = { table, groupName: group, region: regionOf(values, env), accountId };
+  for (const line of checkProvenance(backup, target, values.force)) stderr(line);
   const tableName = values['table-name'] ?? defaultTableNames(group)[table];
   io.print(
     `${dryRun ? 'Dry run: restoring' : 'Restoring'} ${backup.location} (${backup.rows.length} keys, ${backup.bytes} bytes) ` +
@@ -95,14 +118,34 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
     mode,
     dryRun,
     tableLabel: values['table-name'] ? `--table-name "${tableName}"` : `table "${tableName}" (of --group ${group})`,
-    beforeWrite: (plan) => {
-      if (!dryRun && plan.delete.length > 0) io.print(`Deleting ${rowCount(plan.delete.length)} (marked -):`);
+    beforeWrite: async (plan) => {
+      const deleting = plan.delete.length;
+      if (!dryRun && deleting > 0) io.print(`Deleting ${rowCount(deleting)} (marked -):`);
       for (const line of describePlan(plan)) io.print(`  ${line}`);
+      if (dryRun || deleting === 0 || values.yes) return true;
+      if (!io.ask) {
+        throw new UserInputError(
+          `table ${tableName}`,
+          `this restore deletes ${rowCount(deleting)} (marked - above), and stdin is not a terminal to confirm it`,
+          'check the rows marked -, then run it again with --yes',
+        );
+      }
+      const answer = await io.ask(`Delete ${rowCount(deleting)} from ${tableName}? [y/N] `);
+      return /^(y|yes)$/i.test(answer.trim());
     },
   });
+  if (!dryRun && !result.applied) {
+    io.print('Aborted: nothing was written.');
+    return 1;
+  }
   for (const warning of result.warnings) io.print(`warning: ${warning}; the row was left as it is`);
-  if (result.expiredRows > 0) {
-    io.print(`note: ${rowCount(result.expiredRows)} past TTL treated as absent (the document's value replaces it)`);
+  const fates: [string[], string][] = [
+    [result.expired.replaced, 'named by the document, so replaced by its value (with no TTL)'],
+    [result.expired.emptied, "given an empty value by the document, so left for DynamoDB's TTL to delete"],
+    [result.expired.unnamed, "not named by the document, so left for DynamoDB's TTL to delete"],
+  ];
+  for (const [keys, fate] of fates) {
+    if (keys.length > 0) io.print(`note: past TTL and ${fate}: ${rowCount(keys.length)} (${keyList(keys)})`);
   }
   if (dryRun) io.print('Dry run: nothing was written.');
   else io.print(`Done: ${rowCount(result.applied!.put)} written, ${rowCount(result.applied!.deleted)} deleted.`);
@@ -110,5 +153,5 @@ export async function restoreCommand(argv: string[], io: CliIo): Promise<number>
 }
 
 if (require.main === module) {
-  runCli(() => restoreCommand(process.argv.slice(2), { print: (line) => console.log(line) }), USAGE);
+  runCli(() => restoreCommand(process.argv.slice(2), processIo()), USAGE);
 }

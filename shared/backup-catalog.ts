@@ -7,11 +7,10 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { explainS3Error } from './s3-objects.ts';
 import {
-  archiveBackupKey,
   backupFolder,
   BACKUP_TABLES,
-  latestBackupKey,
   parseArchiveStamp,
+  parseBackupKey,
   type BackupTable,
   type PartitionIdentity,
 } from './s3-layout.ts';
@@ -43,21 +42,6 @@ export interface TableBackups {
   archives: ArchiveObject[];
 }
 
-/** Recognises one table's archive keys: the layout's key with the stamp cut out. */
-function archiveStampOf(
-  root: S3Location,
-  id: PartitionIdentity,
-  table: BackupTable,
-): (key: string) => string | undefined {
-  const marker = '\u0000';
-  const [before, after] = archiveBackupKey(root, id, table, marker).split(marker);
-  return (key) => {
-    if (!key.startsWith(before) || !key.endsWith(after) || key.length <= before.length + after.length) return undefined;
-    const stamp = key.slice(before.length, key.length - after.length);
-    return parseArchiveStamp(stamp) ? stamp : undefined;
-  };
-}
-
 /**
  * Lists the backups of `tables` in the partition, each table's archives newest first, and tells
  * which archive each `latest-` holds.
@@ -69,25 +53,28 @@ export async function listBackups(
   tables: readonly BackupTable[] = BACKUP_TABLES,
 ): Promise<TableBackups[]> {
   const result = tables.map((table): TableBackups => ({ table, archives: [] }));
-  const matchers = result.map((entry) => ({
-    entry,
-    latestKey: latestBackupKey(root, id, entry.table),
-    stampOf: archiveStampOf(root, id, entry.table),
-  }));
   const prefix = `${backupFolder(root, id)}/`;
   try {
     for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: root.bucket, Prefix: prefix })) {
       for (const object of page.Contents ?? []) {
         const key = object.Key!;
-        const listed = { key, bytes: object.Size ?? 0, etag: object.ETag ?? '', lastModified: object.LastModified };
-        for (const { entry, latestKey, stampOf } of matchers) {
-          if (key === latestKey) {
-            entry.latest = { table: entry.table, ...listed };
-            continue;
-          }
-          const stamp = stampOf(key);
-          if (stamp) entry.archives.push({ table: entry.table, ...listed, stamp, time: parseArchiveStamp(stamp)! });
+        const parts = parseBackupKey(key);
+        // A backup key of another partition, nested deeper under this folder, parses too.
+        if (!parts || backupFolder({ ...root, prefix: parts.prefix }, parts.identity) !== backupFolder(root, id)) {
+          continue;
         }
+        const entry = result.find((candidate) => candidate.table === parts.table);
+        if (!entry) continue;
+        const { table } = entry;
+        const listed = {
+          table,
+          key,
+          bytes: object.Size ?? 0,
+          etag: object.ETag ?? '',
+          lastModified: object.LastModified,
+        };
+        if (parts.stamp === undefined) entry.latest = listed;
+        else entry.archives.push({ ...listed, stamp: parts.stamp, time: parseArchiveStamp(parts.stamp)! });
       }
     }
   } catch (error) {

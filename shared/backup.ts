@@ -85,7 +85,13 @@ export async function archiveBackup(
   executionStartTime: string,
 ): Promise<BackupPartResult> {
   const destination = requireDestination(deployment);
-  const body = Buffer.from(dumpBackupYaml(contents.rows), 'utf8');
+  const provenance = {
+    table,
+    groupName: deployment.groupName,
+    accountId: deployment.accountId,
+    region: deployment.region,
+  };
+  const body = Buffer.from(dumpBackupYaml(contents.rows, provenance), 'utf8');
   const archiveKey = archiveBackupKey(destination, deployment, table, archiveStamp(executionStartTime));
   const written = await putObject(s3, {
     bucket: destination.bucket,

@@ -6,8 +6,12 @@
  * - *restore* does the same and also deletes the keys the document does not have.
  *
  * Only differences are written: a row whose value already equals the document's is left as it is,
- * TTL included. A row that restore writes has no `ExpirationTime` (backups carry no TTL), and a
- * TTL-expired row is treated as absent: the document's value replaces it, with no TTL.
+ * TTL included. A row that restore writes has no `ExpirationTime` (backups carry no TTL). A row past
+ * its TTL is invisible to CloneSquad, so restore treats it as absent: a value the document gives it
+ * replaces it, with no TTL; otherwise it is left for DynamoDB's TTL to delete.
+ *
+ * Nothing is written for a document that is empty, or that says (by its provenance line or its S3
+ * key) it is a backup of another table, group, account or region ({@link checkProvenance}).
  *
  * @example
  * const rows = (await loadBackup(s3, parseBackupSource('latest'), partition)).rows;
@@ -24,6 +28,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { listBackups, nearestArchives } from './backup-catalog.ts';
+import { readProvenance, type BackupProvenance } from './backup-provenance.ts';
 import { UserInputError } from './errors.ts';
 import { explainS3Error } from './s3-objects.ts';
 import {
@@ -31,13 +36,14 @@ import {
   archiveStamp,
   latestBackupKey,
   parseArchiveStamp,
+  parseBackupKey,
   type BackupTable,
   type PartitionIdentity,
 } from './s3-layout.ts';
 import { bucketNameProblem, formatS3Path, type S3Location } from './s3-path.ts';
 import { readTable } from './table-reader.ts';
 import { compareCodePoints, type TableRow } from './table-rows.ts';
-import { loadBackupYaml } from './yaml-codec.ts';
+import { loadBackupYaml, type LoadOptions } from './yaml-codec.ts';
 
 export const RESTORE_MODES = ['merge', 'restore'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
@@ -253,8 +259,17 @@ export interface BackupPartition {
 export interface LoadedBackup {
   /** Where the document was read, as a user writes it (`s3://…` or the file path). */
   location: string;
+  /** The object's key, when it was read from S3. */
+  s3Key?: string;
   bytes: number;
   rows: TableRow[];
+  /** What the document says it is a backup of: by its provenance line, and by its S3 key. */
+  claims: ProvenanceClaim[];
+}
+
+export interface ProvenanceClaim {
+  origin: 'its first line' | 'its S3 key';
+  provenance: BackupProvenance;
 }
 
 /** Reads and parses the backup document a source names, with a clear error when there is none. */
@@ -262,25 +277,86 @@ export async function loadBackup(
   s3: S3Client,
   source: BackupSource,
   partition?: BackupPartition,
+  options: LoadOptions = {},
 ): Promise<LoadedBackup> {
   const body = await readSource(s3, source, partition);
-  const { location } = body;
+  const { location, s3Key } = body;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body.bytes);
   } catch {
     throw new UserInputError(location, 'it is not UTF-8 text', 'restore a backup YAML file this service wrote');
   }
-  const rows = loadBackupYaml(text, location);
+  // The key first: it is what the operator named.
+  const claims: ProvenanceClaim[] = [];
+  const keyParts = s3Key === undefined ? undefined : parseBackupKey(s3Key);
+  if (keyParts) claims.push({ origin: 'its S3 key', provenance: { table: keyParts.table, ...keyParts.identity } });
+  const stated = readProvenance(text, location);
+  if (stated) claims.push({ origin: 'its first line', provenance: stated });
+  const rows = loadBackupYaml(text, location, options);
   checkRestorable(rows, location);
-  return { location, bytes: body.bytes.byteLength, rows };
+  return { location, ...(s3Key === undefined ? {} : { s3Key }), bytes: body.bytes.byteLength, rows, claims };
+}
+
+/** What a restore writes, to compare with what the document says it is a backup of. */
+export interface RestoreTarget {
+  table: BackupTable;
+  groupName: string;
+  region: string;
+  /** Compared only when known. */
+  accountId?: string;
+}
+
+const CHECKED_FIELDS: [field: keyof BackupProvenance, label: string, option: string][] = [
+  ['table', 'table', '--table'],
+  ['groupName', 'group', '--group'],
+  ['accountId', 'account', '--account'],
+  ['region', 'region', '--region'],
+];
+
+/**
+ * Refuses a document that says it is a backup of another table, group, account or region than the
+ * one restored, unless `force`. Answers what to tell the operator besides: a mismatch forced through,
+ * or a document that says nothing of where it comes from (written by hand).
+ */
+export function checkProvenance(backup: LoadedBackup, target: RestoreTarget, force: boolean): string[] {
+  if (backup.claims.length === 0) {
+    const key = backup.s3Key === undefined ? '' : ', and not a backup key';
+    return [
+      `note: ${backup.location} does not say what it is a backup of (no "# clonesquad-backup" first line${key}); ` +
+        'restoring it without checking its table and group',
+    ];
+  }
+  for (const { origin, provenance } of backup.claims) {
+    const differing = CHECKED_FIELDS.filter(
+      ([field]) => target[field] !== undefined && provenance[field] !== target[field],
+    );
+    if (differing.length === 0) continue;
+    const side = (values: Partial<BackupProvenance>) =>
+      differing.map(([field, label]) => `${label} ${shownName(values[field]!)}`).join(', ');
+    const problem = `it is a backup of ${side(provenance)} (${origin} says so), but this restore writes ${side(target)}`;
+    if (force) return [`warning: ${backup.location}: ${problem}; restoring it anyway (--force)`];
+    const options = differing.map(([, , option]) => option);
+    const named = options.length === 1 ? options[0] : `${options.slice(0, -1).join(', ')} and ${options.at(-1)}`;
+    throw new UserInputError(
+      backup.location,
+      problem,
+      `check ${named} (and --from), or pass --force to restore it anyway`,
+    );
+  }
+  return [];
+}
+
+/** A table, group, account or region name: as it is when it is one, quoted when it is anything else. */
+function shownName(name: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : showText(name);
 }
 
 async function readSource(
   s3: S3Client,
   source: BackupSource,
   partition?: BackupPartition,
-): Promise<{ location: string; bytes: Uint8Array }> {
+): Promise<{ location: string; s3Key?: string; bytes: Uint8Array }> {
   switch (source.kind) {
     case 'file':
       return { location: source.path, bytes: await readLocalFile(source.path) };
@@ -334,11 +410,11 @@ async function readS3(
   bucket: string,
   key: string,
   onMissing: (location: string) => void | Promise<void>,
-): Promise<{ location: string; bytes: Uint8Array }> {
+): Promise<{ location: string; s3Key: string; bytes: Uint8Array }> {
   const location = formatS3Path({ bucket, prefix: key });
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { location, bytes: await response.Body!.transformToByteArray() };
+    return { location, s3Key: key, bytes: await response.Body!.transformToByteArray() };
   } catch (error) {
     if (error instanceof S3ServiceException && error.name === 'NoSuchKey') {
       await onMissing(location);
@@ -361,19 +437,41 @@ export interface RestoreOptions {
   /** How the user named the table, for error messages (default `table "NAME"`). */
   tableLabel?: string;
   now?: Date;
-  /** Called with the plan before anything is written, to show what is about to change. */
-  beforeWrite?: (plan: RestorePlan) => void;
+  /**
+   * Called with the plan before anything is written, to show what is about to change; answers
+   * whether to write it (nothing is written on `false`).
+   */
+  beforeWrite?: (plan: RestorePlan) => boolean | Promise<boolean>;
   apply?: ApplyOptions;
 }
 
 export interface RestoreResult {
   plan: RestorePlan;
-  /** What was written; absent on a dry run. */
+  /** What was written; absent on a dry run, or when `beforeWrite` declined. */
   applied?: AppliedRestore;
   /** Table rows that were not read (no string Value…), so left untouched unless the document has them. */
   warnings: string[];
-  /** TTL-expired rows, invisible to CloneSquad: treated as absent. */
-  expiredRows: number;
+  expired: ExpiredRows;
+}
+
+/** Keys of the rows past their TTL, by what restore does with them. */
+export interface ExpiredRows {
+  /** The document gives them a value, which replaces them (with no TTL). */
+  replaced: string[];
+  /** The document gives them an empty value: nothing to write, DynamoDB's TTL deletes them. */
+  emptied: string[];
+  /** The document does not name them: left for DynamoDB's TTL to delete, in either mode. */
+  unnamed: string[];
+}
+
+function classifyExpired(expiredKeys: string[], document: TableRow[]): ExpiredRows {
+  const wanted = new Map(document.map((row) => [row.key, row.value]));
+  const expired: ExpiredRows = { replaced: [], emptied: [], unnamed: [] };
+  for (const key of [...expiredKeys].sort(compareCodePoints)) {
+    const value = wanted.get(key);
+    (value === undefined ? expired.unnamed : value === '' ? expired.emptied : expired.replaced).push(key);
+  }
+  return expired;
 }
 
 /** Compares `document` with the table, and unless it is a dry run, writes the differences. */
@@ -389,9 +487,13 @@ export async function restoreTable(
     now: options.now,
   });
   const plan = planRestore(contents.rows, document, options.mode);
-  const result: RestoreResult = { plan, warnings: contents.warnings, expiredRows: contents.expiredRows };
-  options.beforeWrite?.(plan);
-  if (!options.dryRun) result.applied = await applyRestore(dynamodb, options.tableName, plan, options.apply);
+  const result: RestoreResult = {
+    plan,
+    warnings: contents.warnings,
+    expired: classifyExpired(contents.expiredKeys, document),
+  };
+  const proceed = (await options.beforeWrite?.(plan)) ?? true;
+  if (!options.dryRun && proceed) result.applied = await applyRestore(dynamodb, options.tableName, plan, options.apply);
   return result;
 }
 

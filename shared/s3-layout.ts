@@ -88,3 +88,46 @@ export function parseArchiveStamp(stamp: string): Date | undefined {
   const [, y, mo, d, h, mi, s, ms] = match;
   return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
 }
+
+/** What a backup key names: the inverse of {@link latestBackupKey} and {@link archiveBackupKey}. */
+export interface BackupKeyParts {
+  /** The root's prefix (the bucket is not part of a key). */
+  prefix: string;
+  identity: PartitionIdentity;
+  table: BackupTable;
+  /** Archives only. */
+  stamp?: string;
+}
+
+const PARTITION_FIELDS = ['accountid=', 'region=', 'groupname='] as const;
+
+/**
+ * Reads a key the backup builders make, or answers `undefined` for any other key. The partition
+ * folder is read from the end of the key (the prefix may hold anything), and the answer is checked by
+ * building the key again from it, so only the builders' own output is ever read.
+ */
+export function parseBackupKey(key: string): BackupKeyParts | undefined {
+  const segments = key.split('/');
+  const fileName = segments[segments.length - 1];
+  const stamped = segments[segments.length - 2] === 'archive';
+  const folderEnd = segments.length - (stamped ? 2 : 1);
+  const folderStart = folderEnd - 4;
+  if (folderStart < 0 || segments[folderStart] !== 'backups') return undefined;
+  const fields = segments.slice(folderStart + 1, folderEnd);
+  if (!fields.every((field, index) => field.startsWith(PARTITION_FIELDS[index]))) return undefined;
+  const [accountId, region, groupName] = fields.map((field, index) => field.slice(PARTITION_FIELDS[index].length));
+  const identity = { accountId, region, groupName };
+  const root = { bucket: '', prefix: segments.slice(0, folderStart).join('/') };
+  for (const table of BACKUP_TABLES) {
+    const suffix = `-${fileStem(identity, table)}.yaml`;
+    if (!stamped) {
+      if (latestBackupKey(root, identity, table) === key) return { prefix: root.prefix, identity, table };
+      continue;
+    }
+    const stamp = fileName.endsWith(suffix) ? fileName.slice(0, -suffix.length) : undefined;
+    if (stamp !== undefined && parseArchiveStamp(stamp) && archiveBackupKey(root, identity, table, stamp) === key) {
+      return { prefix: root.prefix, identity, table, stamp };
+    }
+  }
+  return undefined;
+}

@@ -10,7 +10,8 @@ export interface TableContents {
   rows: TableRow[];
   /** Rows left out because they cannot be represented, each with the reason. */
   warnings: string[];
-  expiredRows: number;
+  /** Keys of the rows left out because their TTL has passed (DynamoDB deletes them lazily). */
+  expiredKeys: string[];
   /** Scan pages read (1 MB each at most), for cost accounting. */
   pages: number;
 }
@@ -24,7 +25,7 @@ export interface ReadTableOptions {
 
 export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOptions): Promise<TableContents> {
   const nowSeconds = (options.now ?? new Date()).getTime() / 1000;
-  const contents: TableContents = { rows: [], warnings: [], expiredRows: 0, pages: 0 };
+  const contents: TableContents = { rows: [], warnings: [], expiredKeys: [], pages: 0 };
   const pages = paginateScan({ client: dynamodb }, { TableName: options.tableName, ConsistentRead: true });
   try {
     for await (const page of pages) {
@@ -33,7 +34,7 @@ export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOpti
         const row = rowFromItem(item, contents.warnings);
         if (!row) continue;
         if (row.expirationTime !== undefined && row.expirationTime < nowSeconds) {
-          contents.expiredRows += 1;
+          contents.expiredKeys.push(row.key);
           continue;
         }
         contents.rows.push(row);
@@ -64,9 +65,9 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   }
   const value = item.Value?.S;
   if (value === undefined) {
-    const found = item.Value ? `a ${Object.keys(item.Value)[0]} value` : 'no "Value" attribute';
+    const found = item.Value ? `its Value is ${typeInWords(item.Value)}, not a string` : 'it has no "Value" attribute';
     warnings.push(
-      `skipped key "${key}": it has ${found}, not a string; CloneSquad only reads string values. ` +
+      `skipped key "${key}": ${found}; CloneSquad only reads string values. ` +
         'Fix: write the value again as a string (DynamoDB type S)',
     );
     return undefined;
@@ -75,4 +76,24 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   const ttl = item.ExpirationTime?.N;
   if (ttl !== undefined && Number.isFinite(Number(ttl))) row.expirationTime = Number(ttl);
   return row;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  S: 'a string',
+  N: 'a number',
+  B: 'binary',
+  SS: 'a string set',
+  NS: 'a number set',
+  BS: 'a binary set',
+  M: 'a map',
+  L: 'a list',
+  NULL: 'a null',
+  BOOL: 'a boolean',
+};
+
+/** `a map (M)`: the DynamoDB type of an attribute value as an operator reads it, code included. */
+function typeInWords(value: AttributeValue): string {
+  const code = Object.keys(value)[0];
+  const words = TYPE_WORDS[code];
+  return words ? `${words} (${code})` : `of type ${code}`;
 }

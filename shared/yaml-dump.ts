@@ -9,6 +9,7 @@
  * written plain only when it is provably a string under both; everything else is double-quoted with
  * escapes that both versions define.
  */
+import { provenanceLine, type BackupProvenance } from './backup-provenance.ts';
 import { compareCodePoints, splitParameterSetKey, type TableRow } from './table-rows.ts';
 
 /** Letters first (so never a number, date or `.inf`), then a conservative set; no `: `, ` #` or edges of space. */
@@ -120,11 +121,14 @@ function sortedEntries<V>(map: Map<string, V>): [string, V][] {
   return [...map.entries()].sort(([a], [b]) => compareCodePoints(a, b));
 }
 
-/** Writes the backup document for a table's rows. An empty table gives `{}`. */
-export function dumpBackupYaml(rows: Iterable<TableRow>): string {
+/**
+ * Writes the backup document for a table's rows, starting with the provenance line when given. An
+ * empty table gives `{}`.
+ */
+export function dumpBackupYaml(rows: Iterable<TableRow>, provenance?: BackupProvenance): string {
   const top = nestRows(rows);
-  if (top.size === 0) return '{}\n';
-  const lines: string[] = [];
+  const lines: string[] = provenance ? [provenanceLine(provenance)] : [];
+  if (top.size === 0) return [...lines, '{}\n'].join('\n');
   for (const [key, node] of sortedEntries(top)) {
     if (typeof node === 'string') {
       lines.push(...keyLines('', key, node));

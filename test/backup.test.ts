@@ -31,6 +31,10 @@ import {
 } from '#test/support/backup-fixtures';
 
 const FIRST_RUN = '2024-06-01T10:00:00.123Z';
+
+/** The first line of every backup: what it holds, without a time (identical tables give identical bytes). */
+const provenance = (deployment: Deployment, table: BackupTable) =>
+  `# clonesquad-backup table=${table} group=${deployment.groupName} account=123456789012 region=eu-west-1\n`;
 const SECOND_RUN = '2024-06-01T11:00:00.456Z';
 
 function sha256(body: Uint8Array, encoding: 'hex' | 'base64' = 'hex'): string {
@@ -96,7 +100,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       // Assess
       for (const [index, table] of BACKUP_TABLES.entries()) {
         expect(results[index]).to.include({ status: 'ok', table, records: 0 });
-        expect((await read(deployment, archiveKey(deployment, table, FIRST_RUN))).toString()).to.equal('{}\n');
+        expect((await read(deployment, archiveKey(deployment, table, FIRST_RUN))).toString()).to.equal(
+          `${provenance(deployment, table)}{}\n`,
+        );
       }
     });
 
@@ -159,8 +165,10 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       ]);
       expect(keys).to.deep.equal(expected.sort());
       expect(await read(deployment, archiveKey(deployment, 'configuration', FIRST_RUN))).to.deep.equal(firstArchive);
-      expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal('a: second\n');
-      expect(firstArchive.toString()).to.equal('a: first\n');
+      expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: second\n`,
+      );
+      expect(firstArchive.toString()).to.equal(`${provenance(deployment, 'configuration')}a: first\n`);
     });
 
     it('refuses a second backup with the same stamp (If-None-Match) and leaves the first archive intact', async () => {
@@ -181,7 +189,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       expect(error.message).to.include(first.archive!.key);
       const head = await headObject(s3, deployment.destination!.bucket, first.archive!.key);
       expect(head.ETag).to.equal(first.archive!.etag);
-      expect((await read(deployment, first.archive!.key)).toString()).to.equal('a: first\n');
+      expect((await read(deployment, first.archive!.key)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: first\n`,
+      );
     });
 
     it('accepts a retried backup whose archive already holds exactly the same bytes', async () => {
@@ -266,7 +276,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
 
       // Assess
       expect(result.records).to.equal(1);
-      expect((await read(deployment, result.archive!.key)).toString()).to.equal('valid: kept\n');
+      expect((await read(deployment, result.archive!.key)).toString()).to.equal(
+        `${provenance(deployment, 'scheduler')}valid: kept\n`,
+      );
     });
 
     it('fails a backup whose table is missing with the parameter to fix, and writes nothing', async () => {
@@ -369,7 +381,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       const schedulerAfter = await headObject(s3, deployment.destination!.bucket, latestKey(deployment, 'scheduler'));
       expect(schedulerAfter.ETag).to.equal(schedulerLatest.ETag);
       expect(schedulerAfter.LastModified).to.deep.equal(schedulerLatest.LastModified);
-      expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal('a: second\n');
+      expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: second\n`,
+      );
     });
 
     it('skips publishing when no backup succeeded, writing nothing', async () => {
@@ -441,7 +455,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       const [call] = s3Mock.commandCalls(PutObjectCommand);
       const input: PutObjectCommandInput = call.args[0].input;
       const body = input.Body as Uint8Array;
-      expect(Buffer.from(body).toString()).to.equal('a: b\n');
+      expect(Buffer.from(body).toString()).to.equal(`${provenance(deployment, 'configuration')}a: b\n`);
       expect(input).to.deep.include({
         Bucket: 'org-bucket',
         Key: archiveKey(deployment, 'configuration', FIRST_RUN),

@@ -311,7 +311,7 @@ describe('bad input: clear messages (issue 5)', () => {
       const [backup] = await exportTable({ dynamodb, s3 }, deployment, { table: 'configuration', ...run });
       expect(backup).to.deep.include({ status: 'ok', records: 1 });
       expect(backup.warnings).to.deep.equal([
-        'skipped key "ec2.schedule.min_instance_count": it has a N value, not a string; CloneSquad only reads ' +
+        'skipped key "ec2.schedule.min_instance_count": its Value is a number (N), not a string; CloneSquad only reads ' +
           'string values. Fix: write the value again as a string (DynamoDB type S)',
       ]);
     });

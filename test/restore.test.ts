@@ -11,7 +11,7 @@ import {
   PutItemCommand,
   type BatchWriteItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { writeItems } from '#local/seed';
@@ -29,12 +29,19 @@ import {
   showText,
   type RestorePlan,
 } from '#shared/restore';
-import { archiveStamp, latestBackupKey, type BackupTable } from '#shared/s3-layout';
+import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from '#shared/s3-layout';
 import { readTable } from '#shared/table-reader';
 import { compareCodePoints, type TableRow } from '#shared/table-rows';
 import { dumpBackupYaml, loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
-import { createTable, rejection, tableItem, testDeployment, type Item } from '#test/support/backup-fixtures';
+import {
+  createTable,
+  readObject,
+  rejection,
+  tableItem,
+  testDeployment,
+  type Item,
+} from '#test/support/backup-fixtures';
 import { hostileText, longString } from '#test/support/hostile-strings';
 
 const rows = (entries: Record<string, string>): TableRow[] =>
@@ -271,13 +278,24 @@ describe('restore (SPEC §5)', () => {
       sts = new STSClient(clientSettings());
     });
 
-    /** Runs `npm run restore` in-process; answers its output, or throws what the CLI would report. */
-    async function restore(deployment: Deployment, table: BackupTable, ...args: string[]): Promise<string[]> {
+    /** What the last {@link restore} wrote on stderr. */
+    let stderr: string[] = [];
+
+    /** Runs `npm run restore` in-process (stdin not a terminal unless `ask` is given). */
+    async function runRestore(
+      deployment: Deployment,
+      args: string[],
+      options: { table?: BackupTable; ask?: (question: string) => Promise<string> } = {},
+    ): Promise<{ code: number; output: string[] }> {
+      const table = options.table ?? 'configuration';
       const output: string[] = [];
+      stderr = [];
       const code = await restoreCommand(
         ['--group', deployment.groupName, '--table', table, '--table-name', deployment.tables[table], ...args],
         {
           print: (line) => output.push(line),
+          stderr: (line) => stderr.push(line),
+          ...(options.ask ? { ask: options.ask } : {}),
           env: {
             AWS_REGION: 'eu-west-1',
             METADATA_AND_BACKUP_S3_PATH: `s3://${deployment.destination!.bucket}/org/clonesquad`,
@@ -285,6 +303,12 @@ describe('restore (SPEC §5)', () => {
           clients: { dynamodb, s3, sts },
         },
       );
+      return { code, output };
+    }
+
+    /** Runs a restore that must succeed; answers its output, or throws what the CLI would report. */
+    async function restore(deployment: Deployment, table: BackupTable, ...args: string[]): Promise<string[]> {
+      const { code, output } = await runRestore(deployment, args, { table });
       expect(code).to.equal(0);
       return output;
     }
@@ -358,7 +382,16 @@ describe('restore (SPEC §5)', () => {
     it('--from archive STAMP, restore mode: deletes the keys absent from the document, after printing them', async () => {
       const deployment = await givenBackup(BACKED_UP, CHANGED);
 
-      const output = await restore(deployment, 'configuration', '--from', 'archive', STAMP, '--mode', 'restore');
+      const output = await restore(
+        deployment,
+        'configuration',
+        '--from',
+        'archive',
+        STAMP,
+        '--mode',
+        'restore',
+        '--yes',
+      );
 
       expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
       const deleting = output.indexOf('Deleting 1 row (marked -):');
@@ -391,7 +424,7 @@ describe('restore (SPEC §5)', () => {
       await writeFile(file, 'a: "1"\nextra: ""\nnightly:\n  c: "1"\n  d: "2"\n');
 
       // Act
-      await restore(deployment, 'configuration', '--from', file);
+      await restore(deployment, 'configuration', '--from', file, '--yes');
 
       // Assess
       expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
@@ -432,7 +465,43 @@ describe('restore (SPEC §5)', () => {
         tableItem('a', '1', future),
         tableItem('b', 'yes'),
       ]);
-      expect(output).to.include("note: 1 row past TTL treated as absent (the document's value replaces it)");
+      expect(output).to.include(
+        'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("b")',
+      );
+    });
+
+    it('says what happens to each row past TTL: replaced when the document names it, else left for TTL to delete', async () => {
+      // Prepare
+      const past = 1000;
+      const deployment = await givenBackup(
+        [],
+        [
+          tableItem('a', 'live'),
+          tableItem('named', 'old', past),
+          tableItem('emptied', 'old', past),
+          tableItem('unnamed1', 'old', past),
+          tableItem('unnamed2', 'old', past),
+        ],
+      );
+      const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'backup.yaml');
+      await writeFile(file, 'a: live\nemptied: ""\nnamed: new\n');
+
+      // Act
+      const output = await restore(deployment, 'configuration', '--from', file, '--mode', 'restore');
+
+      // Assess
+      expect(output.filter((line) => line.startsWith('note: past TTL'))).to.deep.equal([
+        'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("named")',
+        'note: past TTL and given an empty value by the document, so left for DynamoDB\'s TTL to delete: 1 row ("emptied")',
+        'note: past TTL and not named by the document, so left for DynamoDB\'s TTL to delete: 2 rows ("unnamed1", "unnamed2")',
+      ]);
+      expect(await rawItems(deployment.tables.configuration)).to.deep.equal([
+        tableItem('a', 'live'),
+        tableItem('emptied', 'old', past),
+        tableItem('named', 'new'),
+        tableItem('unnamed1', 'old', past),
+        tableItem('unnamed2', 'old', past),
+      ]);
     });
 
     it('leaves rows it cannot read as they are, with a warning', async () => {
@@ -446,8 +515,254 @@ describe('restore (SPEC §5)', () => {
 
       const output = await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore');
 
-      expect(output.join('\n')).to.include('warning: skipped key "n": it has a N value');
+      expect(output).to.include(
+        'warning: skipped key "n": its Value is a number (N), not a string; CloneSquad only reads string values. ' +
+          'Fix: write the value again as a string (DynamoDB type S); the row was left as it is',
+      );
       expect((await rawItems(deployment.tables.configuration)).map((item) => item.Key.S)).to.include('n');
+    });
+
+    it('shows its progress on stderr while it reads a large document', async function () {
+      // Prepare
+      this.timeout(120_000);
+      const deployment = await givenBackup([], []);
+      const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'big.yaml');
+      const { groupName, accountId, region } = deployment;
+      const provenance = { table: 'configuration', groupName, accountId, region };
+      await writeFile(
+        file,
+        dumpBackupYaml(
+          Array.from({ length: 100_000 }, (_, i) => ({ key: `k${i}`, value: 'v' })),
+          provenance,
+        ),
+      );
+
+      // Act
+      const output = await restore(deployment, 'configuration', '--from', file, '--dry-run');
+
+      // Assess
+      expect(stderr).to.deep.equal([
+        `reading ${file}: 100000 of 100001 lines`,
+        `reading ${file}: all 100001 lines read, now checking its keys`,
+      ]);
+      expect(output.at(-2)).to.equal('  100000 to add, 0 to change, 0 to delete, 0 unchanged (merge mode)');
+    });
+
+    describe('asks before it deletes rows', () => {
+      /** A table with rows `a` and `extra`, and a backup that holds only `a`: restore mode deletes `extra`. */
+      async function givenExtraRow(): Promise<Deployment> {
+        return givenBackup([tableItem('a', '1')], [tableItem('a', '1'), tableItem('extra', 'x')]);
+      }
+
+      it('on a terminal: asks "Delete N rows from TABLE? [y/N]" and deletes on y or yes', async () => {
+        for (const answer of ['y', 'yes', 'Y', ' YES ']) {
+          // Prepare
+          const deployment = await givenExtraRow();
+          const asked: string[] = [];
+
+          // Act
+          const { code, output } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore'], {
+            ask: async (question) => {
+              asked.push(question);
+              return answer;
+            },
+          });
+
+          // Assess
+          expect(asked, answer).to.deep.equal([`Delete 1 row from ${deployment.tables.configuration}? [y/N] `]);
+          expect(code).to.equal(0);
+          expect(output.at(-1)).to.equal('Done: 0 rows written, 1 row deleted.');
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1' }));
+        }
+      });
+
+      it('on a terminal: any other answer aborts, exit 1, nothing written', async () => {
+        for (const answer of ['', 'n', 'no', 'yess', 'oui']) {
+          const deployment = await givenExtraRow();
+
+          const { code, output } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore'], {
+            ask: async () => answer,
+          });
+
+          expect(code, answer).to.equal(1);
+          expect(output.at(-1)).to.equal('Aborted: nothing was written.');
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', extra: 'x' }));
+        }
+      });
+
+      it('not on a terminal: refuses to delete without --yes, exit 2, nothing written', async () => {
+        // Prepare
+        const deployment = await givenBackup(
+          [tableItem('a', '1')],
+          [tableItem('a', 'changed'), tableItem('extra', 'x'), tableItem('more', 'y')],
+        );
+
+        // Act
+        const error = await rejection(runRestore(deployment, ['--from', 'latest', '--mode', 'restore']));
+
+        // Assess
+        expect(error).to.be.instanceOf(UserInputError);
+        expect(error.message).to.equal(
+          `table ${deployment.tables.configuration}: this restore deletes 2 rows (marked - above), and stdin is not ` +
+            'a terminal to confirm it. Fix: check the rows marked -, then run it again with --yes',
+        );
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
+          rows({ a: 'changed', extra: 'x', more: 'y' }),
+        );
+      });
+
+      it('with --yes: deletes without asking', async () => {
+        const deployment = await givenExtraRow();
+
+        const { code } = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore', '--yes'], {
+          ask: async () => expect.fail('asked although --yes was given'),
+        });
+
+        expect(code).to.equal(0);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1' }));
+      });
+
+      it('asks nothing on a dry run, nor when nothing is deleted', async () => {
+        const deployment = await givenExtraRow();
+        const ask = async () => expect.fail('asked');
+
+        const dryRun = await runRestore(deployment, ['--from', 'latest', '--mode', 'restore', '--dry-run'], { ask });
+        const merge = await runRestore(deployment, ['--from', 'latest'], { ask });
+
+        expect([dryRun.code, merge.code]).to.deep.equal([0, 0]);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', extra: 'x' }));
+      });
+    });
+
+    describe('checks that the document is a backup of the table it restores', () => {
+      const FIX_TABLE_GROUP = 'Fix: check --table and --group (and --from), or pass --force to restore it anyway';
+
+      /** A configuration backup of one group, and another group whose Scheduler table has two rows. */
+      async function givenOtherGroup(): Promise<{ backedUp: Deployment; other: Deployment; key: string }> {
+        const backedUp = await givenBackup(BACKED_UP, BACKED_UP);
+        const other = testDeployment({ bucket: backedUp.destination!.bucket });
+        await createTable(dynamodb, [tableItem('x', '1'), tableItem('y', '2')], other.tables.scheduler);
+        return { backedUp, other, key: latestBackupKey(backedUp.destination!, backedUp, 'configuration') };
+      }
+
+      async function localCopy(deployment: Deployment, key: string, name = 'copy.yaml'): Promise<string> {
+        const file = join(await mkdtemp(join(tmpdir(), 'restore-')), name);
+        await writeFile(file, await readObject(s3, deployment.destination!.bucket, key));
+        return file;
+      }
+
+      it('refuses a backup of another group and table named by its S3 key, writing nothing', async () => {
+        // Prepare
+        const { backedUp, other, key } = await givenOtherGroup();
+        const from = `s3://${backedUp.destination!.bucket}/${key}`;
+
+        // Act
+        const error = await rejection(restore(other, 'scheduler', '--from', from, '--mode', 'restore'));
+
+        // Assess
+        expect(error).to.be.instanceOf(UserInputError);
+        expect(error.message).to.equal(
+          `${from}: it is a backup of table configuration, group ${backedUp.groupName} (its S3 key says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}. ${FIX_TABLE_GROUP}`,
+        );
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(rows({ x: '1', y: '2' }));
+      });
+
+      it('refuses a downloaded copy by its first line', async () => {
+        const { backedUp, other, key } = await givenOtherGroup();
+        const file = await localCopy(backedUp, key);
+
+        const error = await rejection(restore(other, 'scheduler', '--from', file, '--mode', 'restore'));
+
+        expect(error.message).to.equal(
+          `${file}: it is a backup of table configuration, group ${backedUp.groupName} (its first line says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}. ${FIX_TABLE_GROUP}`,
+        );
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(rows({ x: '1', y: '2' }));
+      });
+
+      it('refuses another account or region named by the first line', async () => {
+        // Prepare
+        const deployment = await givenBackup([], BACKED_UP);
+        const line = (account: string, region: string) =>
+          `# clonesquad-backup table=configuration group=${deployment.groupName} account=${account} region=${region}\n`;
+        const folder = await mkdtemp(join(tmpdir(), 'restore-'));
+        const [otherAccount, otherRegion] = [join(folder, 'account.yaml'), join(folder, 'region.yaml')];
+        await writeFile(otherAccount, `${line('999999999999', 'eu-west-1')}a: "1"\n`);
+        await writeFile(otherRegion, `${line('123456789012', 'us-east-1')}a: "1"\n`);
+
+        // Act
+        const accountError = await rejection(restore(deployment, 'configuration', '--from', otherAccount));
+        const regionError = await rejection(restore(deployment, 'configuration', '--from', otherRegion));
+
+        // Assess
+        expect(accountError.message).to.equal(
+          `${otherAccount}: it is a backup of account 999999999999 (its first line says so), but this restore ` +
+            'writes account 123456789012. Fix: check --account (and --from), or pass --force to restore it anyway',
+        );
+        expect(regionError.message).to.equal(
+          `${otherRegion}: it is a backup of region us-east-1 (its first line says so), but this restore ` +
+            'writes region eu-west-1. Fix: check --region (and --from), or pass --force to restore it anyway',
+        );
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
+      });
+
+      it('restores it anyway with --force, saying so on stderr', async () => {
+        const { backedUp, other, key } = await givenOtherGroup();
+        const from = `s3://${backedUp.destination!.bucket}/${key}`;
+
+        await restore(other, 'scheduler', '--from', from, '--mode', 'restore', '--yes', '--force');
+
+        expect(await tableRows(other.tables.scheduler)).to.deep.equal(sorted(RESTORED));
+        expect(stderr).to.deep.equal([
+          `warning: ${from}: it is a backup of table configuration, group ${backedUp.groupName} (its S3 key says so), ` +
+            `but this restore writes table scheduler, group ${other.groupName}; restoring it anyway (--force)`,
+        ]);
+      });
+
+      it('accepts a document that names nothing (written by hand), saying so on stderr', async () => {
+        // Prepare
+        const deployment = await givenBackup([], []);
+        const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'hand.yaml');
+        await writeFile(file, 'a: "1"\n');
+        const key = 'hand-made/a.yaml';
+        await s3.send(new PutObjectCommand({ Bucket: deployment.destination!.bucket, Key: key, Body: 'b: "2"\n' }));
+
+        // Act
+        await restore(deployment, 'configuration', '--from', file);
+        const fromFile = stderr;
+        await restore(deployment, 'configuration', '--from', `s3://${deployment.destination!.bucket}/${key}`);
+
+        // Assess
+        expect(fromFile).to.deep.equal([
+          `note: ${file} does not say what it is a backup of (no "# clonesquad-backup" first line); ` +
+            'restoring it without checking its table and group',
+        ]);
+        expect(stderr).to.deep.equal([
+          `note: s3://${deployment.destination!.bucket}/${key} does not say what it is a backup of ` +
+            '(no "# clonesquad-backup" first line, and not a backup key); restoring it without checking its table and group',
+        ]);
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(rows({ a: '1', b: '2' }));
+      });
+
+      it('says nothing of a backup of the table it restores, nor of one older than the provenance line', async () => {
+        // Prepare
+        const deployment = await givenBackup(BACKED_UP, []);
+        const key = latestBackupKey(deployment.destination!, deployment, 'configuration');
+        const copy = await localCopy(deployment, key);
+        const stamp = archiveStamp('2023-01-01T00:00:00.000Z');
+        const old = archiveBackupKey(deployment.destination!, deployment, 'configuration', stamp);
+        await s3.send(new PutObjectCommand({ Bucket: deployment.destination!.bucket, Key: old, Body: 'a: old\n' }));
+
+        // Act and Assess
+        for (const from of ['latest', copy, `s3://${deployment.destination!.bucket}/${key}`, `archive ${stamp}`]) {
+          await restore(deployment, 'configuration', '--from', from);
+          expect(stderr, from).to.deep.equal([]);
+        }
+        expect(await tableRows(deployment.tables.configuration)).to.deep.equal(
+          sorted(rows({ a: 'old', b: 'yes', '[nightly]c': '0755' })),
+        );
+      });
     });
 
     describe('refuses, with a message naming the input and the fix', () => {
@@ -520,6 +835,34 @@ describe('restore (SPEC §5)', () => {
         ['a value nested too deep', 'a:\n  b:\n    c: "1"\n', /its value is a mapping, not a string/],
         ['not UTF-8', '\xff\xfe', /it is not UTF-8 text/],
       ];
+      const emptyDocuments: [string, string][] = [
+        ['a 0-byte file', ''],
+        ['~', '~\n'],
+        ['null', 'null\n'],
+        ['a comment', '# nothing here\n'],
+        ['an empty document between markers', '---\n...\n'],
+      ];
+      for (const [name, text] of emptyDocuments) {
+        it(`an empty document (${name}) in restore mode, which would otherwise delete every row`, async () => {
+          // Prepare
+          const deployment = await givenBackup([], BACKED_UP);
+          const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'empty.yaml');
+          await writeFile(file, text);
+
+          // Act
+          const error = await refusal(deployment, '--from', file, '--mode', 'restore');
+
+          // Assess
+          expect(error).to.be.instanceOf(UserInputError);
+          expect(error.message).to.equal(
+            `${file}: it holds no mapping (the document is empty, only comments, or a null such as ~). ` +
+              'Fix: restore a backup this service wrote; a backup of an empty table is {} ' +
+              '(restore {} to empty the table on purpose)',
+          );
+          expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
+        });
+      }
+
       for (const [name, text, message] of documents) {
         it(`a document that is ${name}`, async () => {
           const deployment = await givenBackup([], BACKED_UP);
@@ -626,7 +969,7 @@ describe('restore (SPEC §5)', () => {
 
             await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore', '--dry-run');
             expect(await rawItems(deployment.tables.configuration)).to.deep.equal(before);
-            await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore');
+            await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore', '--yes');
 
             expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(backedUp));
           }),

@@ -74,7 +74,7 @@ describe('readTable (SPEC §3)', () => {
         { key: 'future', value: 'y', expirationTime: NOW_SECONDS + 3600 },
         { key: 'forever', value: 'z' },
       ]);
-      expect(contents.expiredRows).to.equal(2);
+      expect(contents.expiredKeys).to.deep.equal(['expired', 'expired-long-ago']);
     });
 
     it('skips rows without a string Key or Value, with a warning naming the key and the problem', async () => {
@@ -104,8 +104,54 @@ describe('readTable (SPEC §3)', () => {
       expect(orphan).to.match(/without a string "Key".*attributes: Value/);
       expect(numericKey).to.match(/without a string "Key".*attributes: Key, Value/);
       expect(noValue).to.match(/"no-value".*no "Value" attribute/);
-      expect(numericValue).to.match(/"numeric-value".*a N value, not a string/);
-      expect(booleanValue).to.match(/"boolean-value".*a BOOL value, not a string/);
+      expect(numericValue).to.match(/"numeric-value".*its Value is a number \(N\), not a string/);
+      expect(booleanValue).to.match(/"boolean-value".*its Value is a boolean \(BOOL\), not a string/);
+    });
+
+    it('names the type of a Value that is not a string in words, with its DynamoDB code', async () => {
+      // Prepare
+      const values: Item['Value'][] = [
+        { N: '3' },
+        { B: new Uint8Array([1]) },
+        { SS: ['a'] },
+        { NS: ['1'] },
+        { BS: [new Uint8Array([1])] },
+        { M: { a: { S: 'b' } } },
+        { L: [{ S: 'a' }] },
+        { NULL: true },
+        { BOOL: false },
+      ];
+      dynamodbMock
+        .on(ScanCommand)
+        .resolves({ Items: values.map((Value, index) => ({ Key: { S: `k${index}` }, Value })) });
+
+      // Act
+      const { warnings } = await readTable(dynamodb, options);
+
+      // Assess
+      const fix = 'CloneSquad only reads string values. Fix: write the value again as a string (DynamoDB type S)';
+      expect(warnings).to.deep.equal([
+        `skipped key "k0": its Value is a number (N), not a string; ${fix}`,
+        `skipped key "k1": its Value is binary (B), not a string; ${fix}`,
+        `skipped key "k2": its Value is a string set (SS), not a string; ${fix}`,
+        `skipped key "k3": its Value is a number set (NS), not a string; ${fix}`,
+        `skipped key "k4": its Value is a binary set (BS), not a string; ${fix}`,
+        `skipped key "k5": its Value is a map (M), not a string; ${fix}`,
+        `skipped key "k6": its Value is a list (L), not a string; ${fix}`,
+        `skipped key "k7": its Value is a null (NULL), not a string; ${fix}`,
+        `skipped key "k8": its Value is a boolean (BOOL), not a string; ${fix}`,
+      ]);
+    });
+
+    it('says when a row has no Value at all', async () => {
+      dynamodbMock.on(ScanCommand).resolves({ Items: [{ Key: { S: 'bare' } }] });
+
+      const { warnings } = await readTable(dynamodb, options);
+
+      expect(warnings).to.deep.equal([
+        'skipped key "bare": it has no "Value" attribute; CloneSquad only reads string values. ' +
+          'Fix: write the value again as a string (DynamoDB type S)',
+      ]);
     });
 
     for (const [table, parameterName] of [
@@ -183,7 +229,7 @@ describe('readTable (SPEC §3)', () => {
       const contents = await readTable(dynamodb, { tableName, parameterName: 'SchedulerTable' });
 
       // Assess
-      expect(contents).to.deep.equal({ rows: [], warnings: [], expiredRows: 0, pages: 1 });
+      expect(contents).to.deep.equal({ rows: [], warnings: [], expiredKeys: [], pages: 1 });
     });
 
     it('leaves out rows whose TTL has passed but that DynamoDB has not deleted yet', async () => {
@@ -200,7 +246,7 @@ describe('readTable (SPEC §3)', () => {
 
       // Assess
       expect(contents.rows.map((row) => row.key).sort()).to.deep.equal(['plain', 'valid']);
-      expect(contents.expiredRows).to.equal(1);
+      expect(contents.expiredKeys).to.deep.equal(['expired']);
     });
 
     it('refuses a missing table with the parameter to fix', async () => {

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { provenanceLine, readProvenance, type BackupProvenance } from '#shared/backup-provenance';
 import { UserInputError } from '#shared/errors';
 import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/table-rows';
 import { dumpBackupYaml, formatScalar, loadBackupYaml } from '#shared/yaml-codec';
@@ -59,8 +61,8 @@ function tableRows(rows: Map<string, string>): TableRow[] {
 }
 
 /** Dumps the rows and checks that every reader gives them back, and in code-point order. */
-async function expectRoundTrip(rows: Map<string, string>): Promise<string> {
-  const text = dumpBackupYaml(tableRows(rows));
+async function expectRoundTrip(rows: Map<string, string>, provenance?: BackupProvenance): Promise<string> {
+  const text = dumpBackupYaml(tableRows(rows), provenance);
   for (const [name, read] of READERS) {
     let document: unknown;
     try {
@@ -77,6 +79,17 @@ async function expectRoundTrip(rows: Map<string, string>): Promise<string> {
 }
 
 const rowsOf = (...entries: [string, string][]) => new Map(entries);
+
+/** The message of the UserInputError `read` throws, to compare whole. */
+function refusalOf(read: () => unknown): string {
+  try {
+    read();
+  } catch (error) {
+    expect(error).to.be.instanceOf(UserInputError);
+    return (error as Error).message;
+  }
+  return expect.fail('nothing was refused');
+}
 
 describe('YAML codec (SPEC §5)', function () {
   before(async function () {
@@ -318,9 +331,11 @@ describe('YAML codec (SPEC §5)', function () {
       ['a sequence value', 'a: [b]\n', /key "a": its value is a sequence, not a string/],
       ['an unquoted .nan', 'a: .nan\n', /key "a": its value NaN is not a string/],
       ['invalid YAML', 'a: [\n', /backup\.yaml: it is not valid YAML/],
-      ['a duplicated key', 'a: "1"\na: "2"\n', /backup\.yaml: it is not valid YAML \(Map keys must be unique/],
+      ['a duplicated key', 'a: "1"\na: "2"\n', /^backup\.yaml, key "a": it is given twice in the same mapping\. /],
+      ['a duplicated subkey', 'web:\n  a: "1"\n  a: "2"\n', /^backup\.yaml, key "web\.a": it is given twice/],
+      ['a duplicated key in a flow mapping', '{a: "1", a: "2"}\n', /^backup\.yaml, key "a": it is given twice/],
       ['a row given nested and raw', 'web:\n  a: "1"\n"[web]a": "2"\n', /backup\.yaml.*"\[web\]a".*twice/],
-      ['an alias', 'a: &x "1"\nb: *x\n', /backup\.yaml: .*alias/],
+      ['an alias', 'a: &x "1"\nb: *x\n', /^backup\.yaml, key "b": its value is a YAML alias \(\*x\)\. /],
     ];
     for (const [what, text, message] of refusals) {
       it(`refuses ${what} with a clear message`, () => {
@@ -331,8 +346,353 @@ describe('YAML codec (SPEC §5)', function () {
       });
     }
 
-    it('reads an empty document as no rows', () => {
-      expect(loadBackupYaml('', 'empty.yaml')).to.deep.equal([]);
+    describe('cost: linear in the number of keys', () => {
+      /**
+       * The `yaml` package's node-type checks (isScalar, isMap…), spied both where its composer calls
+       * them and where this codec does. The composer's duplicate-key check calls isScalar for every
+       * key already read, so counting them counts the work done per key, with no clock involved.
+       */
+      const modules = [
+        createRequire(__filename)('yaml'),
+        createRequire(require.resolve('yaml'))('./nodes/identity.js'),
+      ] as Record<string, () => unknown>[];
+      const CHECKS = ['isAlias', 'isCollection', 'isMap', 'isNode', 'isPair', 'isScalar', 'isSeq'];
+
+      /** Counts the calls (a spy that records each call would run out of memory on quadratic work). */
+      function nodeChecks(read: () => unknown): number {
+        let calls = 0;
+        const originals: [Record<string, () => unknown>, string, () => unknown][] = [];
+        try {
+          for (const module of modules) {
+            for (const name of CHECKS) {
+              const original = module[name];
+              originals.push([module, name, original]);
+              module[name] = function (this: unknown, ...args: []) {
+                calls += 1;
+                return original.apply(this, args);
+              };
+            }
+          }
+          read();
+          return calls;
+        } finally {
+          for (const [module, name, original] of originals) module[name] = original;
+        }
+      }
+
+      /** `keys` rows, one in four nested in one of five parameter sets. */
+      const backupOf = (keys: number) =>
+        dumpBackupYaml(
+          Array.from({ length: keys }, (_, i) => ({
+            key: i % 4 === 0 ? `[set${i % 10}]key${i}` : `key${i}`,
+            value: 'v',
+          })),
+        );
+      const checksPerKey = (keys: number, read: (text: string) => unknown) => {
+        const text = backupOf(keys);
+        return nodeChecks(() => read(text)) / keys;
+      };
+
+      it("the probe sees quadratic work: yaml's own unique-key check compares each key with every earlier one", () => {
+        const read = (text: string) => parseDocument(text, { version: '1.1', uniqueKeys: true });
+        expect(checksPerKey(4000, read)).to.be.greaterThan(4 * checksPerKey(500, read));
+      });
+
+      it('loadBackupYaml does no more node checks per key at 4,000 keys than at 500', () => {
+        const read = (text: string) => loadBackupYaml(text, 'big.yaml');
+        const small = checksPerKey(500, read);
+        expect(small).to.be.greaterThan(0);
+        expect(checksPerKey(4000, read)).to.be.at.most(small);
+      });
+    });
+
+    it('reports its progress on large documents, by lines read', () => {
+      // Prepare
+      const text = dumpBackupYaml(Array.from({ length: 2500 }, (_, i) => ({ key: `key${i}`, value: 'v' })));
+      const progress: string[] = [];
+
+      // Act
+      const rows = loadBackupYaml(text, 'big.yaml', { onProgress: (line) => progress.push(line), progressEvery: 1000 });
+
+      // Assess
+      expect(rows).to.have.length(2500);
+      expect(progress).to.deep.equal([
+        'reading big.yaml: 1000 of 2500 lines',
+        'reading big.yaml: 2000 of 2500 lines',
+        'reading big.yaml: all 2500 lines read, now checking its keys',
+      ]);
+    });
+
+    it('reports no progress on documents shorter than one step', () => {
+      const progress: string[] = [];
+
+      loadBackupYaml('a: b\nc: d', 'small.yaml', { onProgress: (line) => progress.push(line), progressEvery: 3 });
+
+      expect(progress).to.deep.equal([]);
+    });
+
+    for (const empty of ['', '\n', '~', 'null', 'Null', '# a comment only\n', '---\n...\n', '--- ~\n']) {
+      it(`refuses the empty document ${JSON.stringify(empty)}: a backup of an empty table is {}`, () => {
+        expect(refusalOf(() => loadBackupYaml(empty, 'empty.yaml'))).to.equal(
+          'empty.yaml: it holds no mapping (the document is empty, only comments, or a null such as ~). ' +
+            'Fix: restore a backup this service wrote; a backup of an empty table is {} ' +
+            '(restore {} to empty the table on purpose)',
+        );
+      });
+    }
+  });
+
+  describe('provenance line', () => {
+    const WEB: BackupProvenance = {
+      table: 'configuration',
+      groupName: 'web',
+      accountId: '123456789012',
+      region: 'eu-west-1',
+    };
+    const WEB_LINE = '# clonesquad-backup table=configuration group=web account=123456789012 region=eu-west-1';
+
+    it('starts a backup with one comment line naming table, group, account and region', async () => {
+      const text = await expectRoundTrip(rowsOf(['a', '1'], ['[s]b', 'yes']), WEB);
+
+      expect(text).to.equal(`${WEB_LINE}\na: "1"\ns:\n  b: "yes"\n`);
+      expect(readProvenance(text, 'backup.yaml')).to.deep.equal(WEB);
+    });
+
+    it("starts an empty table's backup too, then {}", async () => {
+      const text = dumpBackupYaml([], WEB);
+
+      expect(text).to.equal(`${WEB_LINE}\n{}\n`);
+      for (const [name, read] of READERS) expect(await read(text), name).to.deep.equal(new Map());
+      expect(loadBackupYaml(text, 'backup.yaml')).to.deep.equal([]);
+    });
+
+    it('percent-encodes what is not a letter, a digit or one of _ . ~ -, so the line stays one parseable line', () => {
+      const odd = { table: 'scheduler', groupName: 'a b=c%d#\n', accountId: 'é', region: '' };
+
+      const line = provenanceLine(odd);
+
+      expect(line).to.equal('# clonesquad-backup table=scheduler group=a%20b%3Dc%25d%23%0A account=%C3%A9 region=');
+      expect(readProvenance(`${line}\n{}\n`, 'backup.yaml')).to.deep.equal(odd);
+    });
+
+    it('any values: one ASCII line that reads back as them, and every reader still reads the same mapping', async () => {
+      const value = hostileText.filter((text) => !/\p{Cs}/u.test(text));
+      const provenance = fc.record({ table: value, groupName: value, accountId: value, region: value });
+      await fc.assert(
+        fc.asyncProperty(provenance, async (given) => {
+          const line = provenanceLine(given);
+          expect(line).to.match(/^# clonesquad-backup [\x21-\x7e ]*$/);
+          expect(readProvenance(`${line}\r\nx: y\n`, 'backup.yaml')).to.deep.equal(given);
+          await expectRoundTrip(rowsOf(['a', 'b']), given);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('is not there in a document whose first line is anything else', () => {
+      for (const text of ['', 'a: b\n# clonesquad-backup table=x\n', '# a comment\n', '#clonesquad-backup table=x\n']) {
+        expect(readProvenance(text, 'backup.yaml'), JSON.stringify(text)).to.equal(undefined);
+      }
+      expect(readProvenance('# clonesquad-backups table=x\n', 'backup.yaml')).to.equal(undefined);
+    });
+
+    const FIX =
+      'Fix: write it as # clonesquad-backup table=TABLE group=GROUP account=ACCOUNT region=REGION, ' +
+      'or delete the line to restore the document without checking where it comes from';
+    const malformed: [string, string][] = [
+      ['# clonesquad-backup', 'it names nothing'],
+      ['# clonesquad-backup table=configuration group=web', 'it does not give account, region'],
+      [`${WEB_LINE} group=db`, 'it gives group twice'],
+      [`${WEB_LINE}  note=x`, 'it has an empty field (two spaces in a row)'],
+      [`${WEB_LINE} note`, 'its field "note" is not NAME=VALUE'],
+      [`${WEB_LINE} note=a,b`, 'the value of its field "note=a,b" is not percent-encoded'],
+      [`${WEB_LINE} note=%FF`, 'the value of its field "note=%FF" is not percent-encoded UTF-8'],
+    ];
+    for (const [line, problem] of malformed) {
+      it(`refuses the malformed provenance line ${JSON.stringify(line)}`, () => {
+        expect(refusalOf(() => readProvenance(`${line}\na: b\n`, 'backup.yaml'))).to.equal(
+          `backup.yaml, line 1: it starts as a provenance line ("# clonesquad-backup") but ${problem}. ${FIX}`,
+        );
+      });
+    }
+
+    it('ignores fields it does not know, so that later versions may add some', () => {
+      expect(readProvenance(`${WEB_LINE} format=2\n{}\n`, 'backup.yaml')).to.deep.equal(WEB);
+    });
+  });
+
+  describe("reads a document as PyYAML safe_load (CloneSquad's import) does", () => {
+    /** Rows as `[key, value]` pairs in code-point order. */
+    const loaded = (text: string) =>
+      sortedRows(new Map(loadBackupYaml(text, 'backup.yaml').map((row) => [row.key, row.value])));
+    const pythonRows = async (text: string) => sortedRows(flatten(await pyyaml.load(text)));
+
+    const TAG_FIX =
+      'Fix: remove the tag, and quote the value if YAML would read it as something else than a string (such as yes or 0755)';
+    const refusedByPyYaml = (what: string, tag: string) =>
+      `its ${what} has the tag ${tag}, which PyYAML safe_load (CloneSquad's import) refuses. ${TAG_FIX}`;
+    const notAString = (what: string, tag: string) =>
+      `its ${what} has the tag ${tag}, and a backup holds only strings, untagged or !!str. ${TAG_FIX}`;
+
+    const tagged: [string, string, 'refused' | 'not a string'][] = [
+      [
+        'a: !!python/object:os.system x\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!!python/object:os.system')}`,
+        'refused',
+      ],
+      [
+        'a: !!python/object/apply:os.system ["id"]\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!!python/object/apply:os.system')}`,
+        'refused',
+      ],
+      ['!custom a: x\n', `backup.yaml, key "a": ${refusedByPyYaml('key', '!custom')}`, 'refused'],
+      ['web:\n  a: !custom x\n', `backup.yaml, key "[web]a": ${refusedByPyYaml('value', '!custom')}`, 'refused'],
+      ['web:\n  !custom a: x\n', `backup.yaml, key "web.a": ${refusedByPyYaml('key', '!custom')}`, 'refused'],
+      ['web: !custom\n  a: x\n', `backup.yaml, key "web": ${refusedByPyYaml('value', '!custom')}`, 'refused'],
+      ['--- !custom\na: x\n', `backup.yaml: ${refusedByPyYaml('top level', '!custom')}`, 'refused'],
+      [
+        '%TAG !e! tag:example.com,2000:\n---\na: !e!foo x\n',
+        `backup.yaml, key "a": ${refusedByPyYaml('value', '!<tag:example.com,2000:foo>')}`,
+        'refused',
+      ],
+      ['a: !!str {b: c}\n', `backup.yaml, key "a": ${refusedByPyYaml('value', '!!str')}`, 'refused'],
+      ['a: !!merge x\n', `backup.yaml, key "a": ${refusedByPyYaml('value', '!!merge')}`, 'refused'],
+      ['a: !!int "5"\n', `backup.yaml, key "a": ${notAString('value', '!!int')}`, 'not a string'],
+      ['a: ! 5\n', `backup.yaml, key "a": ${notAString('value', '!')}`, 'not a string'],
+      ['a: !!binary aGVsbG8=\n', `backup.yaml, key "a": ${notAString('value', '!!binary')}`, 'not a string'],
+      ['!!omap [{a: "1"}]\n', `backup.yaml: ${notAString('top level', '!!omap')}`, 'not a string'],
+    ];
+    for (const [text, message, python] of tagged) {
+      it(`refuses the tag in ${JSON.stringify(text)}, naming the key and the tag`, async () => {
+        expect(refusalOf(() => loadBackupYaml(text, 'backup.yaml'))).to.equal(message);
+        const pythonOutcome = await pyyaml.load(text).then(
+          (document) => {
+            try {
+              return flatten(document);
+            } catch {
+              return 'not a string';
+            }
+          },
+          (error: unknown) => (/^PyYamlError: ConstructorError: /.test(String(error)) ? 'refused' : String(error)),
+        );
+        expect(pythonOutcome, 'PyYAML safe_load').to.equal(python);
+      });
+    }
+
+    const untagged: [string, [string, string][]][] = [
+      ['a: !!str yes\n', [['a', 'yes']]],
+      ['!!map {a: !!str 0755}\n', [['a', '0755']]],
+      ['a: !<tag:yaml.org,2002:str> x\n', [['a', 'x']]],
+      ['web: !!map\n  !!str a: b\n', [['[web]a', 'b']]],
+    ];
+    for (const [text, rows] of untagged) {
+      it(`reads the tags !!str and !!map as plain strings and mappings: ${JSON.stringify(text)}`, async () => {
+        expect(loaded(text)).to.deep.equal(rows);
+        expect(await pythonRows(text)).to.deep.equal(rows);
+      });
+    }
+
+    const merges: [string, string, [string, string][]][] = [
+      [
+        'a merged key does not override the key the mapping names (after the merge)',
+        '<<: {a: "1", b: "2"}\nb: "3"\n',
+        [
+          ['a', '1'],
+          ['b', '3'],
+        ],
+      ],
+      [
+        'a merged key does not override the key the mapping names (before the merge)',
+        'b: "3"\n<<: {a: "1", b: "2"}\n',
+        [
+          ['a', '1'],
+          ['b', '3'],
+        ],
+      ],
+      [
+        'inside a parameter set',
+        'web:\n  <<: {a: "1", c: "4"}\n  a: "2"\n  b: "3"\n',
+        [
+          ['[web]a', '2'],
+          ['[web]b', '3'],
+          ['[web]c', '4'],
+        ],
+      ],
+      [
+        'a merged parameter set is replaced whole, not merged',
+        '<<: {web: {a: "1"}}\nweb: {b: "2"}\n',
+        [['[web]b', '2']],
+      ],
+      [
+        'a list of mappings',
+        '<<: [{a: "1"}, {b: "2"}]\n',
+        [
+          ['a', '1'],
+          ['b', '2'],
+        ],
+      ],
+      ['a key two merges give, but the mapping names', '<<: [{ab: "1"}, {ab: "2"}]\nab: "3"\n', [['ab', '3']]],
+      [
+        'merges within merges',
+        '<<: {<<: {a: "1"}, b: "2"}\n',
+        [
+          ['a', '1'],
+          ['b', '2'],
+        ],
+      ],
+      ['the merge tag', '!!merge <<: {a: "1"}\n', [['a', '1']]],
+      [
+        'a tag on the merged mapping, which is never constructed',
+        '<<: !custom [!!python/object:x {a: "1"}]\n',
+        [['a', '1']],
+      ],
+      ['a quoted "<<", which is a plain key', '"<<": {a: "1"}\n', [['[<<]a', '1']]],
+      ['an empty merge', '<<: {}\na: "1"\n', [['a', '1']]],
+    ];
+    for (const [name, text, rows] of merges) {
+      it(`merge keys (<<): ${name}`, async () => {
+        expect(loaded(text)).to.deep.equal(rows);
+        expect(await pythonRows(text)).to.deep.equal(rows);
+      });
+    }
+
+    const AMBIGUOUS =
+      'two merged mappings (<<) give it a value, and which one PyYAML safe_load keeps depends on its version, ' +
+      "even on the key's length. Fix: name the key in the mapping itself, or merge it from one mapping only";
+    const NOT_MERGEABLE =
+      'it is a merge key, but its value is not a mapping or a list of mappings. ' +
+      'Fix: give << a mapping, or write its entries out as keys';
+    const mergeRefusals: [string, string][] = [
+      ['<<: {a: "1"}\n<<: {a: "2"}\n', `backup.yaml, key "a": ${AMBIGUOUS}`],
+      ['<<: [{app.x: "1"}, {app.x: "2"}]\n', `backup.yaml, key "app.x": ${AMBIGUOUS}`],
+      ['web:\n  <<: [{x: "1"}, {x: "2"}]\n', `backup.yaml, key "web.x": ${AMBIGUOUS}`],
+      ['<<: "x"\n', `backup.yaml, key "<<": ${NOT_MERGEABLE}`],
+      ['<<: [{a: "1"}, "x"]\n', `backup.yaml, key "<<": ${NOT_MERGEABLE}`],
+      ['web:\n  <<: x\n', `backup.yaml, key "web.<<": ${NOT_MERGEABLE}`],
+      [
+        'base: &b {a: "1"}\nweb:\n  <<: *b\n',
+        'backup.yaml, key "web.<<": its value is a YAML alias (*b). Fix: write each value out in full, as backups do',
+      ],
+    ];
+    for (const [text, message] of mergeRefusals) {
+      it(`refuses the merge in ${JSON.stringify(text)}`, () => {
+        expect(refusalOf(() => loadBackupYaml(text, 'backup.yaml'))).to.equal(message);
+      });
+    }
+
+    it('(why two merges of one key are refused: PyYAML 6 keeps the first or the last by string identity)', async () => {
+      expect(await pyyaml.load('<<: {a: "1"}\n<<: {a: "2"}\n')).to.deep.equal(new Map([['a', '1']]));
+      expect(await pyyaml.load('<<: {ab: "1"}\n<<: {ab: "2"}\n')).to.deep.equal(new Map([['ab', '2']]));
+    });
+
+    it('refuses what PyYAML refuses in a merge', async () => {
+      for (const text of ['<<: "x"\n', '<<: [{a: "1"}, "x"]\n']) {
+        const error = await pyyaml.load(text).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(String(error)).to.match(/^PyYamlError: ConstructorError: while constructing a mapping/);
+      }
     });
   });
 
