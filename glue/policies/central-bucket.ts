@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { UserInputError } from '../../shared/errors.ts';
 import { S3_PATH_PARAMETERS } from '../catalog-stack.ts';
 import {
+  archiveBackupKey,
+  BACKUP_TABLES,
   backupFolder,
   METADATA_TABLES,
   metadataPartitionFolder,
@@ -66,6 +68,7 @@ export interface PolicyDocument {
 
 /** A deployment's partitions, for any region and group of the calling account. */
 const OWN_PARTITIONS: PartitionIdentity = { accountId: PRINCIPAL_ACCOUNT, region: '*', groupName: '*' };
+const EVERY_PARTITION: PartitionIdentity = { accountId: '*', region: '*', groupName: '*' };
 
 function root(withPrefix: boolean): S3Location {
   return { bucket: VALUE.bucket, prefix: withPrefix ? VALUE.prefix : '' };
@@ -77,6 +80,11 @@ const objectArn = (key: string) => `${bucketArn}/${key}`;
 /** Key prefixes (with a trailing `*`) a deployment of the calling account writes under. */
 export function ownBackupPrefix(withPrefix: boolean): string {
   return `${backupFolder(root(withPrefix), OWN_PARTITIONS)}/*`;
+}
+
+/** Every archive of every account, as key patterns. */
+export function everyArchive(withPrefix: boolean): string[] {
+  return BACKUP_TABLES.map((table) => archiveBackupKey(root(withPrefix), EVERY_PARTITION, table, '*'));
 }
 
 export function ownMetadataPrefixes(withPrefix: boolean): string[] {
@@ -113,6 +121,16 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
         StringNotEqualsIfExists: IN_ORGANIZATION,
         BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
       },
+    },
+    {
+      // Archives are write-once (SPEC §4), whoever writes: only a create (If-None-Match: *) may put
+      // one, never a replacement. They are single PutObjects, never multipart uploads or copy targets.
+      Sid: 'DenyArchiveReplacement',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: everyArchive(withPrefix).map(objectArn),
+      Condition: { StringNotEquals: { 's3:if-none-match': '*' } },
     },
     {
       Sid: 'OrgAccountsWriteOwnBackups',
