@@ -31,7 +31,7 @@ import {
   type PolicyValues,
   type Statement,
 } from '#glue/policies/central-bucket';
-import { parsePolicyOptions } from '#glue/policies/generate';
+import { parsePolicyOptions, policiesCommand, USAGE as POLICIES_USAGE } from '#glue/policies/generate';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
 import { loadSeed } from '#local/seed';
 import {
@@ -610,8 +610,9 @@ describe('least privilege and data protection (issue 5)', () => {
 
     it('reads the values and checks them', () => {
       const options = parsePolicyOptions([...base, '--org-id', ORG, '--reader-arn', READER, '--out', '/tmp/x']);
-      expect(options).to.deep.equal({ values: VALUES, out: '/tmp/x' });
-      expect(parsePolicyOptions([])).to.equal(null);
+      expect(options).to.deep.equal({ kind: 'documents', values: VALUES, out: '/tmp/x' });
+      expect(parsePolicyOptions([])).to.deep.equal({ kind: 'stack' });
+      expect(parsePolicyOptions(['--help'])).to.deep.equal({ kind: 'help' });
     });
 
     it('refuses bad values with clear messages', () => {
@@ -635,6 +636,96 @@ describe('least privilege and data protection (issue 5)', () => {
       expect(() =>
         parsePolicyOptions(['--s3-path', 'https://x', '--org-id', ORG, '--account', CENTRAL, '--region', 'eu-west-1']),
       ).to.throw(/^MetadataAndBackupS3Path "https:\/\/x": it is not an s3:\/\/ URL/);
+    });
+  });
+
+  describe('npm run policies', () => {
+    const OWNERSHIP_WHY =
+      'so that the central account owns every object a member account writes (ACLs are then disabled; ' +
+      'writes that send bucket-owner-full-control are still accepted)';
+    let out: string;
+    before(() => (out = mkdtempSync(join(tmpdir(), 'policies-'))));
+    after(() => rmSync(out, { recursive: true, force: true }));
+
+    async function policies(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      const script = join(PROJECT_ROOT, 'glue', 'policies', 'generate.ts');
+      return run(process.execPath, ['--import=tsx', '--disable-warning=NodeVersionSupportWarning', script, ...args], {
+        cwd: PROJECT_ROOT,
+      }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    }
+
+    it('answers --help with its usage, exit 0', async function () {
+      this.timeout(30_000);
+      const { code, stdout, stderr } = await policies(['--help']);
+      expect({ code, stdout, stderr }).to.deep.equal({ code: 0, stdout: `${POLICIES_USAGE}\n`, stderr: '' });
+    });
+
+    it('refuses an unknown option or an argument with exit 2, saying what is wrong, then the usage', async function () {
+      this.timeout(30_000);
+      for (const [args, problem] of [
+        [['--bucket', 'x'], "Unknown option '--bucket'"],
+        [['stack'], "Unexpected argument 'stack'. This command does not take positional arguments"],
+      ] as const) {
+        const { code, stdout, stderr } = await policies([...args]);
+        expect({ code, stdout, stderr }).to.deep.equal({
+          code: 2,
+          stdout: '',
+          stderr: `error: ${problem}\n\n${POLICIES_USAGE}\n`,
+        });
+      }
+    });
+
+    it('refuses a bad value with exit 2 and its message', async function () {
+      this.timeout(30_000);
+      const { code, stdout, stderr } = await policies([
+        ...['--s3-path', 's3://org-clonesquad-cmdb/clonesquad', '--account', CENTRAL, '--region', 'eu-west-1'],
+        ...['--org-id', 'org-1'],
+      ]);
+      expect({ code, stdout, stderr }).to.deep.equal({
+        code: 2,
+        stdout: '',
+        stderr:
+          'error: --org-id "org-1": it is not an AWS Organizations id. Fix: give the id of the Organization (o- and ' +
+          '10 to 32 lower-case letters or digits), as shown by aws organizations describe-organization\n',
+      });
+    });
+
+    it('writes the policies of an existing bucket, and prints the object ownership to set on it', async function () {
+      this.timeout(30_000);
+      const { code, stdout, stderr } = await policies([
+        ...['--s3-path', 's3://org-clonesquad-cmdb/clonesquad', '--account', CENTRAL, '--region', 'eu-west-1'],
+        ...['--org-id', ORG, '--reader-arn', READER, '--out', out],
+      ]);
+      expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' });
+      expect(stdout).to.equal(
+        [
+          `wrote ${join(out, 'bucket-policy.json')}`,
+          `wrote ${join(out, 'kms-key-policy.json')}`,
+          `Object ownership: the bucket must have BucketOwnerEnforced, ${OWNERSHIP_WHY}. Set it with:`,
+          '  aws s3api put-bucket-ownership-controls --bucket org-clonesquad-cmdb --region eu-west-1 ' +
+            "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'",
+          '',
+        ].join('\n'),
+      );
+      expect(JSON.parse(readFileSync(join(out, 'bucket-policy.json'), 'utf8'))).to.deep.equal(bucketPolicy(VALUES));
+      expect(JSON.parse(readFileSync(join(out, 'kms-key-policy.json'), 'utf8'))).to.deep.equal(kmsKeyPolicy(VALUES));
+    });
+
+    it('regenerates the stack, and prints the object ownership an existing bucket needs', async () => {
+      const lines: string[] = [];
+      const stackFile = join(out, 'central-bucket-stack.json');
+      expect(await policiesCommand([], { print: (line) => lines.push(line), stackFile })).to.equal(0);
+      expect(lines).to.deep.equal([
+        `wrote ${stackFile}`,
+        `Object ownership: the stack creates its bucket with BucketOwnerEnforced, ${OWNERSHIP_WHY}. With ` +
+          'CreateBucket=false, set it on the existing bucket with:',
+        '  aws s3api put-bucket-ownership-controls --bucket BUCKET --region REGION ' +
+          "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'",
+      ]);
+      expect(JSON.parse(readFileSync(stackFile, 'utf8'))).to.deep.equal(centralBucketStackTemplate());
     });
   });
 

@@ -242,6 +242,34 @@ export function kmsKeyPolicyStatements(withPrefix: boolean): Statement[] {
   ];
 }
 
+/**
+ * The bucket's object ownership. The metadata grants accept a write without an ACL (a multipart
+ * part), so no policy can make every member-written object readable by the central account: this
+ * setting does, by making the bucket owner own every object, whoever wrote it.
+ */
+export const OBJECT_OWNERSHIP = 'BucketOwnerEnforced';
+
+/** What `npm run policies` prints about {@link OBJECT_OWNERSHIP}: for one bucket, or for the stack. */
+export function objectOwnershipAdvice(bucket: { bucket: string; region: string } | null): string[] {
+  const why =
+    'so that the central account owns every object a member account writes (ACLs are then disabled; ' +
+    'writes that send bucket-owner-full-control are still accepted)';
+  const command = (name: string, region: string) =>
+    `  aws s3api put-bucket-ownership-controls --bucket ${name} --region ${region} ` +
+    `--ownership-controls 'Rules=[{ObjectOwnership=${OBJECT_OWNERSHIP}}]'`;
+  if (bucket) {
+    return [
+      `Object ownership: the bucket must have ${OBJECT_OWNERSHIP}, ${why}. Set it with:`,
+      command(bucket.bucket, bucket.region),
+    ];
+  }
+  return [
+    `Object ownership: the stack creates its bucket with ${OBJECT_OWNERSHIP}, ${why}. With CreateBucket=false, ` +
+      'set it on the existing bucket with:',
+    command('BUCKET', 'REGION'),
+  ];
+}
+
 function document(statements: Statement[]): PolicyDocument {
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -407,7 +435,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
       },
       CreateBucket: {
         Type: 'String',
-        Description: 'true to create the bucket; false when it exists already (the policy then replaces its policy)',
+        Description: `true to create the bucket; false when it exists already (the policy then replaces its policy, and its object ownership must be set to ${OBJECT_OWNERSHIP}: npm run policies prints how)`,
         AllowedValues: ['true', 'false'],
         Default: 'true',
       },
@@ -435,8 +463,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
         UpdateReplacePolicy: 'Retain',
         Properties: {
           BucketName: ref('BucketName'),
-          // The bucket owner owns every object whatever its writer; ACLs play no part in access.
-          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          OwnershipControls: { Rules: [{ ObjectOwnership: OBJECT_OWNERSHIP }] },
           PublicAccessBlockConfiguration: {
             BlockPublicAcls: true,
             BlockPublicPolicy: true,
