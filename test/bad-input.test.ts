@@ -109,6 +109,23 @@ describe('bad input: clear messages (issue 5)', () => {
           'Fix: write the prefix without relative segments',
       },
       {
+        title: 'MetadataAndBackupS3Path with a control character (NUL) in the prefix',
+        parameter: { metadataAndBackupS3Path: 's3://my-bucket/clone\u0000squad' },
+        variable: { [ENVIRONMENT.destination]: 's3://my-bucket/clone\u0000squad' },
+        expected:
+          'MetadataAndBackupS3Path "s3://my-bucket/clone\\u0000squad": the prefix holds the control character ' +
+          'U+0000, which S3 advises against in keys (its XML listings cannot return most of them). Fix: remove it from ' +
+          'the prefix',
+      },
+      {
+        title: 'MetadataAndBackupS3Path with a control character (DEL) in the prefix',
+        parameter: { metadataAndBackupS3Path: 's3://my-bucket/a/b\u007f' },
+        variable: { [ENVIRONMENT.destination]: 's3://my-bucket/a/b\u007f' },
+        expected:
+          'MetadataAndBackupS3Path "s3://my-bucket/a/b\\u007f": the prefix holds the control character U+007F, ' +
+          'which S3 advises against in keys (its XML listings cannot return most of them). Fix: remove it from the prefix',
+      },
+      {
         title: 'GroupName with "/"',
         parameter: { groupName: 'web/prod' },
         variable: { [ENVIRONMENT.groupName]: 'web/prod' },
@@ -218,6 +235,73 @@ describe('bad input: clear messages (issue 5)', () => {
       );
     });
 
+    for (const groupName of ['web.prod', 'web_prod']) {
+      it(`a GroupName (${groupName}) whose derived CloneSquadStackName CloudFormation refuses, naming GroupName`, () => {
+        expectClear(
+          atPackageTime({ groupName }),
+          `GroupName "${groupName}": the CloneSquadStackName derived from it, "CloneSquad-${groupName}", is not a ` +
+            'valid CloudFormation stack name (letters, digits and "-", starting with a letter). Fix: set ' +
+            "CloneSquadStackName to the name of the group's CloneSquad stack, or use a GroupName of letters, digits " +
+            'and "-", the names CloneSquad documents ([A-Za-z0-9][-A-Za-z0-9]+, 2 to 40 characters)',
+        );
+        // Given explicitly, the stack name is checked as such, and the group name is fine.
+        expect(resolveParameters({ groupName, cloneSquadStackName: 'CloneSquad-web-prod' }).groupName).to.equal(
+          groupName,
+        );
+      });
+    }
+
+    describe('a MetadataAndBackupS3Path prefix that makes keys longer than the 1,024 bytes S3 allows', () => {
+      // The longest key of a deployment of group "web": a 12-digit account, the longest region name.
+      const longestKey = (prefix: string) =>
+        `${prefix}/metadata/maintenance-windows/accountid=123456789012/region=us-isof-south-1/groupname=web/` +
+        '123456789012-us-isof-south-1-maintenance-windows-cs-web.json.gz';
+      const room = 1024 - Buffer.byteLength(longestKey(''), 'utf8');
+
+      it('fits exactly, counted in UTF-8 bytes', () => {
+        const prefix = `${'é'.repeat(Math.floor(room / 2))}${room % 2 ? 'x' : ''}`;
+        expect(Buffer.byteLength(longestKey(prefix), 'utf8')).to.equal(1024);
+        expect(
+          resolveParameters({ groupName: 'web', metadataAndBackupS3Path: `s3://my-bucket/${prefix}` }).destination,
+        ).to.deep.equal({ bucket: 'my-bucket', prefix });
+      });
+
+      it('one byte too many is refused, saying by how much to shorten the prefix', () => {
+        const prefix = `a/${'é'.repeat(Math.ceil((room - 1) / 2))}`;
+        const bytes = Buffer.byteLength(longestKey(prefix), 'utf8');
+        expect(bytes).to.be.oneOf([1025, 1026]);
+        expectClear(
+          atPackageTime({ metadataAndBackupS3Path: `s3://my-bucket/${prefix}` }),
+          `MetadataAndBackupS3Path "s3://my-bucket/${prefix}": the longest key this deployment writes would be ` +
+            `${bytes} bytes long in UTF-8 (with a 12-digit account id and the longest region name), more than the ` +
+            `1024 S3 allows. Fix: shorten the prefix by at least ${bytes - 1024} bytes`,
+        );
+      });
+    });
+
+    it('a GlueCrawlerName Glue refuses: a control character, or more than 255 characters', () => {
+      const fix =
+        "Fix: give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none";
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'clonesquad\u0000cmdb' }),
+        'GlueCrawlerName "clonesquad\\u0000cmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
+          `no control character but tab). ${fix}`,
+      );
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'clonesquad\ncmdb' }),
+        'GlueCrawlerName "clonesquad\\ncmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
+          `no control character but tab). ${fix}`,
+      );
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'c'.repeat(256) }),
+        `GlueCrawlerName "${'c'.repeat(256)}": it is not a Glue crawler name (1 to 255 characters on one line, ` +
+          `no control character but tab). ${fix}`,
+      );
+      expect(resolveParameters({ groupName: 'web', glueCrawlerName: 'c'.repeat(255) }).glueCrawlerName).to.equal(
+        'c'.repeat(255),
+      );
+    });
+
     it('a ConfigurationTable name DynamoDB refuses', () => {
       expectClear(
         atPackageTime({ configurationTable: 'Config Table' }),
@@ -233,6 +317,7 @@ describe('bad input: clear messages (issue 5)', () => {
         ['--param=timeZone=Mars/Olympus', { timeZone: 'Mars/Olympus' }],
         ['--param=kmsKeyArn=alias/clonesquad', { kmsKeyArn: 'alias/clonesquad' }],
         ['--param=userSuppliedJSONMetadata=[1]', { userSuppliedJSONMetadata: '[1]' }],
+        ['--param=groupName=web.prod', { groupName: 'web.prod' }],
       ];
 
       before(async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import aslValidator from 'asl-validator';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { iamResource, TOKEN } from '../deploy/cloudformation.ts';
 import { checkParameterNames, FUNCTIONS, resolveParameters, resourceNames } from '../deploy/deployment-config.ts';
 import { functionStatements, stateMachineStatements } from '../deploy/iam.ts';
@@ -13,7 +14,7 @@ import { packageService, type PackageResult } from '#local/package';
 import { featureOffError } from '#shared/deployment';
 import { RUN_REQUEST_SCHEMA } from '#shared/run-request';
 import { ensurePythonEnv, venvBin } from '#local/python-env';
-import { ENVIRONMENT, validateGroupName } from '#shared/deployment';
+import { ENVIRONMENT, groupNameProblem, validateGroupName } from '#shared/deployment';
 import {
   archiveBackupKey,
   backupFolder,
@@ -889,6 +890,44 @@ describe('deployment configuration (deploy/)', () => {
           value.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/metadata/'),
       );
     }
+  });
+
+  it('checks every name derived from GroupName, and names GroupName when one of them is refused', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+        fc.constantFrom('dev', 'prod', 'a-very-long-stage-name'),
+        (groupName, stage) => {
+          fc.pre(groupNameProblem(groupName) === undefined);
+          let parameters;
+          try {
+            parameters = resolveParameters({ groupName });
+          } catch (error) {
+            expect((error as Error).message).to.match(/^GroupName "[^"]*": the \w+ derived from it, /);
+            return;
+          }
+          expect(parameters.cloneSquadStackName).to.match(/^[A-Za-z][A-Za-z0-9-]{0,127}$/);
+          for (const table of [parameters.configurationTable, parameters.schedulerTable]) {
+            expect(table).to.match(/^[A-Za-z0-9_.-]{3,255}$/);
+          }
+          const names = resourceNames(groupName, stage);
+          expect(names.stack).to.match(/^[A-Za-z][A-Za-z0-9-]{0,127}$/);
+          expect(names.stateMachine).to.match(/^[A-Za-z0-9_-]{1,80}$/);
+          expect(names.schedule).to.match(/^[A-Za-z0-9_.-]{1,64}$/);
+          expect(names.api.length).to.be.at.most(1024);
+          for (const name of Object.values(names.functions)) expect(name).to.match(/^[A-Za-z0-9_-]{1,64}$/);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('grants StartCrawler on exactly the named crawler, a "*" in its name a plain character', () => {
+    const statements = stateMachineStatements(resolveParameters({ groupName: 'web', glueCrawlerName: 'bad name*' }));
+    const crawler = statements.find((statement) => statement.Sid === 'StartCatalogCrawler');
+    expect(crawler?.Resource.map(text)).to.deep.equal([
+      'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:crawler/bad name${*}',
+    ]);
   });
 
   it('names resources per group and stage, within the services limits', () => {
