@@ -8,12 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { checkParameterNames, PARAMETERS, resolveParameters, type RawParameters } from '../deploy/deployment-config.ts';
 import { packageService, type PackageResult } from '#local/package';
-import { parseSeed } from '#local/seed';
+import { applySeed, parseSeed } from '#local/seed';
 import { deploymentFromEnvironment, ENVIRONMENT, requireDestination } from '#shared/deployment';
+import { clientSettings } from '#shared/aws-clients';
+import { dynamoDbItemBytes } from '#shared/dynamodb-item-size';
 import { userMetadataFields } from '#shared/metadata/discovery';
 import { checkRestorable, loadBackup } from '#shared/restore';
 import { parseS3Path } from '#shared/s3-path';
@@ -22,6 +28,16 @@ import { exportTable } from '#shared/table-export';
 import { loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { createTable, tableItem, testDeployment } from '#test/support/backup-fixtures';
+
+/** The clients a seed needs besides DynamoDB, on the emulator. */
+function awsClientsOf() {
+  return {
+    ec2: new EC2Client(clientSettings()),
+    ssm: new SSMClient(clientSettings()),
+    cloudformation: new CloudFormationClient(clientSettings()),
+    organizations: new OrganizationsClient(clientSettings()),
+  };
+}
 
 /** The message `action` throws; fails when it does not throw. */
 function messageOf(action: () => unknown): string {
@@ -559,6 +575,44 @@ describe('bad input: clear messages (issue 5)', () => {
 
     it('a GroupName the service refuses, with the deployment message', () => {
       expect(seed('groupName: web/prod\n')).to.equal(atPackageTime({ groupName: 'web/prod' }));
+    });
+
+    describe("a table row over the local emulator's item size limit, lower than DynamoDB's", () => {
+      /** The row `big` of `bytes` bytes as DynamoDB counts them (names and values in UTF-8). */
+      const bigRow = (bytes: number) => tableItem('big', 'x'.repeat(bytes - 'KeybigValue'.length));
+      const seedOf = (bytes: number) =>
+        `groupName: demo\nscheduler:\n  big: "${bigRow(bytes).Value.S!}"\n  small: "1"\n`;
+      let dynamodb: DynamoDBClient;
+      before(() => ({ dynamodb } = emulatorClients()));
+
+      it('the emulator (moto) takes 405,000 bytes and refuses 405,001 naming no key, below the 409,600 of DynamoDB', async () => {
+        expect(dynamoDbItemBytes(bigRow(405_000))).to.equal(405_000);
+        const table = await createTable(dynamodb, [bigRow(405_000)]);
+        const over = await dynamodb.send(new PutItemCommand({ TableName: table, Item: bigRow(405_001) })).then(
+          () => 'accepted',
+          (error: Error) => error.message,
+        );
+        expect(over).to.equal('Item size has exceeded the maximum allowed size');
+      });
+
+      it('a seed row of 405,000 bytes is accepted and written to the emulator', async () => {
+        const parsed = parseSeed(seedOf(405_000), 'my-seed.yaml');
+        const tableNames = { configuration: uniqueName('seed-configuration'), scheduler: uniqueName('seed-scheduler') };
+        const { ec2, ssm, cloudformation, organizations } = awsClientsOf();
+        await applySeed({ dynamodb, ec2, ssm, cloudformation, organizations }, parsed, tableNames);
+        const { Item } = await dynamodb.send(
+          new GetItemCommand({ TableName: tableNames.scheduler, Key: { Key: { S: 'big' } }, ConsistentRead: true }),
+        );
+        expect(Item?.Value.S?.length).to.equal(405_000 - 'KeybigValue'.length);
+      });
+
+      it('a seed row of 405,001 bytes is refused before the emulator is touched, naming its key', () => {
+        expectClear(
+          seed(seedOf(405_001)),
+          'seed file my-seed.yaml, section scheduler, key "big": the row would be 405001 bytes, more than the ' +
+            '405000 the local emulator (moto) accepts in an item (DynamoDB itself takes 409600). Fix: shorten the value',
+        );
+      });
     });
   });
 });
