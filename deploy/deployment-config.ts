@@ -245,7 +245,7 @@ function checkKeyLength(root: S3Location, groupName: string): void {
     `${PARAMETERS.metadataAndBackupS3Path} "${formatS3Path(root)}"`,
     `the longest key this deployment writes would be ${longest} bytes long in UTF-8 (with a 12-digit account id ` +
       `and the longest region name), more than the ${MAX_KEY_BYTES} S3 allows`,
-    `shorten the prefix by at least ${longest - MAX_KEY_BYTES} bytes`,
+    `shorten the prefix by at least ${longest - MAX_KEY_BYTES} byte${longest - MAX_KEY_BYTES === 1 ? '' : 's'}`,
   );
 }
 

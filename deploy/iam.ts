@@ -157,7 +157,7 @@ export function functionStatements(
       },
       ...s3([
         {
-          // Write-once (SPEC §4): an archive may be created (If-None-Match: *), never replaced.
+          // Archives are write-once: one may be created (If-None-Match: *), never replaced.
           Sid: 'CreateArchiveBackups',
           Effect: 'Allow',
           Action: ['s3:PutObject'],

@@ -1,9 +1,11 @@
 /**
  * Least privilege and data protection (issue 5, part 4):
- * - the central bucket and KMS key policies (glue/policies/), evaluated request by request: each
- *   account of the Organization reaches only its own `accountid=` partitions, with
- *   `bucket-owner-full-control`, over TLS; nobody else gets in; every grant a deployment's role holds
- *   on the bucket is admitted by the bucket policy;
+ * - the central bucket policy (glue/policies/) and the functions' roles (deploy/iam.ts), evaluated
+ *   request by request, each request by this suite's evaluator and by an IAM policy simulator, which
+ *   must agree: each account of the Organization reaches only its own `accountid=` partitions, with
+ *   `bucket-owner-full-control`, over TLS; nobody else gets in; no principal can replace an archive;
+ *   every grant a deployment's role holds on the bucket is admitted by the bucket policy;
+ * - the central KMS key policy; `npm run policies`, its options and what it prints;
  * - the central bucket stack: generated from the same builders, cfn-lint clean;
  * - a planted NoEcho secret appears in no object, summary or log line of a whole local run;
  * - no known high or critical advisory in the production dependencies.
@@ -309,7 +311,7 @@ interface Write {
   keys: Context;
 }
 
-/** Every write of a deployment of `accountId` (SPEC §4), keys from the shared layout. */
+/** Every write of a deployment of `accountId`, keys from the shared layout. */
 function writesBy(root: S3Location, accountId: string): Write[] {
   const id = identity(accountId);
   return [
@@ -414,8 +416,8 @@ describe('least privilege and data protection (issue 5)', () => {
         });
 
         it('lets an account list its own partition folders, not the whole table folder', async () => {
-          const list = async (prefix: string) =>
-            await decide(policy, {
+          const list = (prefix: string) =>
+            decide(policy, {
               caller: memberA,
               action: 's3:ListBucket',
               resource: bucketArn(root),
@@ -565,14 +567,14 @@ describe('least privilege and data protection (issue 5)', () => {
 
     it('lets exportDiscovery describe its own account in the Organization, and no other account', async () => {
       const role = rolePolicy(roles.exportDiscovery, ACCOUNT_A);
-      const describe = (account: string) =>
+      const describeAccount = (account: string) =>
         decideRole(role, {
           caller: memberA,
           action: 'organizations:DescribeAccount',
           resource: `arn:aws:organizations::${CENTRAL}:account/${ORG}/${account}`,
         });
-      expect(await describe(ACCOUNT_A)).to.equal('allow');
-      expect(await describe(ACCOUNT_B)).to.equal('implicit deny');
+      expect(await describeAccount(ACCOUNT_A)).to.equal('allow');
+      expect(await describeAccount(ACCOUNT_B)).to.equal('implicit deny');
     });
   });
 

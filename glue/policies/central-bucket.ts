@@ -123,7 +123,7 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
       },
     },
     {
-      // Archives are write-once (SPEC §4), whoever writes: only a create (If-None-Match: *) may put
+      // Archives are write-once, whoever writes: only a create (If-None-Match: *) may put
       // one, never a replacement. They are single PutObjects, never multipart uploads or copy targets.
       Sid: 'DenyArchiveReplacement',
       Effect: 'Deny',
