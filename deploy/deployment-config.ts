@@ -12,6 +12,14 @@ import {
   validateTimeZone,
 } from '../shared/deployment.ts';
 import { UserInputError } from '../shared/errors.ts';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  BACKUP_TABLES,
+  latestBackupKey,
+  METADATA_TABLES,
+  metadataKey,
+} from '../shared/s3-layout.ts';
 import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
 import { DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
 import { iamResource, TOKEN, type Cfn } from './cloudformation.ts';
@@ -81,24 +89,84 @@ export function resolveParameters(raw: RawParameters): DeploymentParameters {
   const value = (name: ParameterName) => (raw[name] ?? '').trim();
   const groupName = validateGroupName(value('groupName'));
   const tables = defaultTableNames(groupName);
-  const configurationTable = validateTableName(
-    'configurationTable',
-    value('configurationTable') || tables.configuration,
-  );
+  const named = (parameter: DerivedParameter, derived: string) =>
+    checkDerivableName(parameter, value(parameter), groupName, derived);
+  const configurationTable = named('configurationTable', tables.configuration);
+  const destination = parseS3Path(value('metadataAndBackupS3Path'));
+  if (destination) checkKeyLength(destination, groupName);
   return {
     groupName,
-    destination: parseS3Path(value('metadataAndBackupS3Path')),
+    destination,
     userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
     timeZone: validateTimeZone(value('timeZone') || 'UTC'),
-    cloneSquadStackName: validateStackName(value('cloneSquadStackName') || `CloneSquad-${groupName}`),
+    cloneSquadStackName: named('cloneSquadStackName', `CloneSquad-${groupName}`),
     configurationTable,
-    schedulerTable: validateTableName('schedulerTable', value('schedulerTable') || tables.scheduler),
+    schedulerTable: named('schedulerTable', tables.scheduler),
     // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
     // reports the catalog part skipped). Given empty: no crawler.
-    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : value('glueCrawlerName'),
+    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : validateCrawlerName(value('glueCrawlerName')),
     kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
     configurationTableStreamArn: validateStreamArn(value('configurationTableStreamArn'), configurationTable),
   };
+}
+
+/** Parameters whose default is derived from GroupName. */
+type DerivedParameter = 'cloneSquadStackName' | 'configurationTable' | 'schedulerTable';
+
+interface NameRule {
+  valid: RegExp;
+  /** A derived name `valid` refuses "is not {kind} ({rule})". */
+  kind: string;
+  rule: string;
+  /** The message for a name the operator gave. */
+  refused: { problem: string; fix: string };
+  /** What the name names: the group's CloneSquad stack or table. */
+  names: string;
+}
+
+const STACK_NAME: NameRule = {
+  valid: /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+  kind: 'a valid CloudFormation stack name',
+  rule: 'letters, digits and "-", starting with a letter',
+  refused: {
+    problem: 'it is not a valid CloudFormation stack name',
+    fix: 'give the name of the CloneSquad stack (letters, digits and "-", starting with a letter)',
+  },
+  names: 'stack',
+};
+const TABLE_NAME: NameRule = {
+  valid: /^[A-Za-z0-9_.-]{3,255}$/,
+  kind: 'a valid DynamoDB table name',
+  rule: '3 to 255 letters, digits, "_", "-" or "."',
+  refused: {
+    problem: 'it is not a valid DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")',
+    fix: 'give the name of the CloneSquad table, or leave it empty for the default',
+  },
+  names: 'table',
+};
+const NAME_RULES: Record<DerivedParameter, NameRule> = {
+  cloneSquadStackName: STACK_NAME,
+  configurationTable: TABLE_NAME,
+  schedulerTable: TABLE_NAME,
+};
+
+/**
+ * The name given for `parameter`, else the one derived from GroupName. A derived name its service
+ * refuses is GroupName's doing, the parameter was never set: the message names GroupName.
+ */
+function checkDerivableName(parameter: DerivedParameter, given: string, groupName: string, derived: string): string {
+  const { valid, kind, rule, refused, names } = NAME_RULES[parameter];
+  if (given) {
+    if (valid.test(given)) return given;
+    throw new UserInputError(`${PARAMETERS[parameter]} "${given}"`, refused.problem, refused.fix);
+  }
+  if (valid.test(derived)) return derived;
+  throw new UserInputError(
+    `${PARAMETERS.groupName} "${groupName}"`,
+    `the ${PARAMETERS[parameter]} derived from it, "${derived}", is not ${kind} (${rule})`,
+    `set ${PARAMETERS[parameter]} to the name of the group's CloneSquad ${names}, or use a GroupName of letters, ` +
+      'digits and "-", the names CloneSquad documents ([A-Za-z0-9][-A-Za-z0-9]+, 2 to 40 characters)',
+  );
 }
 
 /** The stream of the Configuration table itself: a stream of another table would never carry `backup.cron`. */
@@ -139,21 +207,45 @@ function validateJson(text: string): string {
   return text;
 }
 
-function validateStackName(name: string): string {
-  if (/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) return name;
+/**
+ * Glue's rule for a crawler name (its API's "single-line string"): 1 to 255 characters, none of
+ * them a control character but tab, nor U+FFFE, U+FFFF or half a surrogate pair.
+ */
+function validateCrawlerName(name: string): string {
+  const characters = [...name];
+  const singleLine = /^[\t\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+  if (name === '' || (characters.length <= 255 && singleLine.test(name))) return name;
   throw new UserInputError(
-    `${PARAMETERS.cloneSquadStackName} "${name}"`,
-    'it is not a valid CloudFormation stack name',
-    'give the name of the CloneSquad stack (letters, digits and "-", starting with a letter)',
+    `${PARAMETERS.glueCrawlerName} ${JSON.stringify(name)}`,
+    'it is not a Glue crawler name (1 to 255 characters on one line, no control character but tab)',
+    "give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none",
   );
 }
 
-function validateTableName(parameter: 'configurationTable' | 'schedulerTable', name: string): string {
-  if (/^[A-Za-z0-9_.-]{3,255}$/.test(name)) return name;
+/** S3's limit on a key, in bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+/** The longest name of the regions of every AWS partition today. */
+const LONGEST_REGION_NAME = 'us-isof-south-1';
+
+/**
+ * Every key this deployment writes (shared/s3-layout.ts) must fit S3's limit in any account and
+ * region it may be deployed to (a StackSet deploys one package everywhere); only the prefix can
+ * make one too long.
+ */
+function checkKeyLength(root: S3Location, groupName: string): void {
+  const id = { accountId: '0'.repeat(12), region: LONGEST_REGION_NAME, groupName };
+  const stamp = archiveStamp(new Date(0));
+  const keys = [
+    ...BACKUP_TABLES.flatMap((table) => [latestBackupKey(root, id, table), archiveBackupKey(root, id, table, stamp)]),
+    ...METADATA_TABLES.map((table) => metadataKey(root, id, table)),
+  ];
+  const longest = Math.max(...keys.map((key) => Buffer.byteLength(key, 'utf8')));
+  if (longest <= MAX_KEY_BYTES) return;
   throw new UserInputError(
-    `${PARAMETERS[parameter]} "${name}"`,
-    'it is not a valid DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")',
-    'give the name of the CloneSquad table, or leave it empty for the default',
+    `${PARAMETERS.metadataAndBackupS3Path} "${formatS3Path(root)}"`,
+    `the longest key this deployment writes would be ${longest} bytes long in UTF-8 (with a 12-digit account id ` +
+      `and the longest region name), more than the ${MAX_KEY_BYTES} S3 allows`,
+    `shorten the prefix by at least ${longest - MAX_KEY_BYTES} byte${longest - MAX_KEY_BYTES === 1 ? '' : 's'}`,
   );
 }
 

@@ -157,9 +157,18 @@ export function functionStatements(
       },
       ...s3([
         {
-          Sid: 'WriteArchiveBackups',
+          // Archives are write-once: one may be created (If-None-Match: *), never replaced.
+          Sid: 'CreateArchiveBackups',
           Effect: 'Allow',
-          Action: ['s3:PutObject', 's3:PutObjectAcl'],
+          Action: ['s3:PutObject'],
+          Resource: archives,
+          Condition: { StringEquals: { ...BUCKET_OWNER_FULL_CONTROL.StringEquals, 's3:if-none-match': '*' } },
+        },
+        {
+          // A PutObject that sends an ACL needs this too; an ACL cannot replace an archive's content.
+          Sid: 'SetArchiveBackupAcl',
+          Effect: 'Allow',
+          Action: ['s3:PutObjectAcl'],
           Resource: archives,
           Condition: BUCKET_OWNER_FULL_CONTROL,
         },
@@ -186,11 +195,15 @@ export function functionStatements(
         Resource: [arn('cloudformation', `stack/${parameters.cloneSquadStackName}/${TOKEN.wildcard}`)],
       },
       {
-        // Scoping it would need the organization's id and management account, unknown to a member account.
+        // The account's own ARN in its Organization, whose id and management account it need not know.
         Sid: 'DescribeOwnAccount',
         Effect: 'Allow',
         Action: ['organizations:DescribeAccount'],
-        Resource: ['*'],
+        Resource: [
+          iamResource(
+            `arn:${TOKEN.partition}:organizations::${TOKEN.wildcard}:account/o-${TOKEN.wildcard}/${TOKEN.accountId}`,
+          ),
+        ],
       },
       DESCRIBE_INSTANCES,
       ...s3(metadata(['discovery'])),

@@ -33,7 +33,8 @@ import {
 import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
-import { checkRestorable } from '#shared/restore';
+import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from '#shared/dynamodb-item-size';
+import { checkRestorable, showText } from '#shared/restore';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
 import { yamlErrorLine } from '#shared/yaml-codec';
 import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
@@ -114,6 +115,7 @@ export function parseSeed(text: string, source: string): Seed {
       Object.entries(tables[table]).map(([key, value]) => ({ key, value })),
       where,
     );
+    checkEmulatorItemSize(tables[table], where);
   }
   if (fields.organization !== undefined && fields.stack === undefined) {
     throw new UserInputError(
@@ -142,6 +144,26 @@ export function parseSeed(text: string, source: string): Seed {
     ...(fields.stack !== undefined ? { stack: parseStackSeed(fields.stack, source) } : {}),
     ...(organization ? { organization } : {}),
   };
+}
+
+/**
+ * moto refuses an item over 405,000 bytes (counted as DynamoDB counts), where DynamoDB takes 409,600,
+ * and its error names no key.
+ */
+const EMULATOR_MAX_ITEM_BYTES = 405_000;
+
+function checkEmulatorItemSize(rows: Record<string, string>, where: string): void {
+  for (const [key, value] of Object.entries(rows)) {
+    const bytes = dynamoDbItemBytes({ Key: { S: key }, Value: { S: value } });
+    if (bytes > EMULATOR_MAX_ITEM_BYTES) {
+      throw new UserInputError(
+        `${where}, key ${showText(key)}`,
+        `the row would be ${bytes} bytes, more than the ${EMULATOR_MAX_ITEM_BYTES} the local emulator (moto) accepts ` +
+          `in an item (DynamoDB itself takes ${DYNAMODB_MAX_ITEM_BYTES})`,
+        'shorten the value',
+      );
+    }
+  }
 }
 
 export function loadSeed(path: string): Seed {

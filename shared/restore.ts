@@ -29,6 +29,7 @@ import {
 import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { listBackups, nearestArchives } from './backup-catalog.ts';
 import { readProvenance, type BackupProvenance } from './backup-provenance.ts';
+import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from './dynamodb-item-size.ts';
 import { UserInputError } from './errors.ts';
 import { explainS3Error } from './s3-objects.ts';
 import {
@@ -94,7 +95,6 @@ export function planRestore(current: TableRow[], document: TableRow[], mode: Res
 
 /** DynamoDB limits a document must respect to be written back. */
 const MAX_KEY_BYTES = 2048;
-const MAX_ITEM_BYTES = 400 * 1024;
 /** With the `u` flag a well-formed pair is one code point, so only a lone half matches. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -121,8 +121,8 @@ export function checkRestorable(rows: TableRow[], source: string): void {
         'shorten the key',
       );
     }
-    const itemBytes = 'Key'.length + keyBytes + 'Value'.length + Buffer.byteLength(value, 'utf8');
-    if (itemBytes > MAX_ITEM_BYTES) {
+    const itemBytes = dynamoDbItemBytes({ Key: { S: key }, Value: { S: value } });
+    if (itemBytes > DYNAMODB_MAX_ITEM_BYTES) {
       throw new UserInputError(
         where,
         `the row would be ${itemBytes} bytes, more than the 400 KB a DynamoDB item may hold`,

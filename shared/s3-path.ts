@@ -1,5 +1,13 @@
 import { UserInputError } from './errors.ts';
 
+/** A value as a message shows it: quoted, every control character escaped (JSON leaves DEL and C1 raw). */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(
+    /\p{Cc}/gu,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Where everything is written: `s3://bucket[/prefix]`, normalised (no empty segments). */
 export interface S3Location {
   bucket: string;
@@ -50,6 +58,17 @@ export function parseS3Path(raw: string | undefined): S3Location | null {
       `${PARAMETER} "${value}"`,
       `the prefix segment "${spaced}" begins or ends with white space`,
       'remove the white space around the "/" separators',
+    );
+  }
+  // S3's key guidelines single out the ASCII control characters: its XML listings cannot return most of them.
+  const control = [...rest].find((character) => character < ' ' || character === '\u007f');
+  if (control !== undefined) {
+    const codePoint = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new UserInputError(
+      `${PARAMETER} ${quoted(value)}`,
+      `the prefix holds the control character U+${codePoint}, which S3 advises against in keys (its XML ` +
+        'listings cannot return most of them)',
+      'remove it from the prefix',
     );
   }
   return { bucket, prefix: segments.join('/') };

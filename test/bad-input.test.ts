@@ -8,12 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { checkParameterNames, PARAMETERS, resolveParameters, type RawParameters } from '../deploy/deployment-config.ts';
 import { packageService, type PackageResult } from '#local/package';
-import { parseSeed } from '#local/seed';
+import { applySeed, parseSeed } from '#local/seed';
 import { deploymentFromEnvironment, ENVIRONMENT, requireDestination } from '#shared/deployment';
+import { clientSettings } from '#shared/aws-clients';
+import { dynamoDbItemBytes } from '#shared/dynamodb-item-size';
 import { userMetadataFields } from '#shared/metadata/discovery';
 import { checkRestorable, loadBackup } from '#shared/restore';
 import { parseS3Path } from '#shared/s3-path';
@@ -22,6 +28,16 @@ import { exportTable } from '#shared/table-export';
 import { loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { createTable, tableItem, testDeployment } from '#test/support/backup-fixtures';
+
+/** The clients a seed needs besides DynamoDB, on the emulator. */
+function awsClientsOf() {
+  return {
+    ec2: new EC2Client(clientSettings()),
+    ssm: new SSMClient(clientSettings()),
+    cloudformation: new CloudFormationClient(clientSettings()),
+    organizations: new OrganizationsClient(clientSettings()),
+  };
+}
 
 /** The message `action` throws; fails when it does not throw. */
 function messageOf(action: () => unknown): string {
@@ -107,6 +123,23 @@ describe('bad input: clear messages (issue 5)', () => {
         expected:
           'MetadataAndBackupS3Path "s3://my-bucket/a/../b": the prefix contains a "." or ".." segment. ' +
           'Fix: write the prefix without relative segments',
+      },
+      {
+        title: 'MetadataAndBackupS3Path with a control character (NUL) in the prefix',
+        parameter: { metadataAndBackupS3Path: 's3://my-bucket/clone\u0000squad' },
+        variable: { [ENVIRONMENT.destination]: 's3://my-bucket/clone\u0000squad' },
+        expected:
+          'MetadataAndBackupS3Path "s3://my-bucket/clone\\u0000squad": the prefix holds the control character ' +
+          'U+0000, which S3 advises against in keys (its XML listings cannot return most of them). Fix: remove it from ' +
+          'the prefix',
+      },
+      {
+        title: 'MetadataAndBackupS3Path with a control character (DEL) in the prefix',
+        parameter: { metadataAndBackupS3Path: 's3://my-bucket/a/b\u007f' },
+        variable: { [ENVIRONMENT.destination]: 's3://my-bucket/a/b\u007f' },
+        expected:
+          'MetadataAndBackupS3Path "s3://my-bucket/a/b\\u007f": the prefix holds the control character U+007F, ' +
+          'which S3 advises against in keys (its XML listings cannot return most of them). Fix: remove it from the prefix',
       },
       {
         title: 'GroupName with "/"',
@@ -218,6 +251,79 @@ describe('bad input: clear messages (issue 5)', () => {
       );
     });
 
+    for (const groupName of ['web.prod', 'web_prod']) {
+      it(`a GroupName (${groupName}) whose derived CloneSquadStackName CloudFormation refuses, naming GroupName`, () => {
+        expectClear(
+          atPackageTime({ groupName }),
+          `GroupName "${groupName}": the CloneSquadStackName derived from it, "CloneSquad-${groupName}", is not a ` +
+            'valid CloudFormation stack name (letters, digits and "-", starting with a letter). Fix: set ' +
+            "CloneSquadStackName to the name of the group's CloneSquad stack, or use a GroupName of letters, digits " +
+            'and "-", the names CloneSquad documents ([A-Za-z0-9][-A-Za-z0-9]+, 2 to 40 characters)',
+        );
+        // Given explicitly, the stack name is checked as such, and the group name is fine.
+        expect(resolveParameters({ groupName, cloneSquadStackName: 'CloneSquad-web-prod' }).groupName).to.equal(
+          groupName,
+        );
+      });
+    }
+
+    describe('a MetadataAndBackupS3Path prefix that makes keys longer than the 1,024 bytes S3 allows', () => {
+      // The longest key of a deployment of group "web": a 12-digit account, the longest region name.
+      const longestKey = (prefix: string) =>
+        `${prefix}/metadata/maintenance-windows/accountid=123456789012/region=us-isof-south-1/groupname=web/` +
+        '123456789012-us-isof-south-1-maintenance-windows-cs-web.json.gz';
+      const room = 1024 - Buffer.byteLength(longestKey(''), 'utf8');
+
+      /** A prefix of `bytes` bytes of UTF-8, mostly two-byte characters. */
+      const prefixOf = (bytes: number) => `${'é'.repeat(Math.floor(bytes / 2))}${bytes % 2 ? 'x' : ''}`;
+
+      it('fits exactly, counted in UTF-8 bytes', () => {
+        const prefix = prefixOf(room);
+        expect(Buffer.byteLength(longestKey(prefix), 'utf8')).to.equal(1024);
+        expect(
+          resolveParameters({ groupName: 'web', metadataAndBackupS3Path: `s3://my-bucket/${prefix}` }).destination,
+        ).to.deep.equal({ bucket: 'my-bucket', prefix });
+      });
+
+      it('a byte or two too many is refused, saying by how much to shorten the prefix', () => {
+        for (const [over, by] of [
+          [1, '1 byte'],
+          [2, '2 bytes'],
+        ] as const) {
+          const prefix = prefixOf(room + over);
+          expectClear(
+            atPackageTime({ metadataAndBackupS3Path: `s3://my-bucket/${prefix}` }),
+            `MetadataAndBackupS3Path "s3://my-bucket/${prefix}": the longest key this deployment writes would be ` +
+              `${1024 + over} bytes long in UTF-8 (with a 12-digit account id and the longest region name), more ` +
+              `than the 1024 S3 allows. Fix: shorten the prefix by at least ${by}`,
+          );
+        }
+      });
+    });
+
+    it('a GlueCrawlerName Glue refuses: a control character, or more than 255 characters', () => {
+      const fix =
+        "Fix: give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none";
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'clonesquad\u0000cmdb' }),
+        'GlueCrawlerName "clonesquad\\u0000cmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
+          `no control character but tab). ${fix}`,
+      );
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'clonesquad\ncmdb' }),
+        'GlueCrawlerName "clonesquad\\ncmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
+          `no control character but tab). ${fix}`,
+      );
+      expectClear(
+        atPackageTime({ glueCrawlerName: 'c'.repeat(256) }),
+        `GlueCrawlerName "${'c'.repeat(256)}": it is not a Glue crawler name (1 to 255 characters on one line, ` +
+          `no control character but tab). ${fix}`,
+      );
+      expect(resolveParameters({ groupName: 'web', glueCrawlerName: 'c'.repeat(255) }).glueCrawlerName).to.equal(
+        'c'.repeat(255),
+      );
+    });
+
     it('a ConfigurationTable name DynamoDB refuses', () => {
       expectClear(
         atPackageTime({ configurationTable: 'Config Table' }),
@@ -233,6 +339,7 @@ describe('bad input: clear messages (issue 5)', () => {
         ['--param=timeZone=Mars/Olympus', { timeZone: 'Mars/Olympus' }],
         ['--param=kmsKeyArn=alias/clonesquad', { kmsKeyArn: 'alias/clonesquad' }],
         ['--param=userSuppliedJSONMetadata=[1]', { userSuppliedJSONMetadata: '[1]' }],
+        ['--param=groupName=web.prod', { groupName: 'web.prod' }],
       ];
 
       before(async () => {
@@ -474,6 +581,44 @@ describe('bad input: clear messages (issue 5)', () => {
 
     it('a GroupName the service refuses, with the deployment message', () => {
       expect(seed('groupName: web/prod\n')).to.equal(atPackageTime({ groupName: 'web/prod' }));
+    });
+
+    describe("a table row over the local emulator's item size limit, lower than DynamoDB's", () => {
+      /** The row `big` of `bytes` bytes as DynamoDB counts them (names and values in UTF-8). */
+      const bigRow = (bytes: number) => tableItem('big', 'x'.repeat(bytes - 'KeybigValue'.length));
+      const seedOf = (bytes: number) =>
+        `groupName: demo\nscheduler:\n  big: "${bigRow(bytes).Value.S!}"\n  small: "1"\n`;
+      let dynamodb: DynamoDBClient;
+      before(() => ({ dynamodb } = emulatorClients()));
+
+      it('the emulator (moto) takes 405,000 bytes and refuses 405,001 naming no key, below the 409,600 of DynamoDB', async () => {
+        expect(dynamoDbItemBytes(bigRow(405_000))).to.equal(405_000);
+        const table = await createTable(dynamodb, [bigRow(405_000)]);
+        const over = await dynamodb.send(new PutItemCommand({ TableName: table, Item: bigRow(405_001) })).then(
+          () => 'accepted',
+          (error: Error) => error.message,
+        );
+        expect(over).to.equal('Item size has exceeded the maximum allowed size');
+      });
+
+      it('a seed row of 405,000 bytes is accepted and written to the emulator', async () => {
+        const parsed = parseSeed(seedOf(405_000), 'my-seed.yaml');
+        const tableNames = { configuration: uniqueName('seed-configuration'), scheduler: uniqueName('seed-scheduler') };
+        const { ec2, ssm, cloudformation, organizations } = awsClientsOf();
+        await applySeed({ dynamodb, ec2, ssm, cloudformation, organizations }, parsed, tableNames);
+        const { Item } = await dynamodb.send(
+          new GetItemCommand({ TableName: tableNames.scheduler, Key: { Key: { S: 'big' } }, ConsistentRead: true }),
+        );
+        expect(Item?.Value.S?.length).to.equal(405_000 - 'KeybigValue'.length);
+      });
+
+      it('a seed row of 405,001 bytes is refused before the emulator is touched, naming its key', () => {
+        expectClear(
+          seed(seedOf(405_001)),
+          'seed file my-seed.yaml, section scheduler, key "big": the row would be 405001 bytes, more than the ' +
+            '405000 the local emulator (moto) accepts in an item (DynamoDB itself takes 409600). Fix: shorten the value',
+        );
+      });
     });
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import aslValidator from 'asl-validator';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { iamResource, TOKEN } from '../deploy/cloudformation.ts';
 import { checkParameterNames, FUNCTIONS, resolveParameters, resourceNames } from '../deploy/deployment-config.ts';
 import { functionStatements, stateMachineStatements } from '../deploy/iam.ts';
@@ -13,7 +14,7 @@ import { packageService, type PackageResult } from '#local/package';
 import { featureOffError } from '#shared/deployment';
 import { RUN_REQUEST_SCHEMA } from '#shared/run-request';
 import { ensurePythonEnv, venvBin } from '#local/python-env';
-import { ENVIRONMENT, validateGroupName } from '#shared/deployment';
+import { ENVIRONMENT, groupNameProblem, validateGroupName } from '#shared/deployment';
 import {
   archiveBackupKey,
   backupFolder,
@@ -85,16 +86,20 @@ const LOG_DELIVERY_ACTIONS = [
   'logs:DescribeLogGroups',
 ];
 /**
- * Read-only calls that accept no resource but "*" (EC2 and SSM `Describe*`, and Organizations
- * `DescribeAccount`, whose account ARN needs the organization id a member account does not know),
- * with the functions that may make them. With log delivery, the only grants allowed on "*".
+ * Read-only calls that accept no resource but "*" (EC2 and SSM `Describe*`), with the functions that
+ * may make them. With log delivery, the only grants allowed on "*".
  */
 const UNSCOPABLE_READS: Record<string, string[]> = {
   'ec2:DescribeInstances': ['exportDiscovery', 'exportInstances', 'exportMaintenanceWindows'],
   'ec2:DescribeVolumes': ['exportInstances'],
   'ssm:DescribeMaintenanceWindows': ['exportMaintenanceWindows'],
-  'organizations:DescribeAccount': ['exportDiscovery'],
 };
+/**
+ * The deployment's own account in its Organization. The ARN names the Organization and its
+ * management account, which a member account does not know: the only wildcards before the resource
+ * part that a grant may hold.
+ */
+const OWN_ACCOUNT_IN_ORGANIZATION = 'arn:${AWS::Partition}:organizations::*:account/o-*/${AWS::AccountId}';
 const READ_ACTION = /^[a-z0-9-]+:(Get|List|Describe|Scan|Query|BatchGet)/;
 
 /** A CloudFormation value as text, with `${Name}` for a Ref and `${Id.Attribute}` for a GetAtt. */
@@ -368,7 +373,7 @@ describe('deployment package (osls package)', function () {
           ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
           [arn('cloudformation', 'stack/CloneSquad-demo/*')],
         ),
-        'organizations:DescribeAccount *',
+        `organizations:DescribeAccount ${OWN_ACCOUNT_IN_ORGANIZATION}`,
         'ec2:DescribeInstances *',
         ...writeMetadata(['discovery']),
       ],
@@ -423,6 +428,7 @@ describe('deployment package (osls package)', function () {
         // Either a resource of this stack (`${Id.Arn}`, maybe with a version qualifier) or an ARN
         // whose partition, service, region and account are exact.
         if (grant.resource.startsWith('${')) continue;
+        if (grant.resource === OWN_ACCOUNT_IN_ORGANIZATION) continue;
         expect(grant.resource, where).to.match(/^arn:/);
         const head = grant.resource
           .replace(/\$\{[^}]*\}/g, 'X')
@@ -458,6 +464,20 @@ describe('deployment package (osls package)', function () {
       }
     });
 
+    it('puts an archive only as a create (If-None-Match: *), in every role, never as a replacement', () => {
+      const archivePuts = ofType(packaged.default, 'AWS::IAM::Role').flatMap(([role, resource]) =>
+        roleStatements(resource)
+          .filter((statement) => asArray(statement.Action).includes('s3:PutObject'))
+          .filter((statement) => asArray(statement.Resource).some((arn) => text(arn).includes('/archive/')))
+          .map((statement) => ({ role, statement })),
+      );
+      expect(archivePuts.map(({ role }) => role)).to.deep.equal(['BackupTableRole']);
+      for (const { statement } of archivePuts) {
+        expect(statement.Action).to.deep.equal(['s3:PutObject']);
+        expect((statement.Condition as { StringEquals: Json }).StringEquals['s3:if-none-match']).to.equal('*');
+      }
+    });
+
     it("writes and deletes metadata only in the deployment's own partition folders", () => {
       const metadataWrites = grants(packaged.default).filter(
         (grant) =>
@@ -484,13 +504,19 @@ describe('deployment package (osls package)', function () {
           if (actions.some((action) => action === 's3:PutObject' || action === 's3:PutObjectAcl')) {
             // Metadata objects may be uploaded in parts, whose requests carry no ACL header; any ACL sent
             // must still be bucket-owner-full-control. Backups are single PUTs and always carry it.
-            const metadataWrite = asArray(statement.Resource)
-              .map(text)
-              .every((arn) => arn.includes('/metadata/'));
+            const resources = asArray(statement.Resource).map(text);
+            const metadataWrite = resources.every((arn) => arn.includes('/metadata/'));
+            const archiveCreate =
+              actions.includes('s3:PutObject') && resources.every((arn) => arn.includes('/archive/'));
             expect(statement.Condition, role).to.deep.equal(
               metadataWrite
                 ? { StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' } }
-                : { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+                : {
+                    StringEquals: {
+                      's3:x-amz-acl': 'bucket-owner-full-control',
+                      ...(archiveCreate ? { 's3:if-none-match': '*' } : {}),
+                    },
+                  },
             );
           }
           if (actions.includes('s3:ListBucket')) {
@@ -864,6 +890,44 @@ describe('deployment configuration (deploy/)', () => {
           value.startsWith('arn:${AWS::Partition}:s3:::bkt/p${*}/metadata/'),
       );
     }
+  });
+
+  it('checks every name derived from GroupName, and names GroupName when one of them is refused', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+        fc.constantFrom('dev', 'prod', 'a-very-long-stage-name'),
+        (groupName, stage) => {
+          fc.pre(groupNameProblem(groupName) === undefined);
+          let parameters;
+          try {
+            parameters = resolveParameters({ groupName });
+          } catch (error) {
+            expect((error as Error).message).to.match(/^GroupName "[^"]*": the \w+ derived from it, /);
+            return;
+          }
+          expect(parameters.cloneSquadStackName).to.match(/^[A-Za-z][A-Za-z0-9-]{0,127}$/);
+          for (const table of [parameters.configurationTable, parameters.schedulerTable]) {
+            expect(table).to.match(/^[A-Za-z0-9_.-]{3,255}$/);
+          }
+          const names = resourceNames(groupName, stage);
+          expect(names.stack).to.match(/^[A-Za-z][A-Za-z0-9-]{0,127}$/);
+          expect(names.stateMachine).to.match(/^[A-Za-z0-9_-]{1,80}$/);
+          expect(names.schedule).to.match(/^[A-Za-z0-9_.-]{1,64}$/);
+          expect(names.api.length).to.be.at.most(1024);
+          for (const name of Object.values(names.functions)) expect(name).to.match(/^[A-Za-z0-9_-]{1,64}$/);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('grants StartCrawler on exactly the named crawler, a "*" in its name a plain character', () => {
+    const statements = stateMachineStatements(resolveParameters({ groupName: 'web', glueCrawlerName: 'bad name*' }));
+    const crawler = statements.find((statement) => statement.Sid === 'StartCatalogCrawler');
+    expect(crawler?.Resource.map(text)).to.deep.equal([
+      'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:crawler/bad name${*}',
+    ]);
   });
 
   it('names resources per group and stage, within the services limits', () => {

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { UserInputError } from '../../shared/errors.ts';
 import { S3_PATH_PARAMETERS } from '../catalog-stack.ts';
 import {
+  archiveBackupKey,
+  BACKUP_TABLES,
   backupFolder,
   METADATA_TABLES,
   metadataPartitionFolder,
@@ -66,6 +68,7 @@ export interface PolicyDocument {
 
 /** A deployment's partitions, for any region and group of the calling account. */
 const OWN_PARTITIONS: PartitionIdentity = { accountId: PRINCIPAL_ACCOUNT, region: '*', groupName: '*' };
+const EVERY_PARTITION: PartitionIdentity = { accountId: '*', region: '*', groupName: '*' };
 
 function root(withPrefix: boolean): S3Location {
   return { bucket: VALUE.bucket, prefix: withPrefix ? VALUE.prefix : '' };
@@ -77,6 +80,11 @@ const objectArn = (key: string) => `${bucketArn}/${key}`;
 /** Key prefixes (with a trailing `*`) a deployment of the calling account writes under. */
 export function ownBackupPrefix(withPrefix: boolean): string {
   return `${backupFolder(root(withPrefix), OWN_PARTITIONS)}/*`;
+}
+
+/** Every archive of every account, as key patterns. */
+export function everyArchive(withPrefix: boolean): string[] {
+  return BACKUP_TABLES.map((table) => archiveBackupKey(root(withPrefix), EVERY_PARTITION, table, '*'));
 }
 
 export function ownMetadataPrefixes(withPrefix: boolean): string[] {
@@ -113,6 +121,16 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
         StringNotEqualsIfExists: IN_ORGANIZATION,
         BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
       },
+    },
+    {
+      // Archives are write-once, whoever writes: only a create (If-None-Match: *) may put
+      // one, never a replacement. They are single PutObjects, never multipart uploads or copy targets.
+      Sid: 'DenyArchiveReplacement',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: everyArchive(withPrefix).map(objectArn),
+      Condition: { StringNotEquals: { 's3:if-none-match': '*' } },
     },
     {
       Sid: 'OrgAccountsWriteOwnBackups',
@@ -221,6 +239,34 @@ export function kmsKeyPolicyStatements(withPrefix: boolean): Statement[] {
         StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucketArn, objects] },
       },
     },
+  ];
+}
+
+/**
+ * The bucket's object ownership. The metadata grants accept a write without an ACL (a multipart
+ * part), so no policy can make every member-written object readable by the central account: this
+ * setting does, by making the bucket owner own every object, whoever wrote it.
+ */
+export const OBJECT_OWNERSHIP = 'BucketOwnerEnforced';
+
+/** What `npm run policies` prints about {@link OBJECT_OWNERSHIP}: for one bucket, or for the stack. */
+export function objectOwnershipAdvice(bucket: { bucket: string; region: string } | null): string[] {
+  const why =
+    'so that the central account owns every object a member account writes (ACLs are then disabled; ' +
+    'writes that send bucket-owner-full-control are still accepted)';
+  const command = (name: string, region: string) =>
+    `  aws s3api put-bucket-ownership-controls --bucket ${name} --region ${region} ` +
+    `--ownership-controls 'Rules=[{ObjectOwnership=${OBJECT_OWNERSHIP}}]'`;
+  if (bucket) {
+    return [
+      `Object ownership: the bucket must have ${OBJECT_OWNERSHIP}, ${why}. Set it with:`,
+      command(bucket.bucket, bucket.region),
+    ];
+  }
+  return [
+    `Object ownership: the stack creates its bucket with ${OBJECT_OWNERSHIP}, ${why}. With CreateBucket=false, ` +
+      'set it on the existing bucket with:',
+    command('BUCKET', 'REGION'),
   ];
 }
 
@@ -389,7 +435,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
       },
       CreateBucket: {
         Type: 'String',
-        Description: 'true to create the bucket; false when it exists already (the policy then replaces its policy)',
+        Description: `true to create the bucket; false when it exists already (the policy then replaces its policy, and its object ownership must be set to ${OBJECT_OWNERSHIP}: npm run policies prints how)`,
         AllowedValues: ['true', 'false'],
         Default: 'true',
       },
@@ -417,8 +463,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
         UpdateReplacePolicy: 'Retain',
         Properties: {
           BucketName: ref('BucketName'),
-          // The bucket owner owns every object whatever its writer; ACLs play no part in access.
-          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          OwnershipControls: { Rules: [{ ObjectOwnership: OBJECT_OWNERSHIP }] },
           PublicAccessBlockConfiguration: {
             BlockPublicAcls: true,
             BlockPublicPolicy: true,
