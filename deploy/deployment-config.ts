@@ -21,7 +21,7 @@ import {
   metadataKey,
 } from '../shared/s3-layout.ts';
 import { formatS3Path, parseS3Path, type S3Location } from '../shared/s3-path.ts';
-import { DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
+import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '../glue/catalog-stack.ts';
 import { iamResource, TOKEN, type Cfn } from './cloudformation.ts';
 
 /** Serverless parameter name → SPEC §2 name, for messages. */
@@ -207,17 +207,12 @@ function validateJson(text: string): string {
   return text;
 }
 
-/**
- * Glue's rule for a crawler name (its API's "single-line string"): 1 to 255 characters, none of
- * them a control character but tab, nor U+FFFE, U+FFFF or half a surrogate pair.
- */
+/** A crawler the catalog stack can have created (its own naming rule), or empty for none. */
 function validateCrawlerName(name: string): string {
-  const characters = [...name];
-  const singleLine = /^[\t\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
-  if (name === '' || (characters.length <= 255 && singleLine.test(name))) return name;
+  if (name === '' || CRAWLER_NAME_PATTERN.test(name)) return name;
   throw new UserInputError(
     `${PARAMETERS.glueCrawlerName} ${JSON.stringify(name)}`,
-    'it is not a Glue crawler name (1 to 255 characters on one line, no control character but tab)',
+    'it is not a crawler name of the catalog stack (1 to 255 letters, digits, "_", "." or "-")',
     "give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none",
   );
 }

@@ -14,6 +14,11 @@ import { INPUT_FORMAT, JSON_SERDE, OUTPUT_FORMAT, TABLES, glueColumns, glueParti
 /** Athena's default database; the SPEC §6 view reads `default.clonesquad_*`. */
 export const DEFAULT_DATABASE = 'default';
 export const DEFAULT_CRAWLER_NAME = 'clonesquad-cmdb-metadata';
+/**
+ * The crawler names this catalog stack creates, and so the only ones a deployment may name: Glue's API
+ * would take spaces and `*` too, but such a name is a typo far more often than a crawler.
+ */
+export const CRAWLER_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,255}$/;
 /** Daily safety net; the workflow starts the crawler right after an export that created a partition. */
 export const DEFAULT_CRAWLER_SCHEDULE = 'cron(17 3 * * ? *)';
 export const GENERATED_STACK = join(__dirname, 'generated', 'catalog-stack.json');
@@ -218,7 +223,7 @@ export function catalogStackTemplate(): Record<string, Cfn> {
         Type: 'String',
         Description: 'Name of the crawler; give it to each deployment as GlueCrawlerName',
         Default: DEFAULT_CRAWLER_NAME,
-        AllowedPattern: '^[A-Za-z0-9_.-]{1,255}$',
+        AllowedPattern: CRAWLER_NAME_PATTERN.source,
       },
       CrawlerSchedule: {
         Type: 'String',

@@ -301,26 +301,23 @@ describe('bad input: clear messages (issue 5)', () => {
       });
     });
 
-    it('a GlueCrawlerName Glue refuses: a control character, or more than 255 characters', () => {
+    it('a GlueCrawlerName the catalog stack cannot have created: a space, "*", a control character, 256 characters', () => {
       const fix =
         "Fix: give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none";
-      expectClear(
-        atPackageTime({ glueCrawlerName: 'clonesquad\u0000cmdb' }),
-        'GlueCrawlerName "clonesquad\\u0000cmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
-          `no control character but tab). ${fix}`,
-      );
-      expectClear(
-        atPackageTime({ glueCrawlerName: 'clonesquad\ncmdb' }),
-        'GlueCrawlerName "clonesquad\\ncmdb": it is not a Glue crawler name (1 to 255 characters on one line, ' +
-          `no control character but tab). ${fix}`,
-      );
-      expectClear(
-        atPackageTime({ glueCrawlerName: 'c'.repeat(256) }),
-        `GlueCrawlerName "${'c'.repeat(256)}": it is not a Glue crawler name (1 to 255 characters on one line, ` +
-          `no control character but tab). ${fix}`,
-      );
+      const rule = 'it is not a crawler name of the catalog stack (1 to 255 letters, digits, "_", "." or "-")';
+      for (const [name, shown] of [
+        ['bad name*', '"bad name*"'],
+        ['clonesquad\u0000cmdb', '"clonesquad\\u0000cmdb"'],
+        ['clonesquad\ncmdb', '"clonesquad\\ncmdb"'],
+        ['c'.repeat(256), `"${'c'.repeat(256)}"`],
+      ]) {
+        expectClear(atPackageTime({ glueCrawlerName: name }), `GlueCrawlerName ${shown}: ${rule}. ${fix}`);
+      }
       expect(resolveParameters({ groupName: 'web', glueCrawlerName: 'c'.repeat(255) }).glueCrawlerName).to.equal(
         'c'.repeat(255),
+      );
+      expect(resolveParameters({ groupName: 'web', glueCrawlerName: 'org_cmdb.v2-crawler' }).glueCrawlerName).to.equal(
+        'org_cmdb.v2-crawler',
       );
     });
 

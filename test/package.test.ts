@@ -922,14 +922,6 @@ describe('deployment configuration (deploy/)', () => {
     );
   });
 
-  it('grants StartCrawler on exactly the named crawler, a "*" in its name a plain character', () => {
-    const statements = stateMachineStatements(resolveParameters({ groupName: 'web', glueCrawlerName: 'bad name*' }));
-    const crawler = statements.find((statement) => statement.Sid === 'StartCatalogCrawler');
-    expect(crawler?.Resource.map(text)).to.deep.equal([
-      'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:crawler/bad name${*}',
-    ]);
-  });
-
   it('names resources per group and stage, within the services limits', () => {
     const long = resourceNames('g'.repeat(64), 'prod');
     const dotted = resourceNames('my.group_1', 'dev');
