@@ -46,6 +46,12 @@ export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: 
   return `${backupFolder(root, id)}/latest-${fileStem(id, table)}.yaml`;
 }
 
+/**
+ * User metadata of `latest-` (`x-amz-meta-archive-stamp`): the stamp of the archive whose content it
+ * holds, so that `latest-` is only ever moved to a newer archive.
+ */
+export const LATEST_ARCHIVE_STAMP_METADATA = 'archive-stamp';
+
 export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
 }

@@ -12,9 +12,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { backupPartName, backupTable, publishLatestBackups, type BackupPartResult } from '#shared/backup';
+import { s3ClientSettings } from '#shared/aws-clients';
 import type { Deployment } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
-import { archiveBackupKey, archiveStamp, BACKUP_TABLES, latestBackupKey, type BackupTable } from '#shared/s3-layout';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  BACKUP_TABLES,
+  LATEST_ARCHIVE_STAMP_METADATA,
+  latestBackupKey,
+  type BackupTable,
+} from '#shared/s3-layout';
 import type { RawPartResult } from '#shared/summary';
 import { loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
@@ -390,6 +398,141 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       });
       expect(none).to.deep.equal(published);
       expect(await listKeys(s3, deployment.destination!.bucket)).to.deep.equal([]);
+    });
+
+    describe('latest- never goes back in time, whatever order overlapping executions publish in', () => {
+      /**
+       * A client of its own for one execution's archive step, whose first write to `key` waits until
+       * `release` settles: by then it has read what latest- holds, and the other execution runs.
+       */
+      function holdingBeforeWrite(key: string, release: Promise<unknown>) {
+        const client = new S3Client(s3ClientSettings());
+        let reached!: () => void;
+        const waiting = new Promise<void>((resolve) => (reached = resolve));
+        let held = false;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const writes = ['PutObjectCommand', 'CopyObjectCommand'].includes(context.commandName ?? '');
+            if (!held && writes && (args.input as { Key?: string }).Key === key) {
+              held = true;
+              reached();
+              await release;
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'holdBeforeWrite' },
+        );
+        return { client, waiting };
+      }
+
+      /** The older and the newer execution's backups of the Configuration table, of different contents. */
+      async function olderAndNewer(): Promise<{
+        deployment: Deployment;
+        older: BackupPartResult;
+        newer: BackupPartResult;
+      }> {
+        const deployment = await givenDeployment({ configuration: [tableItem('a', 'older')], scheduler: [] });
+        const request = { table: 'configuration', executionStartTime: FIRST_RUN } as const;
+        const older = await backupTable({ dynamodb, s3 }, deployment, request);
+        await dynamodb.send(
+          new PutItemCommand({ TableName: deployment.tables.configuration, Item: tableItem('a', 'newer') }),
+        );
+        const newer = await backupTable({ dynamodb, s3 }, deployment, { ...request, executionStartTime: SECOND_RUN });
+        return { deployment, older, newer };
+      }
+
+      it('the older one read latest- before the newer one replaced it: the older one leaves it alone', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        let newerPublished!: () => void;
+        const release = new Promise<void>((resolve) => (newerPublished = resolve));
+        const held = holdingBeforeWrite(older.latestKey!, release);
+
+        // Act
+        const olderRun = publishLatestBackups(held.client, deployment, [older]);
+        await held.waiting;
+        const newerResult = await publishLatestBackups(s3, deployment, [newer]);
+        newerPublished();
+        const olderResult = await olderRun;
+
+        // Assess
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: newer\n');
+        expect(newerResult).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+        expect(olderResult).to.deep.equal({
+          part: 'archive',
+          status: 'ok',
+          keys: [],
+          records: 0,
+          reason: `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+        });
+      });
+
+      it('the newer one read latest- before the older one replaced it: the newer one reads again and wins', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        let olderPublished!: () => void;
+        const release = new Promise<void>((resolve) => (olderPublished = resolve));
+        const held = holdingBeforeWrite(newer.latestKey!, release);
+
+        // Act
+        const newerRun = publishLatestBackups(held.client, deployment, [newer]);
+        await held.waiting;
+        const olderResult = await publishLatestBackups(s3, deployment, [older]);
+        olderPublished();
+        const newerResult = await newerRun;
+
+        // Assess
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+        for (const result of [olderResult, newerResult]) {
+          expect(result).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+        }
+      });
+
+      it('an execution publishing after a newer one leaves latest- alone', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        await publishLatestBackups(s3, deployment, [newer]);
+        const before = await headObject(s3, deployment.destination!.bucket, newer.latestKey!);
+
+        // Act
+        const result = await publishLatestBackups(s3, deployment, [older]);
+
+        // Assess
+        expect(result.reason).to.equal(
+          `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+        );
+        const after = await headObject(s3, deployment.destination!.bucket, newer.latestKey!);
+        expect(after.ETag).to.equal(before.ETag);
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+      });
+
+      it('a retried archive step finds latest- holding its own archive and reports it published', async () => {
+        // Prepare
+        const { deployment, newer } = await olderAndNewer();
+        await publishLatestBackups(s3, deployment, [newer]);
+
+        // Act
+        const retried = await publishLatestBackups(s3, deployment, [newer]);
+
+        // Assess
+        expect(retried).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+      });
+
+      it('replaces a latest- that records no archive stamp (an earlier version, or CloneSquad, wrote it)', async () => {
+        // Prepare
+        const { deployment, older } = await olderAndNewer();
+        const bucket = deployment.destination!.bucket;
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: older.latestKey, Body: 'a: unstamped\n' }));
+
+        // Act
+        const result = await publishLatestBackups(s3, deployment, [older]);
+
+        // Assess
+        expect(result.keys).to.deep.equal([older.latestKey]);
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: older\n');
+        const head = await headObject(s3, bucket, older.latestKey!);
+        expect(head.Metadata).to.deep.equal({ [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) });
+      });
     });
   });
 
