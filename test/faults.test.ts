@@ -242,16 +242,13 @@ const TARGETS: Target[] = [
     fails: WINDOWS,
   },
   ...metadataWriteTargets('ExportMaintenanceWindows', 'maintenance-windows', WINDOWS),
-  ...BACKUP_TABLES.map((table): Target => ({
-    state: 'Archive',
-    service: 'S3',
-    operation: 'CopyObject',
-    what: `latest- ${table}`,
-    when: keyHas(`-${table}-cs-`),
-    fails: ['archive'],
-    write: true,
-    okWithError: true,
-  })),
+  ...BACKUP_TABLES.flatMap((table): Target[] =>
+    [
+      { operation: 'HeadObject', what: `latest- ${table}` },
+      { operation: 'GetObject', what: `archive ${table}` },
+      { operation: 'PutObject', what: `latest- ${table}`, write: true },
+    ].map((call) => ({ state: 'Archive', service: 'S3', when: keyHas(`-${table}-cs-`), fails: ['archive'], ...call })),
+  ),
   { state: 'ReconcileSchedule', service: 'DynamoDB', operation: 'GetItem', what: 'backup.cron', fails: ['schedule'] },
   { state: 'ReconcileSchedule', service: 'Scheduler', operation: 'GetSchedule', fails: ['schedule'] },
   {
