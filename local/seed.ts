@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import { checkRestorable } from '#shared/restore';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
 import { yamlErrorLine } from '#shared/yaml-codec';
@@ -101,7 +101,7 @@ export function parseSeed(text: string, source: string): Seed {
   if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
     throw new UserInputError(
       `seed file ${source}`,
-      `region ${JSON.stringify(region)} is not an AWS region name`,
+      `region ${quoteInput(region)} is not an AWS region name`,
       'write it like eu-west-1',
     );
   }
@@ -156,7 +156,7 @@ function stringMapping(section: unknown, where: string): Record<string, string> 
     if (typeof value !== 'string') {
       throw new UserInputError(
         `${where}, key "${key}"`,
-        `its value ${JSON.stringify(value)} is not a string`,
+        `its value ${quoteInput(value)} is not a string`,
         'quote it, for example "2" or "yes"',
       );
     }

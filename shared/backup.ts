@@ -16,7 +16,7 @@ import {
   parseArchiveStamp,
   type BackupTable,
 } from './s3-layout.ts';
-import type { PartResult } from './summary.ts';
+import { boundedWarnings, type PartResult } from './summary.ts';
 import { readTable, type TableContents } from './table-reader.ts';
 import { dumpBackupYaml } from './yaml-dump.ts';
 
@@ -46,23 +46,6 @@ const TABLE_PARAMETER: Record<BackupTable, string> = {
   configuration: 'ConfigurationTable',
   scheduler: 'SchedulerTable',
 };
-
-/**
- * The result travels through the state machine (256 KiB per payload), and a table may hold any
- * number of malformed rows: the result carries the first few warnings, the log has every one.
- */
-const MAX_RESULT_WARNINGS = 10;
-const MAX_WARNING_LENGTH = 300;
-
-function resultWarnings(warnings: string[]): string[] {
-  const shown = warnings
-    .slice(0, MAX_RESULT_WARNINGS)
-    .map((warning) => (warning.length > MAX_WARNING_LENGTH ? `${warning.slice(0, MAX_WARNING_LENGTH - 1)}…` : warning));
-  const more = warnings.length - shown.length;
-  return more > 0
-    ? [...shown, `${more} more rows skipped for the same kinds of reasons; the function's log lists each`]
-    : shown;
-}
 
 export function backupPartName(table: BackupTable): string {
   return `backup/${table}`;
@@ -122,7 +105,7 @@ export async function archiveBackup(
     records: contents.rows.length,
     bytes: written.bytes,
     sha256: written.sha256,
-    ...(contents.warnings.length > 0 ? { warnings: resultWarnings(contents.warnings) } : {}),
+    ...(contents.warnings.length > 0 ? { warnings: boundedWarnings(contents.warnings) } : {}),
     archive: { key: archiveKey, etag: written.etag, stamp },
     latestKey: latestBackupKey(destination, deployment, table),
   };
@@ -130,8 +113,8 @@ export async function archiveBackup(
 
 /**
  * The archive step: moves each `latest-` to the archive its backup sealed in this execution, unless
- * it already holds a newer one (SPEC §4: `latest-` never goes back in time, whatever order
- * overlapping executions finish in). A failed backup leaves its `latest-` as it was.
+ * it already holds a newer one, so `latest-` never goes back in time, whatever order overlapping
+ * executions finish in. A failed backup leaves its `latest-` as it was.
  */
 export async function publishLatestBackups(
   s3: S3Client,

@@ -2,6 +2,7 @@
  * The S3 key layout (SPEC §4). Every writer, reader and test derives its keys from here.
  */
 import type { S3Location } from './s3-path.ts';
+import { quoteInput } from './errors.ts';
 
 /** The three values that place a deployment's objects in the org-wide bucket. */
 export interface PartitionIdentity {
@@ -77,7 +78,7 @@ export function metadataKey(root: S3Location, id: PartitionIdentity, table: Meta
 export function archiveStamp(instant: Date | string): string {
   const date = typeof instant === 'string' ? new Date(instant) : instant;
   if (Number.isNaN(date.getTime())) {
-    throw new RangeError(`archiveStamp: "${String(instant)}" is not a valid date-time`);
+    throw new RangeError(`archiveStamp: ${quoteInput(String(instant))} is not a valid date-time`);
   }
   return date.toISOString().replace(/[-:]/g, '').replace('.', '');
 }

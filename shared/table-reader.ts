@@ -3,7 +3,7 @@
  * consistent Scan; TTL-expired rows and malformed rows are left out, each malformed one reported.
  */
 import { DynamoDBClient, paginateScan, ResourceNotFoundException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import type { TableRow } from './table-rows.ts';
 
 export interface TableContents {
@@ -42,7 +42,7 @@ export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOpti
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new UserInputError(
-        `${options.parameterName} "${options.tableName}"`,
+        `${options.parameterName} ${quoteInput(options.tableName)}`,
         'no DynamoDB table of that name exists in this account and region',
         `check that the CloneSquad deployment exists here, or redeploy with ${options.parameterName} set to its table name`,
       );
@@ -66,7 +66,7 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   if (value === undefined) {
     const found = item.Value ? `a ${Object.keys(item.Value)[0]} value` : 'no "Value" attribute';
     warnings.push(
-      `skipped key "${key}": it has ${found}, not a string; CloneSquad only reads string values. ` +
+      `skipped key ${quoteInput(key)}: it has ${found}, not a string; CloneSquad only reads string values. ` +
         'Fix: write the value again as a string (DynamoDB type S)',
     );
     return undefined;

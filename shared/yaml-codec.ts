@@ -4,7 +4,7 @@
  * (which says why it is hand-written); this module reads backups back, with the `yaml` package.
  */
 import { parseDocument } from 'yaml';
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import { parameterSetKey, type TableRow } from './table-rows.ts';
 
 // The writer lives apart, free of the YAML library, so that the functions that only write backups
@@ -36,7 +36,7 @@ export function loadBackupYaml(text: string, source: string): TableRow[] {
   const add = (key: string, value: string) => {
     if (rows.has(key)) {
       throw new UserInputError(
-        `${source}, key "${key}"`,
+        `${source}, key ${quoteInput(key)}`,
         'it is given twice, once nested under its parameter set and once as a raw key',
         'keep only one of the two',
       );
@@ -73,13 +73,13 @@ function requireString(source: string, what: 'key' | 'value', where: unknown, fo
   const collection = found instanceof Map ? 'a mapping' : Array.isArray(found) ? 'a sequence' : undefined;
   if (collection) {
     throw new UserInputError(
-      `${source}, key "${String(where)}"`,
+      `${source}, key ${quoteInput(String(where))}`,
       `its ${what} is ${collection}, not a string`,
       'give a string there: only parameter sets nest, and only one level deep',
     );
   }
   throw new UserInputError(
-    `${source}, key "${String(where)}"`,
+    `${source}, key ${quoteInput(String(where))}`,
     `its ${what} ${shownScalar(found)} is not a string (YAML read it as ${scalarType(found)})`,
     'quote it, for example "yes", "0755" or "10:30", so that it stays a string',
   );

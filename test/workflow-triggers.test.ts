@@ -248,7 +248,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       const schedule = (applied.summary as ExecutionSummary).parts.find((part) => part.part === 'schedule')!;
       expect(schedule.reason).to.match(
         new RegExp(
-          `^backup\\.cron "cron\\(0 3 +… \\(${value.length} characters\\): ` +
+          `^backup\\.cron "cron\\(0 3 +"… \\(${value.length} characters\\): ` +
             'the schedule is now cron\\(0 3 \\* \\* \\? \\*\\) in UTC, enabled',
         ),
       );
@@ -276,7 +276,6 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       schedule: 'ok',
       archive: 'ok',
     });
-    console.log(failed.error!.message);
     expect(JSON.parse(failed.error!.message)).to.deep.equal(summary);
     const status = renderMappingTemplate(backupApi().status.ok, {
       body: JSON.stringify({
