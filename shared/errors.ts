@@ -9,7 +9,7 @@
 const INVISIBLE = /[\u0080-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
 
 /** Characters of an input a message quotes, at most. */
-export const MAX_QUOTED_CHARS = 80;
+const MAX_QUOTED_CHARS = 80;
 
 /**
  * An input as a message quotes it: a string JSON-quoted (controls and new lines escaped, and

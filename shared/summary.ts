@@ -17,7 +17,7 @@ export interface PartResult {
   records?: number;
   bytes?: number;
   sha256?: string;
-  /** Why the part was skipped. */
+  /** Why the part was skipped, or what an ok part found or left as it was. */
   reason?: string;
   error?: { name: string; message: string };
   warnings?: string[];
@@ -36,7 +36,7 @@ const MAX_PART_NAME_CHARS = 200;
 const MAX_KEY_CHARS = 1_024;
 const SHA256_HEX_CHARS = 64;
 /** Warnings a part result carries at most (the function's log has every one), and their length. */
-export const MAX_PART_WARNINGS = 10;
+const MAX_PART_WARNINGS = 10;
 const MAX_WARNING_CHARS = 300;
 
 /** How much of a part's texts a result shows; tried from the first until it fits. */
@@ -84,7 +84,7 @@ function fitPart<T extends PartResult>(part: T, fitting: Fitting): T {
   return {
     ...rest,
     part: cutText(part.part, MAX_PART_NAME_CHARS),
-    ...(shownKeys.length > 0 ? { keys: shownKeys } : {}),
+    ...(keys !== undefined ? { keys: shownKeys } : {}),
     ...(sha256 !== undefined ? { sha256: cutText(sha256, SHA256_HEX_CHARS) } : {}),
     ...(reason !== undefined ? { reason: text(reason) } : {}),
     ...(error !== undefined ? { error: { name: text(error.name), message: text(error.message) } } : {}),
