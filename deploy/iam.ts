@@ -179,6 +179,8 @@ export function functionStatements(
     ],
     archiveBackups: s3([
       { Sid: 'ReadArchiveBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: archives },
+      // HEAD (authorised as s3:GetObject) tells which archive latest- holds before it is replaced.
+      { Sid: 'ReadLatestBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: latest },
       {
         Sid: 'WriteLatestBackups',
         Effect: 'Allow',

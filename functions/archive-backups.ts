@@ -5,7 +5,7 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isArray, requireField } from '#shared/handler-input';
 import { isRequested, notRequestedPart } from '#shared/run-request';
 import { BACKUP_TABLES } from '#shared/s3-layout';
-import { flattenParts, type PartResult } from '#shared/summary';
+import { boundedPart, flattenParts, type PartResult } from '#shared/summary';
 
 const s3 = new S3Client(s3ClientSettings());
 
@@ -14,5 +14,5 @@ export async function handler(event: unknown): Promise<PartResult> {
   if (!BACKUP_TABLES.some((table) => isRequested(event, `backup/${table}`))) return notRequestedPart('archive');
   const parts = flattenParts(requireField(event, 'parts', isArray, 'the array of branch results'));
   const backups = parts.filter((part): part is BackupPartResult => part.part.startsWith('backup/'));
-  return publishLatestBackups(s3, currentDeployment(), backups);
+  return boundedPart(await publishLatestBackups(s3, currentDeployment(), backups));
 }

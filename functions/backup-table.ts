@@ -5,7 +5,7 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isOneOf, isString, requireField } from '#shared/handler-input';
 import { isRequested } from '#shared/run-request';
 import { BACKUP_TABLES } from '#shared/s3-layout';
-import type { PartResult } from '#shared/summary';
+import { boundedParts, type PartResult } from '#shared/summary';
 import { exportTable } from '#shared/table-export';
 
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), s3: new S3Client(s3ClientSettings()) };
@@ -18,5 +18,5 @@ export async function handler(event: unknown): Promise<PartResult[]> {
   const table = requireField(event, 'table', isOneOf(BACKUP_TABLES), 'one of ' + BACKUP_TABLES.join(', '));
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
   const write = { backup: isRequested(event, `backup/${table}`), metadata: isRequested(event, `metadata/${table}`) };
-  return exportTable(clients, currentDeployment(), { table, executionStartTime, write });
+  return boundedParts(await exportTable(clients, currentDeployment(), { table, executionStartTime, write }));
 }

@@ -8,7 +8,7 @@ import { isString, requireField } from '#shared/handler-input';
 import { exportDiscovery } from '#shared/metadata/discovery';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { isRequested, notRequestedPart } from '#shared/run-request';
-import type { PartResult } from '#shared/summary';
+import { boundedPart, type PartResult } from '#shared/summary';
 
 const clients = {
   cloudformation: new CloudFormationClient(clientSettings()),
@@ -21,5 +21,5 @@ const clients = {
 export async function handler(event: unknown): Promise<MetadataPartResult | PartResult> {
   const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
   if (!isRequested(event, 'metadata/discovery')) return notRequestedPart('metadata/discovery');
-  return exportDiscovery(clients, currentDeployment(), { executionStartTime });
+  return boundedPart(await exportDiscovery(clients, currentDeployment(), { executionStartTime }));
 }

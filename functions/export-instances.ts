@@ -5,7 +5,7 @@ import { currentDeployment } from '#shared/deployment-cache';
 import { isString, requireField } from '#shared/handler-input';
 import { exportInstancesAndVolumes, type InstancesExportResult } from '#shared/metadata/instances';
 import { isRequested, notRequestedPart } from '#shared/run-request';
-import type { PartResult } from '#shared/summary';
+import { boundedParts, type PartResult } from '#shared/summary';
 
 const clients = { ec2: new EC2Client(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 
@@ -18,5 +18,5 @@ export async function handler(event: unknown): Promise<InstancesExportResult | P
   if (!isRequested(event, 'metadata/instances')) {
     return [notRequestedPart('metadata/instances'), notRequestedPart('metadata/volumes')];
   }
-  return exportInstancesAndVolumes(clients, currentDeployment(), { executionStartTime });
+  return boundedParts(await exportInstancesAndVolumes(clients, currentDeployment(), { executionStartTime }));
 }

@@ -7,7 +7,7 @@ import { isString, requireField } from '#shared/handler-input';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
 import { isRequested, notRequestedPart } from '#shared/run-request';
-import type { PartResult } from '#shared/summary';
+import { boundedPart, type PartResult } from '#shared/summary';
 
 const clients = {
   ssm: new SSMClient(clientSettings()),
@@ -21,5 +21,5 @@ export async function handler(event: unknown): Promise<MetadataPartResult | Part
   if (!isRequested(event, 'metadata/maintenance-windows')) {
     return notRequestedPart('metadata/maintenance-windows');
   }
-  return exportMaintenanceWindows(clients, currentDeployment(), { executionStartTime });
+  return boundedPart(await exportMaintenanceWindows(clients, currentDeployment(), { executionStartTime }));
 }

@@ -3,7 +3,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { clientSettings } from '#shared/aws-clients';
 import { reconcileSchedule } from '#shared/backup-schedule';
 import { currentDeployment } from '#shared/deployment-cache';
-import type { PartResult } from '#shared/summary';
+import { boundedPart, type PartResult } from '#shared/summary';
 
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), scheduler: new SchedulerClient(clientSettings()) };
 
@@ -14,9 +14,11 @@ const clients = { dynamodb: new DynamoDBClient(clientSettings()), scheduler: new
  */
 export async function handler(_event: unknown): Promise<PartResult> {
   const deployment = currentDeployment();
-  return reconcileSchedule(clients, {
-    scheduleName: deployment.scheduleName,
-    configurationTable: deployment.tables.configuration,
-    timeZone: deployment.timeZone,
-  });
+  return boundedPart(
+    await reconcileSchedule(clients, {
+      scheduleName: deployment.scheduleName,
+      configurationTable: deployment.tables.configuration,
+      timeZone: deployment.timeZone,
+    }),
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { defaultTableNames } from '#shared/deployment';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import {
   checkProvenance,
   describePlan,
@@ -14,7 +14,6 @@ import {
   parseBackupSource,
   RESTORE_MODES,
   restoreTable,
-  showText,
   type RestoreMode,
 } from '#shared/restore';
 import {
@@ -54,7 +53,7 @@ const rowCount = (count: number) => `${count} row${count === 1 ? '' : 's'}`;
 const MAX_KEYS_LISTED = 5;
 
 function keyList(keys: string[]): string {
-  const listed = keys.slice(0, MAX_KEYS_LISTED).map((key) => showText(key));
+  const listed = keys.slice(0, MAX_KEYS_LISTED).map((key) => quoteInput(key));
   return keys.length > MAX_KEYS_LISTED ? `${listed.join(', ')}, …` : listed.join(', ');
 }
 

@@ -34,7 +34,7 @@ import {
   type Tag,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
 
 export const SEED_INSTANCE_STATES = ['running', 'stopped', 'terminated'] as const;
@@ -67,7 +67,7 @@ function nonEmptyText(value: unknown, where: string, field: string, example: str
   if (typeof value !== 'string' || value.trim() === '' || value.length > 255) {
     throw new UserInputError(
       where,
-      `${field} ${JSON.stringify(value)} is not a non-empty text of at most 255 characters`,
+      `${field} ${quoteInput(value)} is not a non-empty text of at most 255 characters`,
       `write it like "${field}: ${example}"`,
     );
   }
@@ -100,14 +100,14 @@ function parseVolumes(section: unknown, where: string): VolumeSeed[] {
     if (!Number.isInteger(sizeGiB) || (sizeGiB as number) < 1 || (sizeGiB as number) > 16384) {
       throw new UserInputError(
         at,
-        `sizeGiB ${JSON.stringify(sizeGiB)} is not a whole number of GiB from 1 to 16384`,
+        `sizeGiB ${quoteInput(sizeGiB)} is not a whole number of GiB from 1 to 16384`,
         'write it like "sizeGiB: 20"',
       );
     }
     if (device !== undefined && (typeof device !== 'string' || !/^\/dev\/(sd|xvd)[b-z]$/.test(device))) {
       throw new UserInputError(
         at,
-        `device ${JSON.stringify(device)} is not a data volume device name`,
+        `device ${quoteInput(device)} is not a data volume device name`,
         'write it like "device: /dev/sdf" (sdb–sdz or xvdb–xvdz), or leave it out',
       );
     }
@@ -141,7 +141,7 @@ function parseTags(section: unknown, where: string): Record<string, string> {
     if (typeof value !== 'string') {
       throw new UserInputError(
         `${where}, tag "${key}"`,
-        `its value ${JSON.stringify(value)} is not a string`,
+        `its value ${quoteInput(value)} is not a string`,
         'quote it, for example "2" or "yes"',
       );
     }
@@ -164,7 +164,7 @@ function parseInstance(entry: unknown, where: string): InstanceSeed {
   if (!(SEED_INSTANCE_STATES as readonly unknown[]).includes(state)) {
     throw new UserInputError(
       where,
-      `state ${JSON.stringify(state)} is not one of ${SEED_INSTANCE_STATES.join(', ')}`,
+      `state ${quoteInput(state)} is not one of ${SEED_INSTANCE_STATES.join(', ')}`,
       'leave it out for running',
     );
   }
@@ -172,7 +172,7 @@ function parseInstance(entry: unknown, where: string): InstanceSeed {
   if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > MAX_COUNT) {
     throw new UserInputError(
       where,
-      `count ${JSON.stringify(count)} is not a whole number from 1 to ${MAX_COUNT}`,
+      `count ${quoteInput(count)} is not a whole number from 1 to ${MAX_COUNT}`,
       'leave it out for one instance',
     );
   }

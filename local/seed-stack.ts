@@ -40,7 +40,7 @@ import {
   OrganizationsClient,
   paginateListAccounts,
 } from '@aws-sdk/client-organizations';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 
 export interface StackSeed {
   name?: string;
@@ -85,7 +85,7 @@ function onlyFields(fields: Record<string, unknown>, known: Set<string>, where: 
 function optionalString(value: unknown, where: string, fix: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value === '') {
-    throw new UserInputError(where, `${JSON.stringify(value)} is not a non-empty string`, fix);
+    throw new UserInputError(where, `${quoteInput(value)} is not a non-empty string`, fix);
   }
   return value;
 }
@@ -103,7 +103,7 @@ function namedStrings(section: unknown, where: string, kind: string): Record<str
     if (typeof value !== 'string') {
       throw new UserInputError(
         `${where}, ${kind} "${name}"`,
-        `its value ${JSON.stringify(value)} is not a string`,
+        `its value ${quoteInput(value)} is not a string`,
         'quote it, for example "512" or "true"',
       );
     }

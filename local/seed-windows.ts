@@ -41,7 +41,7 @@ import {
   UpdateMaintenanceWindowCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import { parseSchedule, ScheduleError } from '#shared/metadata/schedule';
 
 export interface WindowSeed {
@@ -65,7 +65,7 @@ function wholeNumber(value: unknown, where: string, field: string, min: number, 
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
     throw new UserInputError(
       `${where}, ${field}`,
-      `${JSON.stringify(value)} is not a whole number of hours from ${min} to ${max}`,
+      `${quoteInput(value)} is not a whole number of hours from ${min} to ${max}`,
       `write for example "${field}: ${min === 0 ? 1 : 2}"`,
     );
   }
@@ -85,7 +85,7 @@ function parseEntry(entry: unknown, where: string): WindowSeed {
   if (typeof name !== 'string' || !/^[a-zA-Z0-9_\-.]{3,128}$/.test(name.replace(GROUP_NAME, 'G'))) {
     throw new UserInputError(
       `${where}, name`,
-      `${JSON.stringify(name)} is not an SSM window name (3–128 of letters, digits, "_", "-", ".")`,
+      `${quoteInput(name)} is not an SSM window name (3–128 of letters, digits, "_", "-", ".")`,
       'write for example "name: CS-{GroupName}-Mainfleet"',
     );
   }
@@ -109,7 +109,7 @@ function parseEntry(entry: unknown, where: string): WindowSeed {
   } catch (error) {
     if (!(error instanceof ScheduleError)) throw error;
     throw new UserInputError(
-      `${at}, schedule ${JSON.stringify(schedule)}`,
+      `${at}, schedule ${quoteInput(schedule)}`,
       error.problem,
       'write cron(…) with 6 AWS fields, rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)',
     );
@@ -124,11 +124,7 @@ function parseEntry(entry: unknown, where: string): WindowSeed {
     );
   }
   if (enabled !== undefined && typeof enabled !== 'boolean') {
-    throw new UserInputError(
-      `${at}, enabled`,
-      `${JSON.stringify(enabled)} is not true or false`,
-      'write true or false',
-    );
+    throw new UserInputError(`${at}, enabled`, `${quoteInput(enabled)} is not true or false`, 'write true or false');
   }
   if (tags !== undefined && !isMapping(tags)) {
     throw new UserInputError(
@@ -139,7 +135,7 @@ function parseEntry(entry: unknown, where: string): WindowSeed {
   }
   for (const [key, value] of Object.entries(tags ?? {})) {
     if (typeof value !== 'string') {
-      throw new UserInputError(`${at}, tag "${key}"`, `its value ${JSON.stringify(value)} is not a string`, 'quote it');
+      throw new UserInputError(`${at}, tag "${key}"`, `its value ${quoteInput(value)} is not a string`, 'quote it');
     }
   }
   return {

@@ -32,9 +32,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
 import { validateGroupName } from '#shared/deployment';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from '#shared/dynamodb-item-size';
-import { checkRestorable, showText } from '#shared/restore';
+import { checkRestorable } from '#shared/restore';
 import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
 import { yamlErrorLine } from '#shared/yaml-codec';
 import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
@@ -102,7 +102,7 @@ export function parseSeed(text: string, source: string): Seed {
   if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
     throw new UserInputError(
       `seed file ${source}`,
-      `region ${JSON.stringify(region)} is not an AWS region name`,
+      `region ${quoteInput(region)} is not an AWS region name`,
       'write it like eu-west-1',
     );
   }
@@ -157,7 +157,7 @@ function checkEmulatorItemSize(rows: Record<string, string>, where: string): voi
     const bytes = dynamoDbItemBytes({ Key: { S: key }, Value: { S: value } });
     if (bytes > EMULATOR_MAX_ITEM_BYTES) {
       throw new UserInputError(
-        `${where}, key ${showText(key)}`,
+        `${where}, key ${quoteInput(key)}`,
         `the row would be ${bytes} bytes, more than the ${EMULATOR_MAX_ITEM_BYTES} the local emulator (moto) accepts ` +
           `in an item (DynamoDB itself takes ${DYNAMODB_MAX_ITEM_BYTES})`,
         'shorten the value',
@@ -178,7 +178,7 @@ function stringMapping(section: unknown, where: string): Record<string, string> 
     if (typeof value !== 'string') {
       throw new UserInputError(
         `${where}, key "${key}"`,
-        `its value ${JSON.stringify(value)} is not a string`,
+        `its value ${quoteInput(value)} is not a string`,
         'quote it, for example "2" or "yes"',
       );
     }

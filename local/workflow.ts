@@ -244,11 +244,11 @@ export interface WorkflowRun {
 }
 
 /**
- * Runs around every invocation of a Task's stand-in, with the state's name: tests use it to make a
- * Task fail as Lambda or Step Functions can (`Lambda.ServiceException`, …) and to know which Task
- * made an AWS call.
+ * Runs around every invocation of a Task's stand-in, with the state's name and its input: tests use
+ * it to make a Task fail as Lambda or Step Functions can (`Lambda.ServiceException`, …), to know
+ * which Task made an AWS call, and to order the Tasks of overlapping executions.
  */
-export type TaskInterceptor = (stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+export type TaskInterceptor = (stateName: string, invoke: () => Promise<unknown>, input?: unknown) => Promise<unknown>;
 
 export async function runWorkflow(
   input: unknown = {},
@@ -265,7 +265,7 @@ export async function runWorkflow(
     const handler = emulated.get(stateName) ?? (await localHandlerFor(stateName, resource));
     // A JSON round trip, as between Step Functions and Lambda, so nothing passes that would not serialise.
     const invoke = (event: JsonValue) => async () => JSON.parse(JSON.stringify((await handler(event)) ?? null));
-    localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event))) as JsonValue;
+    localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event), event)) as JsonValue;
   }
   const machine = validatedMachine(definition);
   const execution = machine.run(input as JsonValue, {

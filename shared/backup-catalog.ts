@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { explainS3Error } from './s3-objects.ts';
+import { explainS3Error, headObject } from './s3-objects.ts';
 import {
   backupFolder,
   BACKUP_TABLES,
+  LATEST_ARCHIVE_STAMP_METADATA,
   parseArchiveStamp,
   parseBackupKey,
   type BackupTable,
@@ -84,11 +85,30 @@ export async function listBackups(
     // Stamps sort chronologically as text.
     entry.archives.sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0));
     if (entry.latest) {
-      const stamp = await matchingArchive(s3, root.bucket, entry.latest, entry.archives);
+      const stamp =
+        (await recordedArchive(s3, root.bucket, entry.latest, entry.archives)) ??
+        (await matchingArchive(s3, root.bucket, entry.latest, entry.archives));
       if (stamp) entry.latest.matchesArchive = stamp;
     }
   }
   return result;
+}
+
+/**
+ * The stamp of the archive `latest-` records it was copied from when it was written, if that archive
+ * is listed with the same size. A `latest-` written by an earlier version or by CloneSquad itself
+ * records none, and is matched by content instead.
+ */
+async function recordedArchive(
+  s3: S3Client,
+  bucket: string,
+  latest: BackupObject,
+  archives: ArchiveObject[],
+): Promise<string | undefined> {
+  const head = await headObject(s3, bucket, latest.key);
+  if (head.found === 'refused') throw head.error;
+  const stamp = head.found === 'object' ? head.metadata[LATEST_ARCHIVE_STAMP_METADATA] : undefined;
+  return archives.find((archive) => archive.stamp === stamp && archive.bytes === latest.bytes)?.stamp;
 }
 
 /** At most this many same-size archives are downloaded and hashed when no ETag matches. */

@@ -10,7 +10,7 @@
  *   spring forward does not run that day; one repeated by fall back runs once);
  * - `disabled`: the schedule is disabled (its expression is kept for when it comes back).
  */
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import { parseSchedule, ScheduleError } from './metadata/schedule.ts';
 
 export const BACKUP_CRON_KEY = 'backup.cron';
@@ -48,8 +48,7 @@ export function desiredSchedule(value: string | undefined, timeZone: string, now
   const text = value?.trim() ?? '';
   if (text === '') return { expression: DEFAULT_SCHEDULE_EXPRESSION, timeZone: 'UTC', state: 'ENABLED' };
   if (text.toLowerCase() === 'disabled') return { state: 'DISABLED' };
-  const refuse = (problem: string) =>
-    new UserInputError(`${BACKUP_CRON_KEY} ${JSON.stringify(value)}`, problem, VALUE_FIX);
+  const refuse = (problem: string) => new UserInputError(`${BACKUP_CRON_KEY} ${quoteInput(value)}`, problem, VALUE_FIX);
   const match = /^(cron|localcron)\((.*)\)$/i.exec(text);
   if (!match) throw refuse('it is not cron(…), localcron(…) or disabled');
   const fields = match[2].trim().split(/\s+/);

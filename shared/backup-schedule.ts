@@ -13,7 +13,7 @@ import {
   type GetScheduleCommandOutput,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { describeError, UserInputError } from './errors.ts';
+import { describeError, quoteInput, UserInputError } from './errors.ts';
 import { log } from './log.ts';
 import {
   BACKUP_CRON_KEY,
@@ -58,7 +58,7 @@ async function readBackupCron(dynamodb: DynamoDBClient, table: string, now: Date
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new UserInputError(
-        `ConfigurationTable "${table}"`,
+        `ConfigurationTable ${quoteInput(table)}`,
         'no DynamoDB table of that name exists in this account and region',
         'check that the CloneSquad deployment exists here, or redeploy with ConfigurationTable set to its table name',
       );
@@ -109,7 +109,7 @@ export async function reconcileSchedule(
     return failedPart(SCHEDULE_PART, error);
   }
   const current = currentSetting(schedule);
-  const source = value === undefined ? `${BACKUP_CRON_KEY} not set` : `${BACKUP_CRON_KEY} ${JSON.stringify(value)}`;
+  const source = value === undefined ? `${BACKUP_CRON_KEY} not set` : `${BACKUP_CRON_KEY} ${quoteInput(value)}`;
   let desired: DesiredSchedule;
   try {
     desired = desiredSchedule(value, target.timeZone, now);
@@ -120,7 +120,7 @@ export async function reconcileSchedule(
       ...failedPart(SCHEDULE_PART, error),
       error: { ...describeError(error), message: `${error.message}. ${kept}` },
     };
-    log('error', result.error.message, { part: SCHEDULE_PART, value });
+    log('error', result.error.message, { part: SCHEDULE_PART });
     return result;
   }
   const wanted: ScheduleSetting = desired.state === 'DISABLED' ? { ...current, state: 'DISABLED' } : desired;
@@ -163,7 +163,7 @@ async function getSchedule(scheduler: SchedulerClient, name: string): Promise<Ge
   } catch (error) {
     if (error instanceof ScheduleNotFoundException) {
       throw new UserInputError(
-        `schedule "${name}"`,
+        `schedule ${quoteInput(name)}`,
         `it does not exist in the ${SCHEDULE_GROUP} schedule group of this account and region`,
         'redeploy the service, which creates it',
       );

@@ -7,9 +7,16 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { requireDestination, type Deployment } from './deployment.ts';
 import { log } from './log.ts';
-import { copyObject, putObject } from './s3-objects.ts';
-import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from './s3-layout.ts';
-import type { PartResult } from './summary.ts';
+import { headObject, ObjectChangedError, putObject, readObjectAt, type ObjectHead } from './s3-objects.ts';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  LATEST_ARCHIVE_STAMP_METADATA,
+  latestBackupKey,
+  parseArchiveStamp,
+  type BackupTable,
+} from './s3-layout.ts';
+import { boundedWarnings, type PartResult } from './summary.ts';
 import { readTable, type TableContents } from './table-reader.ts';
 import { dumpBackupYaml } from './yaml-dump.ts';
 
@@ -18,34 +25,27 @@ export interface BackupClients {
   s3: S3Client;
 }
 
+/** An archive as its backup wrote it: `latest-` becomes a copy of exactly this content. */
+export interface SealedArchive {
+  key: string;
+  etag: string;
+  /** The execution start the archive is named by; archives are ordered by it. */
+  stamp: string;
+}
+
 /** A backup's result: the archive it sealed, waiting to become `latest-`. */
 export interface BackupPartResult extends PartResult {
   table: BackupTable;
-  archive?: { key: string; etag: string };
+  archive?: SealedArchive;
   latestKey?: string;
 }
+
+const BACKUP_CONTENT_TYPE = 'application/yaml; charset=utf-8';
 
 const TABLE_PARAMETER: Record<BackupTable, string> = {
   configuration: 'ConfigurationTable',
   scheduler: 'SchedulerTable',
 };
-
-/**
- * The result travels through the state machine (256 KiB per payload), and a table may hold any
- * number of malformed rows: the result carries the first few warnings, the log has every one.
- */
-const MAX_RESULT_WARNINGS = 10;
-const MAX_WARNING_LENGTH = 300;
-
-function resultWarnings(warnings: string[]): string[] {
-  const shown = warnings
-    .slice(0, MAX_RESULT_WARNINGS)
-    .map((warning) => (warning.length > MAX_WARNING_LENGTH ? `${warning.slice(0, MAX_WARNING_LENGTH - 1)}…` : warning));
-  const more = warnings.length - shown.length;
-  return more > 0
-    ? [...shown, `${more} more rows skipped for the same kinds of reasons; the function's log lists each`]
-    : shown;
-}
 
 export function backupPartName(table: BackupTable): string {
   return `backup/${table}`;
@@ -92,12 +92,13 @@ export async function archiveBackup(
     region: deployment.region,
   };
   const body = Buffer.from(dumpBackupYaml(contents.rows, provenance), 'utf8');
-  const archiveKey = archiveBackupKey(destination, deployment, table, archiveStamp(executionStartTime));
+  const stamp = archiveStamp(executionStartTime);
+  const archiveKey = archiveBackupKey(destination, deployment, table, stamp);
   const written = await putObject(s3, {
     bucket: destination.bucket,
     key: archiveKey,
     body,
-    contentType: 'application/yaml; charset=utf-8',
+    contentType: BACKUP_CONTENT_TYPE,
     writeOnce: true,
     kmsKeyArn: deployment.kmsKeyArn,
   });
@@ -110,16 +111,16 @@ export async function archiveBackup(
     records: contents.rows.length,
     bytes: written.bytes,
     sha256: written.sha256,
-    ...(contents.warnings.length > 0 ? { warnings: resultWarnings(contents.warnings) } : {}),
-    archive: { key: archiveKey, etag: written.etag },
+    ...(contents.warnings.length > 0 ? { warnings: boundedWarnings(contents.warnings) } : {}),
+    archive: { key: archiveKey, etag: written.etag, stamp },
     latestKey: latestBackupKey(destination, deployment, table),
   };
 }
 
 /**
- * The archive step: repoints each `latest-` at the archive its backup sealed in this execution, by
- * a server-side copy that only happens while the archive still has the content written. A failed
- * backup leaves its `latest-` as it was.
+ * The archive step: moves each `latest-` to the archive its backup sealed in this execution, unless
+ * it already holds a newer one, so `latest-` never goes back in time, whatever order overlapping
+ * executions finish in. A failed backup leaves its `latest-` as it was.
  */
 export async function publishLatestBackups(
   s3: S3Client,
@@ -132,28 +133,87 @@ export async function publishLatestBackups(
   const destination = requireDestination(deployment);
   const outcomes = await Promise.allSettled(
     sealed.map((backup) =>
-      copyObject(s3, {
+      moveLatest(s3, {
         bucket: destination.bucket,
-        sourceKey: backup.archive!.key,
-        sourceEtag: backup.archive!.etag,
-        key: backup.latestKey!,
+        archive: backup.archive!,
+        latestKey: backup.latestKey!,
         kmsKeyArn: deployment.kmsKeyArn,
       }),
     ),
   );
-  const keys = sealed.filter((_, index) => outcomes[index].status === 'fulfilled').map((backup) => backup.latestKey!);
-  const failures = outcomes.flatMap((outcome, index) =>
-    outcome.status === 'rejected' ? [`${sealed[index].latestKey}: ${describe(outcome.reason)}`] : [],
-  );
+  const keys: string[] = [];
+  const kept: string[] = [];
+  const failures: string[] = [];
+  outcomes.forEach((outcome, index) => {
+    const backup = sealed[index];
+    if (outcome.status === 'rejected') failures.push(`${backup.latestKey}: ${describe(outcome.reason)}`);
+    else if (outcome.value.moved) keys.push(backup.latestKey!);
+    else kept.push(`${backup.table}: latest- already holds the newer archive ${outcome.value.newerStamp}`);
+  });
+  const reason = kept.length > 0 ? { reason: kept.join('; ') } : {};
   if (failures.length > 0) {
     return {
       part: 'archive',
       status: 'failed',
       keys,
+      ...reason,
       error: { name: 'PublishLatestFailed', message: failures.join('; ') },
     };
   }
-  return { part: 'archive', status: 'ok', keys, records: keys.length };
+  return { part: 'archive', status: 'ok', keys, records: keys.length, ...reason };
+}
+
+/** How often a move is decided again after another execution moved `latest-` in between. */
+const MAX_LATEST_ATTEMPTS = 5;
+
+type LatestMove = { moved: true } | { moved: false; newerStamp: string };
+
+/** The stamp of the archive `latest-` holds; none (older than any archive) when it records none. */
+function heldStamp(head: ObjectHead): string | undefined {
+  if (head.found !== 'object') return undefined;
+  const stamp = head.metadata[LATEST_ARCHIVE_STAMP_METADATA];
+  return stamp !== undefined && parseArchiveStamp(stamp) ? stamp : undefined;
+}
+
+/**
+ * Replaces `latest-` with the archive's content only while it holds what was just read (`If-Match`
+ * its ETag, or `If-None-Match` when there was none), so of two executions moving it at once, the
+ * one that read first finds the other's move and decides again: an older archive never replaces a
+ * newer one. The archive is read at the ETag its backup wrote, so it is exactly that content.
+ */
+async function moveLatest(
+  s3: S3Client,
+  move: { bucket: string; archive: SealedArchive; latestKey: string; kmsKeyArn?: string },
+): Promise<LatestMove> {
+  const { bucket, archive, latestKey } = move;
+  let body: Uint8Array | undefined;
+  for (let attempt = 1; attempt <= MAX_LATEST_ATTEMPTS; attempt += 1) {
+    const head = await headObject(s3, bucket, latestKey);
+    const held = heldStamp(head);
+    // Stamps sort chronologically as text; its own stamp is a retried step finding its move done.
+    if (held !== undefined && held > archive.stamp) return { moved: false, newerStamp: held };
+    if (held === archive.stamp) return { moved: true };
+    body ??= await readObjectAt(s3, bucket, archive.key, archive.etag);
+    try {
+      await putObject(s3, {
+        bucket,
+        key: latestKey,
+        body,
+        contentType: BACKUP_CONTENT_TYPE,
+        metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archive.stamp },
+        replaces: head.found === 'object' ? head.etag : null,
+        kmsKeyArn: move.kmsKeyArn,
+      });
+      return { moved: true };
+    } catch (error) {
+      if (!(error instanceof ObjectChangedError)) throw error;
+      // Only written where there was no object, and there was one: the HEAD was really refused.
+      if (head.found === 'refused') throw head.error;
+    }
+  }
+  throw new Error(
+    `other executions moved it ${MAX_LATEST_ATTEMPTS} times while this one tried; it was left holding their archive`,
+  );
 }
 
 function describe(error: unknown): string {

@@ -2,7 +2,7 @@
  * The deployment a function serves, read once from its environment (set by serverless.yml from the
  * deployment parameters of SPEC §2, and by the local runner).
  */
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import type { BackupTable, PartitionIdentity } from './s3-layout.ts';
 import { parseS3Path, type S3Location } from './s3-path.ts';
 
@@ -56,7 +56,7 @@ export function validateGroupName(name: string): string {
   const problem = groupNameProblem(name);
   if (problem) {
     throw new UserInputError(
-      `GroupName "${name}"`,
+      `GroupName ${quoteInput(name)}`,
       `the name ${problem}`,
       'deploy with the GroupName of the CloneSquad deployment this service runs beside',
     );
@@ -71,7 +71,7 @@ export function validateTimeZone(zone: string): string {
     return zone;
   } catch {
     throw new UserInputError(
-      `TimeZone "${zone}"`,
+      `TimeZone ${quoteInput(zone)}`,
       'it is not an IANA time zone',
       'give a zone such as UTC or Europe/Paris',
     );
@@ -82,7 +82,7 @@ export function validateTimeZone(zone: string): string {
 export function validateKmsKeyArn(arn: string): string {
   if (arn === '' || /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) return arn;
   throw new UserInputError(
-    `KmsKeyArn "${arn}"`,
+    `KmsKeyArn ${quoteInput(arn)}`,
     'it is not the ARN of a KMS key',
     'give the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID), not an alias, or leave it empty for the bucket default',
   );

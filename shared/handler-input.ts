@@ -1,4 +1,6 @@
 /** Checks on the small events the state machine hands to each function. */
+import { quoteInput } from './errors.ts';
+
 export function requireField<T>(
   event: unknown,
   field: string,
@@ -8,7 +10,7 @@ export function requireField<T>(
   const value = typeof event === 'object' && event !== null ? (event as Record<string, unknown>)[field] : undefined;
   if (!check(value)) {
     throw new TypeError(
-      `event.${field} must be ${expected}; got ${JSON.stringify(value)}. The state machine definition passes it.`,
+      `event.${field} must be ${expected}; got ${quoteInput(value)}. The state machine definition passes it.`,
     );
   }
   return value;

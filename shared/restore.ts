@@ -30,7 +30,7 @@ import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/cl
 import { listBackups, nearestArchives } from './backup-catalog.ts';
 import { readProvenance, type BackupProvenance } from './backup-provenance.ts';
 import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from './dynamodb-item-size.ts';
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import { explainS3Error } from './s3-objects.ts';
 import {
   archiveBackupKey,
@@ -101,7 +101,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /** Refuses, before anything is written, document rows that DynamoDB would refuse. */
 export function checkRestorable(rows: TableRow[], source: string): void {
   for (const { key, value } of rows) {
-    const where = `${source}, key ${showText(key)}`;
+    const where = `${source}, key ${quoteInput(key)}`;
     if (key === '') {
       throw new UserInputError(where, 'a table Key cannot be empty', 'remove that entry or give it a name');
     }
@@ -186,7 +186,7 @@ export async function applyRestore(
   } catch (error) {
     const written = `${applied.put} of ${plan.put.length} writes and ${applied.deleted} of ${plan.delete.length} deletes done`;
     throw new Error(
-      `restore of table "${tableName}" stopped (${written}): ${(error as Error).message}. ` +
+      `restore of table ${quoteInput(tableName)} stopped (${written}): ${(error as Error).message}. ` +
         'Run the same restore again: it only writes what still differs',
       { cause: error },
     );
@@ -220,9 +220,18 @@ export function parseBackupSource(from: string): BackupSource {
     const match = /^s3:\/\/([^/]*)\/(.*)$/.exec(text);
     const bucket = match?.[1] ?? text.slice(5);
     const problem = bucketNameProblem(bucket);
-    if (problem) throw new UserInputError(`--from "${text}"`, `the bucket name "${bucket}" ${problem}`, SOURCE_FIX);
+    if (problem)
+      throw new UserInputError(
+        `--from ${quoteInput(text)}`,
+        `the bucket name ${quoteInput(bucket)} ${problem}`,
+        SOURCE_FIX,
+      );
     if (!match || match[2] === '' || match[2].endsWith('/')) {
-      throw new UserInputError(`--from "${text}"`, 'it names no object key', 'give the whole key of a backup object');
+      throw new UserInputError(
+        `--from ${quoteInput(text)}`,
+        'it names no object key',
+        'give the whole key of a backup object',
+      );
     }
     return { kind: 's3', bucket, key: match[2] };
   }
@@ -349,7 +358,7 @@ export function checkProvenance(backup: LoadedBackup, target: RestoreTarget, for
 
 /** A table, group, account or region name: as it is when it is one, quoted when it is anything else. */
 function shownName(name: string): string {
-  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : showText(name);
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : quoteInput(name);
 }
 
 async function readSource(
@@ -480,7 +489,11 @@ export async function restoreTable(
   document: TableRow[],
   options: RestoreOptions,
 ): Promise<RestoreResult> {
-  await requireCloneSquadTable(dynamodb, options.tableName, options.tableLabel ?? `table "${options.tableName}"`);
+  await requireCloneSquadTable(
+    dynamodb,
+    options.tableName,
+    options.tableLabel ?? `table ${quoteInput(options.tableName)}`,
+  );
   const contents = await readTable(dynamodb, {
     tableName: options.tableName,
     parameterName: 'table',
@@ -526,25 +539,6 @@ async function requireCloneSquadTable(dynamodb: DynamoDBClient, tableName: strin
 
 // --- Showing a plan ------------------------------------------------------------------------------
 
-const MAX_SHOWN = 80;
-
-/** Characters JSON leaves raw that could hide or reorder text on a terminal. */
-const INVISIBLE = /[\u0080-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
-
-/**
- * A value as it is safe to print: JSON-quoted (so controls and new lines are escaped), with
- * invisible and bidirectional characters escaped too, cut at `max` characters.
- */
-export function showText(text: string, max = MAX_SHOWN): string {
-  const characters = [...text];
-  const shown = characters.length > max ? characters.slice(0, max).join('') : text;
-  const quoted = JSON.stringify(shown).replace(
-    INVISIBLE,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return characters.length > max ? `${quoted}… (${characters.length} characters)` : quoted;
-}
-
 /** Counts of a plan, for one summary line. */
 export function planCounts(plan: RestorePlan) {
   const changed = plan.put.filter((change) => change.before !== undefined).length;
@@ -561,10 +555,10 @@ export function describePlan(plan: RestorePlan): string[] {
   const lines = [
     ...plan.put.map(({ key, before, after }) =>
       before === undefined
-        ? `+ ${showText(key)} = ${showText(after!)}`
-        : `~ ${showText(key)}: ${showText(before)} → ${showText(after!)}`,
+        ? `+ ${quoteInput(key)} = ${quoteInput(after!)}`
+        : `~ ${quoteInput(key)}: ${quoteInput(before)} → ${quoteInput(after!)}`,
     ),
-    ...plan.delete.map(({ key, before }) => `- ${showText(key)} (was ${showText(before!)})`),
+    ...plan.delete.map(({ key, before }) => `- ${quoteInput(key)} (was ${quoteInput(before!)})`),
   ];
   const { added, changed, deleted, unchanged } = planCounts(plan);
   lines.push(`${added} to add, ${changed} to change, ${deleted} to delete, ${unchanged} unchanged (${plan.mode} mode)`);

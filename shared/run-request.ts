@@ -5,7 +5,7 @@
  * Gateway model), and the workflow's first step validates any input with {@link parseRunRequest},
  * which follows the same schema and names the field and the allowed values when it refuses.
  */
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import { BACKUP_TABLES, METADATA_TABLES } from './s3-layout.ts';
 
 /** Parts a run can be narrowed to, as the summary names them. */
@@ -91,14 +91,14 @@ export function parseRunRequest(input: unknown): RunPlan {
   if (typeof input !== 'object' || Array.isArray(input)) {
     refuse(
       '',
-      `it is ${Array.isArray(input) ? 'an array' : `the ${typeof input} ${JSON.stringify(input)}`}, not an object`,
+      `it is ${Array.isArray(input) ? 'an array' : `the ${typeof input} ${quoteInput(input)}`}, not an object`,
       `give a JSON object, ${EXAMPLE}`,
     );
   }
   const unknown = Object.keys(input).filter((field) => field !== 'parts');
   if (unknown.length > 0) {
     refuse(
-      ` field ${unknown.map((field) => JSON.stringify(field)).join(', ')}`,
+      ` field ${unknown.map((field) => quoteInput(field)).join(', ')}`,
       'no such field',
       `the only field is "parts" (an array of ${ALLOWED_TEXT}), ${EXAMPLE}`,
     );
@@ -106,7 +106,7 @@ export function parseRunRequest(input: unknown): RunPlan {
   const parts = (input as { parts?: unknown }).parts;
   if (parts === undefined) return { requestedParts: [...RUN_PARTS] };
   if (!Array.isArray(parts)) {
-    refuse('.parts', `it is ${JSON.stringify(parts)}, not an array`, `give an array of ${ALLOWED_TEXT}`);
+    refuse('.parts', `it is ${quoteInput(parts)}, not an array`, `give an array of ${ALLOWED_TEXT}`);
   }
   if (parts.length === 0) {
     refuse(
@@ -118,10 +118,10 @@ export function parseRunRequest(input: unknown): RunPlan {
   const wanted = new Set<RunPart>();
   parts.forEach((value: unknown, index) => {
     if (typeof value !== 'string' || !ALLOWED_VALUES.includes(value)) {
-      refuse(`.parts[${index}]`, `${JSON.stringify(value)} is not a part`, `use one of ${ALLOWED_TEXT}`);
+      refuse(`.parts[${index}]`, `${quoteInput(value)} is not a part`, `use one of ${ALLOWED_TEXT}`);
     }
     if (parts.indexOf(value) !== index) {
-      refuse(`.parts[${index}]`, `${JSON.stringify(value)} is given twice`, 'name each part once');
+      refuse(`.parts[${index}]`, `${quoteInput(value)} is given twice`, 'name each part once');
     }
     for (const part of PART_GROUPS[value] ?? [value as RunPart]) wanted.add(part);
   });
@@ -140,7 +140,7 @@ export function isRequested(event: unknown, part: string): boolean {
   if (requested === undefined) return true;
   if (!Array.isArray(requested)) {
     throw new TypeError(
-      `event.requestedParts must be an array of part names; got ${JSON.stringify(requested)}. The state machine definition passes it.`,
+      `event.requestedParts must be an array of part names; got ${quoteInput(requested)}. The state machine definition passes it.`,
     );
   }
   return requested.includes(part);

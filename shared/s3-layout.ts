@@ -2,6 +2,7 @@
  * The S3 key layout (SPEC §4). Every writer, reader and test derives its keys from here.
  */
 import type { S3Location } from './s3-path.ts';
+import { quoteInput } from './errors.ts';
 
 /** The three values that place a deployment's objects in the org-wide bucket. */
 export interface PartitionIdentity {
@@ -46,6 +47,12 @@ export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: 
   return `${backupFolder(root, id)}/latest-${fileStem(id, table)}.yaml`;
 }
 
+/**
+ * User metadata of `latest-` (`x-amz-meta-archive-stamp`): the stamp of the archive whose content it
+ * holds, so that `latest-` is only ever moved to a newer archive.
+ */
+export const LATEST_ARCHIVE_STAMP_METADATA = 'archive-stamp';
+
 export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
 }
@@ -76,7 +83,7 @@ export function metadataKey(root: S3Location, id: PartitionIdentity, table: Meta
 export function archiveStamp(instant: Date | string): string {
   const date = typeof instant === 'string' ? new Date(instant) : instant;
   if (Number.isNaN(date.getTime())) {
-    throw new RangeError(`archiveStamp: "${String(instant)}" is not a valid date-time`);
+    throw new RangeError(`archiveStamp: ${quoteInput(String(instant))} is not a valid date-time`);
   }
   return date.toISOString().replace(/[-:]/g, '').replace('.', '');
 }

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  CopyObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -41,6 +41,33 @@ export interface PutOptions extends WriteProtection {
   contentType: string;
   /** Refuse to replace an existing object (`If-None-Match: *`). */
   writeOnce?: boolean;
+  /**
+   * Replace only the object that has this ETag (`If-Match`), or, when `null`, write only where there
+   * is no object (`If-None-Match: *`); otherwise {@link ObjectChangedError} is thrown.
+   */
+  replaces?: string | null;
+  /** User metadata (`x-amz-meta-*`). */
+  metadata?: Record<string, string>;
+}
+
+function conditionHeaders({ writeOnce, replaces }: PutOptions) {
+  if (writeOnce || replaces === null) return { IfNoneMatch: '*' };
+  return replaces === undefined ? {} : { IfMatch: replaces };
+}
+
+/**
+ * Answers of a conditional write that found another object than the one it was to replace: 412
+ * (another ETag, or an object where none was expected), 404 (the object is gone) and 409 (a
+ * concurrent conditional write to the same key won).
+ */
+const OBJECT_CHANGED = new Set(['PreconditionFailed', 'NoSuchKey', 'ConditionalRequestConflict']);
+
+/** The object was not the one a conditional request expected: read it again and decide again. */
+export class ObjectChangedError extends Error {
+  constructor(bucket: string, key: string, detail: string) {
+    super(`s3://${bucket}/${key} changed meanwhile (${detail})`);
+    this.name = 'ObjectChangedError';
+  }
 }
 
 export async function putObject(s3: S3Client, options: PutOptions): Promise<WrittenObject> {
@@ -53,7 +80,8 @@ export async function putObject(s3: S3Client, options: PutOptions): Promise<Writ
         Body: options.body,
         ContentType: options.contentType,
         ChecksumSHA256: digest.toString('base64'),
-        ...(options.writeOnce ? { IfNoneMatch: '*' } : {}),
+        ...conditionHeaders(options),
+        ...(options.metadata ? { Metadata: options.metadata } : {}),
         ...protectionHeaders(options),
       }),
     );
@@ -64,6 +92,9 @@ export async function putObject(s3: S3Client, options: PutOptions): Promise<Writ
       sha256: digest.toString('hex'),
     };
   } catch (error) {
+    if (options.replaces !== undefined && OBJECT_CHANGED.has((error as Error).name)) {
+      throw new ObjectChangedError(options.bucket, options.key, (error as Error).message);
+    }
     if (options.writeOnce && (error as Error).name === 'PreconditionFailed') {
       const existing = await sameContentAlreadyWritten(s3, options.bucket, options.key, digest);
       if (existing)
@@ -89,28 +120,34 @@ async function sameContentAlreadyWritten(
   return createHash('sha256').update(bytes).digest().equals(digest) ? existing.ETag : undefined;
 }
 
-export interface CopyOptions extends WriteProtection {
-  bucket: string;
-  sourceKey: string;
-  /** Copy only if the source still has this ETag (the content this execution wrote). */
-  sourceEtag: string;
-  key: string;
+/** What a HEAD request found: the object, none, or a refusal (S3 answers 403 instead of 404 without `s3:ListBucket`). */
+export type ObjectHead =
+  | { found: 'object'; etag: string; metadata: Record<string, string> }
+  | { found: 'none' }
+  | { found: 'refused'; error: unknown };
+
+export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ObjectHead> {
+  try {
+    const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { found: 'object', etag: response.ETag ?? '', metadata: response.Metadata ?? {} };
+  } catch (error) {
+    if (!(error instanceof S3ServiceException)) throw error;
+    if (error.$metadata.httpStatusCode === 404) return { found: 'none' };
+    if (error.$metadata.httpStatusCode === 403) return { found: 'refused', error: explainS3Error(error, bucket, key) };
+    throw explainS3Error(error, bucket, key);
+  }
 }
 
-export async function copyObject(s3: S3Client, options: CopyOptions): Promise<void> {
+/** The bytes of an object, only while it has `etag` (`If-Match`); otherwise {@link ObjectChangedError}. */
+export async function readObjectAt(s3: S3Client, bucket: string, key: string, etag: string): Promise<Uint8Array> {
   try {
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: options.bucket,
-        Key: options.key,
-        CopySource: `${options.bucket}/${options.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
-        CopySourceIfMatch: options.sourceEtag,
-        MetadataDirective: 'COPY',
-        ...protectionHeaders(options),
-      }),
-    );
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }));
+    return await response.Body!.transformToByteArray();
   } catch (error) {
-    throw explainS3Error(error, options.bucket, options.key);
+    if ((error as Error).name === 'PreconditionFailed') {
+      throw new ObjectChangedError(bucket, key, `its ETag is no longer ${etag}`);
+    }
+    throw explainS3Error(error, bucket, key);
   }
 }
 
@@ -125,7 +162,9 @@ export function explainS3Error(error: unknown, bucket: string, key: string): unk
         'the bucket does not exist',
         'create the bucket or redeploy with MetadataAndBackupS3Path naming an existing one',
       );
+    // A HEAD answer has no body to name the error, so it is named after its status.
     case 'AccessDenied':
+    case 'Forbidden':
       return new UserInputError(
         where,
         `access denied (${error.message})`,

@@ -1,4 +1,4 @@
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 
 /** A value as a message shows it: quoted, every control character escaped (JSON leaves DEL and C1 raw). */
 function quoted(text: string): string {
@@ -28,7 +28,7 @@ export function parseS3Path(raw: string | undefined): S3Location | null {
   const match = /^s3:\/\/([^/]*)(.*)$/.exec(value);
   if (!match) {
     throw new UserInputError(
-      `${PARAMETER} "${value}"`,
+      `${PARAMETER} ${quoteInput(value)}`,
       'it is not an s3:// URL',
       `give it as s3://bucket or s3://bucket/prefix, for example ${EXAMPLE}`,
     );
@@ -37,15 +37,15 @@ export function parseS3Path(raw: string | undefined): S3Location | null {
   const problem = bucketNameProblem(bucket);
   if (problem) {
     throw new UserInputError(
-      `${PARAMETER} "${value}"`,
-      `the bucket name "${bucket}" ${problem}`,
+      `${PARAMETER} ${quoteInput(value)}`,
+      `the bucket name ${quoteInput(bucket)} ${problem}`,
       `name an existing S3 bucket, for example ${EXAMPLE}`,
     );
   }
   const segments = rest.split('/').filter((segment) => segment !== '');
   if (segments.some((segment) => segment === '.' || segment === '..')) {
     throw new UserInputError(
-      `${PARAMETER} "${value}"`,
+      `${PARAMETER} ${quoteInput(value)}`,
       'the prefix contains a "." or ".." segment',
       'write the prefix without relative segments',
     );
@@ -55,8 +55,8 @@ export function parseS3Path(raw: string | undefined): S3Location | null {
   const spaced = segments.find((segment) => /^\s|\s$/.test(segment));
   if (spaced !== undefined) {
     throw new UserInputError(
-      `${PARAMETER} "${value}"`,
-      `the prefix segment "${spaced}" begins or ends with white space`,
+      `${PARAMETER} ${quoteInput(value)}`,
+      `the prefix segment ${quoteInput(spaced)} begins or ends with white space`,
       'remove the white space around the "/" separators',
     );
   }

@@ -6,6 +6,7 @@
  */
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { log } from './log.ts';
+import { quoteInput } from './errors.ts';
 
 /** The execution input of a scheduled run: everything (see run-request.ts). */
 export const SCHEDULED_INPUT = '{}';
@@ -21,7 +22,7 @@ export function scheduledExecutionName(scheduledTime: string): string {
   const time = new Date(scheduledTime);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(scheduledTime) || Number.isNaN(time.getTime())) {
     throw new TypeError(
-      `scheduledTime must be an ISO-8601 time such as 2024-03-31T00:00:00Z; got ${JSON.stringify(scheduledTime)}. ` +
+      `scheduledTime must be an ISO-8601 time such as 2024-03-31T00:00:00Z; got ${quoteInput(scheduledTime)}. ` +
         'The schedule target passes <aws.scheduler.scheduled-time>.',
     );
   }

@@ -3,7 +3,7 @@
  * consistent Scan; TTL-expired rows and malformed rows are left out, each malformed one reported.
  */
 import { DynamoDBClient, paginateScan, ResourceNotFoundException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import type { TableRow } from './table-rows.ts';
 
 export interface TableContents {
@@ -43,7 +43,7 @@ export async function readTable(dynamodb: DynamoDBClient, options: ReadTableOpti
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new UserInputError(
-        `${options.parameterName} "${options.tableName}"`,
+        `${options.parameterName} ${quoteInput(options.tableName)}`,
         'no DynamoDB table of that name exists in this account and region',
         `check that the CloneSquad deployment exists here, or redeploy with ${options.parameterName} set to its table name`,
       );
@@ -67,7 +67,7 @@ export function rowFromItem(item: Record<string, AttributeValue>, warnings: stri
   if (value === undefined) {
     const found = item.Value ? `its Value is ${typeInWords(item.Value)}, not a string` : 'it has no "Value" attribute';
     warnings.push(
-      `skipped key "${key}": ${found}; CloneSquad only reads string values. ` +
+      `skipped key ${quoteInput(key)}: ${found}; CloneSquad only reads string values. ` +
         'Fix: write the value again as a string (DynamoDB type S)',
     );
     return undefined;

@@ -4,7 +4,7 @@
  * (which says why it is hand-written); this module reads backups back, with the `yaml` package.
  */
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
-import { UserInputError } from './errors.ts';
+import { quoteInput, UserInputError } from './errors.ts';
 import { parameterSetKey, type TableRow } from './table-rows.ts';
 
 // The writer lives apart, free of the YAML library, so that the functions that only write backups
@@ -53,7 +53,7 @@ export function loadBackupYaml(text: string, source: string, options: LoadOption
   const add = (key: string, value: string) => {
     if (rows.has(key)) {
       throw new UserInputError(
-        `${source}, key "${key}"`,
+        `${source}, key ${quoteInput(key)}`,
         'it is given twice, once nested under its parameter set and once as a raw key',
         'keep only one of the two',
       );
@@ -128,7 +128,7 @@ function entriesOf(source: string, map: YAMLMap, where: (key: string) => string)
     const key = requireString(source, 'key', where(keyText(keyNode)), keyNode);
     if (named.has(key)) {
       throw new UserInputError(
-        `${source}, key "${where(key)}"`,
+        `${source}, key ${quoteInput(where(key))}`,
         'it is given twice in the same mapping',
         'keep only one of the two (PyYAML would silently keep the last)',
       );
@@ -138,7 +138,7 @@ function entriesOf(source: string, map: YAMLMap, where: (key: string) => string)
   for (const key of mergedTwice) {
     if (named.has(key)) continue;
     throw new UserInputError(
-      `${source}, key "${where(key)}"`,
+      `${source}, key ${quoteInput(where(key))}`,
       'two merged mappings (<<) give it a value, and which one PyYAML safe_load keeps depends on its version, ' +
         "even on the key's length",
       'name the key in the mapping itself, or merge it from one mapping only',
@@ -182,8 +182,8 @@ interface Place {
   what: 'key' | 'value' | 'top level';
 }
 
-const keyOf = (source: string, key: string): Place => ({ input: `${source}, key "${key}"`, what: 'key' });
-const valueOf = (source: string, key: string): Place => ({ input: `${source}, key "${key}"`, what: 'value' });
+const keyOf = (source: string, key: string): Place => ({ input: `${source}, key ${quoteInput(key)}`, what: 'key' });
+const valueOf = (source: string, key: string): Place => ({ input: `${source}, key ${quoteInput(key)}`, what: 'value' });
 
 const YAML_TAG = 'tag:yaml.org,2002:';
 
@@ -254,14 +254,14 @@ function requireString(source: string, what: 'key' | 'value', where: string, nod
   const collection = isMap(node) ? 'a mapping' : isSeq(node) ? 'a sequence' : undefined;
   if (collection) {
     throw new UserInputError(
-      `${source}, key "${where}"`,
+      `${source}, key ${quoteInput(where)}`,
       `its ${what} is ${collection}, not a string`,
       'give a string there: only parameter sets nest, and only one level deep',
     );
   }
   const found = isScalar(node) ? node.value : null;
   throw new UserInputError(
-    `${source}, key "${where}"`,
+    `${source}, key ${quoteInput(where)}`,
     `its ${what} ${shownScalar(found)} is not a string (YAML read it as ${scalarType(found)})`,
     'quote it, for example "yes", "0755" or "10:30", so that it stays a string',
   );

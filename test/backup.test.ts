@@ -2,19 +2,28 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { DeleteTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
-  CopyObjectCommand,
   GetObjectAclCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
-  type CopyObjectCommandInput,
+  type GetObjectCommandOutput,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { backupPartName, backupTable, publishLatestBackups, type BackupPartResult } from '#shared/backup';
+import { s3ClientSettings } from '#shared/aws-clients';
 import type { Deployment } from '#shared/deployment';
 import { UserInputError } from '#shared/errors';
-import { archiveBackupKey, archiveStamp, BACKUP_TABLES, latestBackupKey, type BackupTable } from '#shared/s3-layout';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  BACKUP_TABLES,
+  LATEST_ARCHIVE_STAMP_METADATA,
+  latestBackupKey,
+  type BackupTable,
+} from '#shared/s3-layout';
 import type { RawPartResult } from '#shared/summary';
 import { loadBackupYaml } from '#shared/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
@@ -48,6 +57,19 @@ function archiveKey(deployment: Deployment, table: BackupTable, executionStartTi
 function latestKey(deployment: Deployment, table: BackupTable): string {
   return latestBackupKey(deployment.destination!, deployment, table);
 }
+
+/** S3 error answers, as the SDK reports them. */
+function s3Error(name: string, httpStatusCode: number, message: string): S3ServiceException {
+  return new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode }, message });
+}
+const notFound = () => s3Error('NotFound', 404, 'NotFound');
+const forbidden = () => s3Error('Forbidden', 403, 'Forbidden');
+const preconditionFailed = () =>
+  s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+
+/** An object's content, as GetObject answers it. */
+const archiveBody = (text: string) =>
+  ({ Body: { transformToByteArray: async () => Buffer.from(text) } }) as unknown as GetObjectCommandOutput;
 
 /** A failed backup as the state machine's Catch branch hands it to the archive step. */
 function caughtBackup(table: BackupTable, error: Error): RawPartResult {
@@ -405,6 +427,141 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       expect(none).to.deep.equal(published);
       expect(await listKeys(s3, deployment.destination!.bucket)).to.deep.equal([]);
     });
+
+    describe('latest- never goes back in time, whatever order overlapping executions publish in', () => {
+      /**
+       * A client of its own for one execution's archive step, whose first write to `key` waits until
+       * `release` settles: by then it has read what latest- holds, and the other execution runs.
+       */
+      function holdingBeforeWrite(key: string, release: Promise<unknown>) {
+        const client = new S3Client(s3ClientSettings());
+        let reached!: () => void;
+        const waiting = new Promise<void>((resolve) => (reached = resolve));
+        let held = false;
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const writes = ['PutObjectCommand', 'CopyObjectCommand'].includes(context.commandName ?? '');
+            if (!held && writes && (args.input as { Key?: string }).Key === key) {
+              held = true;
+              reached();
+              await release;
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'holdBeforeWrite' },
+        );
+        return { client, waiting };
+      }
+
+      /** The older and the newer execution's backups of the Configuration table, of different contents. */
+      async function olderAndNewer(): Promise<{
+        deployment: Deployment;
+        older: BackupPartResult;
+        newer: BackupPartResult;
+      }> {
+        const deployment = await givenDeployment({ configuration: [tableItem('a', 'older')], scheduler: [] });
+        const request = { table: 'configuration', executionStartTime: FIRST_RUN } as const;
+        const older = await backupTable({ dynamodb, s3 }, deployment, request);
+        await dynamodb.send(
+          new PutItemCommand({ TableName: deployment.tables.configuration, Item: tableItem('a', 'newer') }),
+        );
+        const newer = await backupTable({ dynamodb, s3 }, deployment, { ...request, executionStartTime: SECOND_RUN });
+        return { deployment, older, newer };
+      }
+
+      it('the older one read latest- before the newer one replaced it: the older one leaves it alone', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        let newerPublished!: () => void;
+        const release = new Promise<void>((resolve) => (newerPublished = resolve));
+        const held = holdingBeforeWrite(older.latestKey!, release);
+
+        // Act
+        const olderRun = publishLatestBackups(held.client, deployment, [older]);
+        await held.waiting;
+        const newerResult = await publishLatestBackups(s3, deployment, [newer]);
+        newerPublished();
+        const olderResult = await olderRun;
+
+        // Assess
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: newer\n');
+        expect(newerResult).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+        expect(olderResult).to.deep.equal({
+          part: 'archive',
+          status: 'ok',
+          keys: [],
+          records: 0,
+          reason: `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+        });
+      });
+
+      it('the newer one read latest- before the older one replaced it: the newer one reads again and wins', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        let olderPublished!: () => void;
+        const release = new Promise<void>((resolve) => (olderPublished = resolve));
+        const held = holdingBeforeWrite(newer.latestKey!, release);
+
+        // Act
+        const newerRun = publishLatestBackups(held.client, deployment, [newer]);
+        await held.waiting;
+        const olderResult = await publishLatestBackups(s3, deployment, [older]);
+        olderPublished();
+        const newerResult = await newerRun;
+
+        // Assess
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+        for (const result of [olderResult, newerResult]) {
+          expect(result).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+        }
+      });
+
+      it('an execution publishing after a newer one leaves latest- alone', async () => {
+        // Prepare
+        const { deployment, older, newer } = await olderAndNewer();
+        await publishLatestBackups(s3, deployment, [newer]);
+        const before = await headObject(s3, deployment.destination!.bucket, newer.latestKey!);
+
+        // Act
+        const result = await publishLatestBackups(s3, deployment, [older]);
+
+        // Assess
+        expect(result.reason).to.equal(
+          `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+        );
+        const after = await headObject(s3, deployment.destination!.bucket, newer.latestKey!);
+        expect(after.ETag).to.equal(before.ETag);
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+      });
+
+      it('a retried archive step finds latest- holding its own archive and reports it published', async () => {
+        // Prepare
+        const { deployment, newer } = await olderAndNewer();
+        await publishLatestBackups(s3, deployment, [newer]);
+
+        // Act
+        const retried = await publishLatestBackups(s3, deployment, [newer]);
+
+        // Assess
+        expect(retried).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
+      });
+
+      it('replaces a latest- that records no archive stamp (an earlier version, or CloneSquad, wrote it)', async () => {
+        // Prepare
+        const { deployment, older } = await olderAndNewer();
+        const bucket = deployment.destination!.bucket;
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: older.latestKey, Body: 'a: unstamped\n' }));
+
+        // Act
+        const result = await publishLatestBackups(s3, deployment, [older]);
+
+        // Assess
+        expect(result.keys).to.deep.equal([older.latestKey]);
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: older\n');
+        const head = await headObject(s3, bucket, older.latestKey!);
+        expect(head.Metadata).to.deep.equal({ [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) });
+      });
+    });
   });
 
   describe('with mocked clients (the request details the emulator does not enforce)', () => {
@@ -437,7 +594,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         status: 'ok',
         table,
         keys: [key],
-        archive: { key, etag },
+        archive: { key, etag, stamp: archiveStamp(FIRST_RUN) },
         latestKey: latestKey(deployment, table),
       };
     }
@@ -466,7 +623,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         ChecksumSHA256: sha256(body, 'base64'),
       });
       expect(result).to.include({ sha256: sha256(body), bytes: body.byteLength });
-      expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"' });
+      expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"', stamp: archiveStamp(FIRST_RUN) });
     });
 
     it('sends no encryption settings without KmsKeyArn, so the bucket default applies', async () => {
@@ -474,43 +631,135 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       const deployment = testDeployment({ bucket: 'org-bucket' });
       dynamodbMock.on(ScanCommand).resolves({ Items: [] });
       s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
-      s3Mock.on(CopyObjectCommand).resolves({});
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+      s3Mock.on(GetObjectCommand).resolves(archiveBody('{}\n'));
 
       // Act
       const result = await backupTable(clients, deployment, { table: 'scheduler', executionStartTime: FIRST_RUN });
       await publishLatestBackups(clients.s3, deployment, [result]);
 
       // Assess
-      const put = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input;
-      const copy = s3Mock.commandCalls(CopyObjectCommand)[0].args[0].input;
-      for (const input of [put, copy]) {
+      const [archive, latest] = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+      expect(latest.Key).to.equal(result.latestKey);
+      for (const input of [archive, latest]) {
         expect(input).to.include({ ACL: 'bucket-owner-full-control' });
         expect(input).not.to.have.any.keys('ServerSideEncryption', 'SSEKMSKeyId');
       }
     });
 
-    it("publishes with a server-side copy conditional on the archive's ETag, with the same protections", async () => {
+    it("publishes the archive's bytes, read at its ETag, over the latest- just read, with the same protections", async () => {
       // Prepare
       const deployment = testDeployment({ bucket: 'org-bucket', kmsKeyArn });
       const backup = sealedBackup(deployment, 'configuration', '"etag-1"');
-      s3Mock.on(CopyObjectCommand).resolves({});
+      s3Mock.on(HeadObjectCommand).resolves({ ETag: '"latest-etag"', Metadata: {} });
+      s3Mock.on(GetObjectCommand).resolves(archiveBody('a: b\n'));
+      s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-2"' });
 
       // Act
       const published = await publishLatestBackups(clients.s3, deployment, [backup]);
 
       // Assess
-      const input: CopyObjectCommandInput = s3Mock.commandCalls(CopyObjectCommand)[0].args[0].input;
+      expect(s3Mock.commandCalls(HeadObjectCommand)[0].args[0].input).to.deep.equal({
+        Bucket: 'org-bucket',
+        Key: backup.latestKey,
+      });
+      expect(s3Mock.commandCalls(GetObjectCommand)[0].args[0].input).to.deep.equal({
+        Bucket: 'org-bucket',
+        Key: backup.archive!.key,
+        IfMatch: '"etag-1"',
+      });
+      const input: PutObjectCommandInput = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input;
       expect(input).to.deep.include({
         Bucket: 'org-bucket',
         Key: latestKey(deployment, 'configuration'),
-        CopySourceIfMatch: '"etag-1"',
-        MetadataDirective: 'COPY',
+        IfMatch: '"latest-etag"',
+        Metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) },
+        ContentType: 'application/yaml; charset=utf-8',
         ACL: 'bucket-owner-full-control',
         ServerSideEncryption: 'aws:kms',
         SSEKMSKeyId: kmsKeyArn,
+        ChecksumSHA256: sha256(Buffer.from('a: b\n'), 'base64'),
       });
-      expect(decodeURIComponent(input.CopySource!)).to.equal(`org-bucket/${backup.archive!.key}`);
+      expect(input).not.to.have.any.keys('IfNoneMatch');
+      expect(Buffer.from(input.Body as Uint8Array).toString()).to.equal('a: b\n');
       expect(published).to.deep.equal({ part: 'archive', status: 'ok', keys: [backup.latestKey], records: 1 });
+    });
+
+    it('creates a missing latest- only where there is still none (If-None-Match)', async () => {
+      // Prepare
+      const deployment = testDeployment({ bucket: 'org-bucket' });
+      const backup = sealedBackup(deployment, 'scheduler', '"etag-1"');
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+      s3Mock.on(GetObjectCommand).resolves(archiveBody('{}\n'));
+      s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-2"' });
+
+      // Act
+      const published = await publishLatestBackups(clients.s3, deployment, [backup]);
+
+      // Assess
+      const input: PutObjectCommandInput = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input;
+      expect(input).to.deep.include({ Key: backup.latestKey, IfNoneMatch: '*' });
+      expect(input).not.to.have.any.keys('IfMatch');
+      expect(published.keys).to.deep.equal([backup.latestKey]);
+    });
+
+    it('reads latest- again each time another execution moved it first, and gives up after 5 attempts', async () => {
+      // Prepare
+      const deployment = testDeployment({ bucket: 'org-bucket' });
+      const backup = sealedBackup(deployment, 'configuration', '"etag-1"');
+      let heads = 0;
+      s3Mock.on(HeadObjectCommand).callsFake(async () => ({ ETag: `"moved-${(heads += 1)}"`, Metadata: {} }));
+      s3Mock.on(GetObjectCommand).resolves(archiveBody('a: b\n'));
+      s3Mock.on(PutObjectCommand).rejects(preconditionFailed());
+
+      // Act
+      const published = await publishLatestBackups(clients.s3, deployment, [backup]);
+
+      // Assess
+      expect(s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.IfMatch)).to.deep.equal([
+        '"moved-1"',
+        '"moved-2"',
+        '"moved-3"',
+        '"moved-4"',
+        '"moved-5"',
+      ]);
+      expect(s3Mock.commandCalls(GetObjectCommand), 'the archive is read once').to.have.length(1);
+      expect(published).to.deep.equal({
+        part: 'archive',
+        status: 'failed',
+        keys: [],
+        error: {
+          name: 'PublishLatestFailed',
+          message:
+            `${backup.latestKey}: other executions moved it 5 times while this one tried; ` +
+            'it was left holding their archive',
+        },
+      });
+    });
+
+    it('writes latest- where a refused HEAD hid that there was none, and fails where it hid one', async () => {
+      // Prepare: without s3:ListBucket, S3 answers a HEAD of a missing key 403, not 404
+      const deployment = testDeployment({ bucket: 'org-bucket' });
+      const [absent, present] = BACKUP_TABLES.map((table) => sealedBackup(deployment, table, `"${table}"`));
+      s3Mock.on(HeadObjectCommand).rejects(forbidden());
+      s3Mock.on(GetObjectCommand).resolves(archiveBody('a: b\n'));
+      s3Mock
+        .on(PutObjectCommand, { Key: absent.latestKey })
+        .resolves({ ETag: '"etag-2"' })
+        .on(PutObjectCommand, { Key: present.latestKey })
+        .rejects(preconditionFailed());
+
+      // Act
+      const published = await publishLatestBackups(clients.s3, deployment, [absent, present]);
+
+      // Assess
+      for (const call of s3Mock.commandCalls(PutObjectCommand)) expect(call.args[0].input.IfNoneMatch).to.equal('*');
+      expect(published).to.deep.include({ status: 'failed', keys: [absent.latestKey] });
+      expect(published.error?.message).to.equal(
+        `${present.latestKey}: s3://org-bucket/${present.latestKey}: access denied (Forbidden). Fix: check the ` +
+          "bucket policy admits this account's role under its own accountid= prefix, and the KMS key policy when " +
+          'KmsKeyArn is set',
+      );
     });
 
     it('fails the archive step for an archive changed since its backup, and still publishes the other', async () => {
@@ -518,28 +767,30 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       const deployment = testDeployment({ bucket: 'org-bucket' });
       const changed = sealedBackup(deployment, 'configuration', '"stale"');
       const intact = sealedBackup(deployment, 'scheduler', '"etag-2"');
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
       s3Mock
-        .on(CopyObjectCommand, { CopySourceIfMatch: '"stale"' })
-        .rejects(
-          new S3ServiceException({
-            name: 'PreconditionFailed',
-            $fault: 'client',
-            $metadata: { httpStatusCode: 412 },
-            message: 'At least one of the pre-conditions you specified did not hold',
-          }),
-        )
-        .on(CopyObjectCommand, { CopySourceIfMatch: '"etag-2"' })
-        .resolves({});
+        .on(GetObjectCommand, { IfMatch: '"stale"' })
+        .rejects(preconditionFailed())
+        .on(GetObjectCommand, { IfMatch: '"etag-2"' })
+        .resolves(archiveBody('{}\n'));
+      s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-3"' });
 
       // Act
       const published = await publishLatestBackups(clients.s3, deployment, [changed, intact]);
 
       // Assess
-      expect(published).to.deep.include({ part: 'archive', status: 'failed', keys: [intact.latestKey] });
-      expect(published.error?.name).to.equal('PublishLatestFailed');
-      expect(published.error?.message).to.match(
-        new RegExp(`^${changed.latestKey}: s3://org-bucket/${changed.latestKey} already exists or changed meanwhile`),
-      );
+      expect(published).to.deep.equal({
+        part: 'archive',
+        status: 'failed',
+        keys: [intact.latestKey],
+        error: {
+          name: 'PublishLatestFailed',
+          message: `${changed.latestKey}: s3://org-bucket/${changed.archive!.key} changed meanwhile (its ETag is no longer "stale")`,
+        },
+      });
+      expect(s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).to.deep.equal([
+        intact.latestKey,
+      ]);
     });
 
     it('carries only a few malformed-row warnings in the result, so it stays small', async () => {

@@ -234,6 +234,24 @@ describe('backups list', () => {
       expect(configuration.latest?.matchesArchive).to.equal(archiveStamp(T2));
     });
 
+    it('names the archive latest- records it was copied from, among archives of the same content', async () => {
+      // Prepare: two archives of the same content; latest- is published from the older one after both
+      const deployment = await givenDeployment();
+      const first = await backup(deployment, 'configuration', T1);
+      await backup(deployment, 'configuration', T2);
+      expect((await publishLatestBackups(s3, deployment, [first])).keys).to.deep.equal([first.latestKey]);
+
+      // Act
+      const [configuration] = await listBackups(s3, deployment.destination!, deployment, ['configuration']);
+
+      // Assess
+      expect(configuration.archives.map((archive) => archive.etag)).to.deep.equal([
+        first.archive!.etag,
+        first.archive!.etag,
+      ]);
+      expect(configuration.latest?.matchesArchive).to.equal(archiveStamp(T1));
+    });
+
     it('says when latest- matches no archive, and ignores other objects of the folder and other groups', async () => {
       // Prepare
       const deployment = await givenHistory();

@@ -12,7 +12,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -24,7 +30,7 @@ import { expect } from 'chai';
 import { setUpLocalDeployment, type LocalDeployment } from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
 import { loadSeed, type Seed } from '#local/seed';
-import { runWorkflow, WORKFLOW_DEFINITION, type WorkflowRun } from '#local/workflow';
+import { runWorkflow, WORKFLOW_DEFINITION, type TaskInterceptor, type WorkflowRun } from '#local/workflow';
 import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
 import { ENVIRONMENT } from '#shared/deployment';
 import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
@@ -236,16 +242,13 @@ const TARGETS: Target[] = [
     fails: WINDOWS,
   },
   ...metadataWriteTargets('ExportMaintenanceWindows', 'maintenance-windows', WINDOWS),
-  ...BACKUP_TABLES.map((table): Target => ({
-    state: 'Archive',
-    service: 'S3',
-    operation: 'CopyObject',
-    what: `latest- ${table}`,
-    when: keyHas(`-${table}-cs-`),
-    fails: ['archive'],
-    write: true,
-    okWithError: true,
-  })),
+  ...BACKUP_TABLES.flatMap((table): Target[] =>
+    [
+      { operation: 'HeadObject', what: `latest- ${table}` },
+      { operation: 'GetObject', what: `archive ${table}` },
+      { operation: 'PutObject', what: `latest- ${table}`, write: true },
+    ].map((call) => ({ state: 'Archive', service: 'S3', when: keyHas(`-${table}-cs-`), fails: ['archive'], ...call })),
+  ),
   { state: 'ReconcileSchedule', service: 'DynamoDB', operation: 'GetItem', what: 'backup.cron', fails: ['schedule'] },
   { state: 'ReconcileSchedule', service: 'Scheduler', operation: 'GetSchedule', fails: ['schedule'] },
   {
@@ -398,6 +401,8 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   let dynamodb: DynamoDBClient;
   let auditor: BucketAuditor;
   let bigRows: Rows | undefined;
+  /** Contents the tables were given by the overlap test, which their backups may hold. */
+  const changedContents: Record<BackupTable, Rows[]> = { configuration: [], scheduler: [] };
   /** The fault-free execution every scenario is compared with, and the AWS calls it made. */
   let baseline: WorkflowRun;
   let baselineCalls: RecordedCall[];
@@ -464,8 +469,25 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     Object.assign(console, realConsole);
   }
 
-  function execute(): Promise<WorkflowRun> {
-    return runWorkflow({}, deployment.variables, WORKFLOW_DEFINITION, { aroundTask: injector.aroundTask });
+  /** Runs the workflow under the fault injector, and inside it `around` when given. */
+  function execute(around?: TaskInterceptor): Promise<WorkflowRun> {
+    const aroundTask: TaskInterceptor = around
+      ? (state, invoke, input) => injector.aroundTask(state, () => around(state, invoke, input), input)
+      : injector.aroundTask;
+    return runWorkflow({}, deployment.variables, WORKFLOW_DEFINITION, { aroundTask });
+  }
+
+  /** A row of `table` that changes each round (`undefined`: removed), and its contents made valid. */
+  async function changeTable(table: BackupTable, round: number | undefined): Promise<void> {
+    const key = 'overlap.round';
+    const TableName = deployment.tables[table];
+    if (round === undefined) {
+      await dynamodb.send(new DeleteItemCommand({ TableName, Key: { Key: { S: key } } }));
+      return;
+    }
+    const value = `cron(0 ${round} * * ? *),config.active_parameter_set=`;
+    await dynamodb.send(new PutItemCommand({ TableName, Item: { Key: { S: key }, Value: { S: value } } }));
+    changedContents[table].push(new Map([...tableRows(table), [key, value]]));
   }
 
   /** Checks the bucket; every problem counts as a lost or corrupted object. */
@@ -495,8 +517,9 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
         configuration: [
           tableRows('configuration'),
           ...(bigRows ? [new Map([...tableRows('configuration'), ...bigRows])] : []),
+          ...changedContents.configuration,
         ],
-        scheduler: [tableRows('scheduler')],
+        scheduler: [tableRows('scheduler'), ...changedContents.scheduler],
       }),
     });
     injector.reset();
@@ -617,27 +640,69 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     });
   }
 
-  it('two overlapping executions: unique archives, consistent latest-, no failure', async () => {
+  it('two overlapping executions, the first to start finishing last: latest- holds the newer archive', async () => {
     await prepare(undefined);
-    for (let round = 0; round < 3; round += 1) {
-      const first = execute();
-      const startedAt = Date.now();
-      while (Date.now() < startedAt + 5) await new Promise((resolve) => setImmediate(resolve));
-      const second = execute();
-      const runs = await Promise.all([first, second]);
-      scenariosRun += 1;
-      const problems = await audit();
-      const summaries = runs.map((run) => run.summary as ExecutionSummary);
-      for (const run of runs) expect(run.status, run.error?.message).to.equal('SUCCEEDED');
-      const stamps = summaries.map((summary) => archiveStamp(summary.executionStartTime));
-      expect(new Set(stamps).size, `distinct execution start times ${stamps.join(', ')}`).to.equal(2);
-      const latest = auditor.latest;
-      for (const table of BACKUP_TABLES) {
-        const archives = summaries.map((summary) => partsByName(summary).get(`backup/${table}`)!);
-        expect(new Set(archives.map((part) => part.keys![0])).size, 'archives unique').to.equal(2);
-        expect(archives.map((part) => part.sha256)).to.include(latest[table]);
+    try {
+      for (let round = 0; round < 2; round += 1) {
+        // The first execution backs both tables up, then waits before its Archive Task; the tables
+        // change; the second execution starts, strictly later, and runs to its end; then the first
+        // one publishes, last.
+        let firstStartTime = '';
+        let firstBackupsLeft = BACKUP_TABLES.length;
+        let firstBackedUp!: () => void;
+        const firstBackupsDone = new Promise<void>((resolve) => (firstBackedUp = resolve));
+        let secondFinished!: () => void;
+        const firstMayArchive = new Promise<void>((resolve) => (secondFinished = resolve));
+        const first = execute(async (state, invoke, input) => {
+          if (state === 'Archive') await firstMayArchive;
+          const result = await invoke();
+          if (state === 'BackupConfiguration' || state === 'BackupScheduler') {
+            firstStartTime = (input as { executionStartTime: string }).executionStartTime;
+            firstBackupsLeft -= 1;
+            if (firstBackupsLeft === 0) firstBackedUp();
+          }
+          return result;
+        });
+        await firstBackupsDone;
+        for (const table of BACKUP_TABLES) await changeTable(table, round);
+        // Execution start times have millisecond precision, and the archives are named by them.
+        while (Date.now() <= Date.parse(firstStartTime)) await new Promise((resolve) => setImmediate(resolve));
+        const second = await execute();
+        secondFinished();
+        const runs = [await first, second];
+        scenariosRun += 1;
+        const problems = await audit();
+
+        for (const run of runs) expect(run.status, run.error?.message).to.equal('SUCCEEDED');
+        const [older, newer] = runs.map((run) => run.summary as ExecutionSummary);
+        const [olderStamp, newerStamp] = [older, newer].map((summary) => archiveStamp(summary.executionStartTime));
+        expect(olderStamp < newerStamp, `execution start times ${olderStamp}, ${newerStamp}`).to.equal(true);
+        const latest = auditor.latest;
+        for (const table of BACKUP_TABLES) {
+          const [olderBackup, newerBackup] = [older, newer].map((summary) =>
+            partsByName(summary).get(`backup/${table}`)!,
+          );
+          expect(olderBackup.keys).to.deep.equal([auditor.archiveKey(table, olderStamp)]);
+          expect(newerBackup.keys).to.deep.equal([auditor.archiveKey(table, newerStamp)]);
+          expect(olderBackup.sha256, `the table changed between the backups of ${table}`).to.not.equal(
+            newerBackup.sha256,
+          );
+          expect(latest[table], `latest-${table} holds the newer archive`).to.equal(newerBackup.sha256);
+        }
+        expect(partsByName(newer).get('archive')).to.deep.include({ status: 'ok', records: BACKUP_TABLES.length });
+        expect(partsByName(older).get('archive')).to.deep.equal({
+          part: 'archive',
+          status: 'ok',
+          keys: [],
+          records: 0,
+          reason: BACKUP_TABLES.map((table) => `${table}: latest- already holds the newer archive ${newerStamp}`).join(
+            '; ',
+          ),
+        });
+        expect(problems).to.deep.equal([]);
       }
-      expect(problems).to.deep.equal([]);
+    } finally {
+      for (const table of BACKUP_TABLES) await changeTable(table, undefined);
     }
   });
 });

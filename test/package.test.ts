@@ -367,7 +367,10 @@ describe('deployment package (osls package)', function () {
         ...each(['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject'], archives),
         ...writeMetadata(['configuration', 'scheduler']),
       ],
-      archiveBackups: [...each(['s3:GetObject'], archives), ...each(['s3:PutObject', 's3:PutObjectAcl'], latest)],
+      archiveBackups: [
+        ...each(['s3:GetObject'], [...archives, ...latest]),
+        ...each(['s3:PutObject', 's3:PutObjectAcl'], latest),
+      ],
       exportDiscovery: [
         ...each(
           ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
@@ -556,10 +559,10 @@ describe('deployment package (osls package)', function () {
       expect(backup.filter((grant) => !/^(dynamodb|s3):/.test(grant.action))).to.deep.equal([]);
     });
 
-    it('lets archiveBackups read archives and write the latest- keys, and nothing else', () => {
+    it('lets archiveBackups read archives and the latest- keys, write the latest- keys, and nothing else', () => {
       const archive = grantsOf(packaged.default, 'archiveBackups').filter((grant) => !grant.action.startsWith('logs:'));
       for (const grant of archive) {
-        if (grant.action === 's3:GetObject') expect(grant.resource).to.include('/archive/');
+        if (grant.action === 's3:GetObject') expect(grant.resource).to.match(/\/(archive\/\*|latest-)[^/*]*\.yaml$/);
         else {
           expect(grant.action).to.be.oneOf(['s3:PutObject', 's3:PutObjectAcl']);
           expect(grant.resource).to.match(/\/latest-[^/*]*\.yaml$/);

@@ -19,14 +19,13 @@ import { restoreCommand } from '#local/restore';
 import { clientSettings } from '#shared/aws-clients';
 import { backupTable, publishLatestBackups } from '#shared/backup';
 import type { Deployment } from '#shared/deployment';
-import { UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/errors';
 import {
   applyRestore,
   checkRestorable,
   describePlan,
   parseBackupSource,
   planRestore,
-  showText,
   type RestorePlan,
 } from '#shared/restore';
 import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from '#shared/s3-layout';
@@ -120,7 +119,7 @@ describe('restore (SPEC §5)', () => {
     });
   });
 
-  describe('describePlan and showText', () => {
+  describe('describePlan and quoteInput', () => {
     it('shows added, changed and deleted rows with quoted values, then the counts', () => {
       const plan = planRestore(rows({ a: '1', b: '2' }), rows({ a: 'yes', c: '' + 'x\ny' }), 'restore');
 
@@ -133,8 +132,8 @@ describe('restore (SPEC §5)', () => {
     });
 
     it('escapes controls and invisible or bidirectional characters, and cuts long values by characters', () => {
-      expect(showText('a\u202eb\u0085\u0000')).to.equal('"a\\u202eb\\u0085\\u0000"');
-      expect(showText('😀'.repeat(100), 3)).to.equal('"😀😀😀"… (100 characters)');
+      expect(quoteInput('a\u202eb\u0085\u0000')).to.equal('"a\\u202eb\\u0085\\u0000"');
+      expect(quoteInput('😀'.repeat(100), 3)).to.equal('"😀😀😀"… (100 characters)');
     });
   });
 

@@ -184,6 +184,78 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     }
   });
 
+  describe('a huge backup.cron value cannot push a state or the summary past the limits of Step Functions', () => {
+    /** Step Functions' limit of a state's input, output and result (UTF-8 bytes). */
+    const MAX_STATE_BYTES = 256 * 1024;
+    /** Step Functions keeps this many characters of a failure's cause. */
+    const MAX_CAUSE_CHARS = 32_768;
+
+    const largestState = (run: WorkflowRun) =>
+      run.events
+        .filter((event) => event.type === 'StateEntered' || event.type === 'StateExited')
+        .map((event) => {
+          const state = event.state as { name: string; input?: unknown; output?: unknown };
+          const data = event.type === 'StateEntered' ? state.input : state.output;
+          return { state: `${event.type} ${state.name}`, bytes: Buffer.byteLength(JSON.stringify(data) ?? '') };
+        })
+        .reduce((largest, each) => (each.bytes > largest.bytes ? each : largest));
+
+    const setBackupCron = (value: string) =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: deployment.tables.configuration,
+          Item: { Key: { S: 'backup.cron' }, Value: { S: value } },
+        }),
+      );
+
+    afterEach(() => setBackupCron('disabled'));
+
+    for (const [size, value] of [
+      ['300 KB', `cron(0 2 * * ? *) ${'x'.repeat(300_000)}`],
+      ['50 KB', `localcron(${'0 '.repeat(25_000)})`],
+    ] as const) {
+      it(`an invalid ${size} value: the schedule part fails, Archive runs, and the cause is the whole summary`, async () => {
+        await setBackupCron(value);
+
+        const failed = await run({});
+
+        expect(largestState(failed).bytes, JSON.stringify(largestState(failed))).to.be.at.most(MAX_STATE_BYTES);
+        expect(entered(failed)).to.include.members(['Archive', 'Summarize', 'PartsFailed']);
+        expect(failed.error?.name).to.equal('PartsFailed');
+        expect(failed.error!.message.length).to.be.at.most(MAX_CAUSE_CHARS);
+        const summary = JSON.parse(failed.error!.message) as ExecutionSummary;
+        expect(summary).to.deep.equal(failed.summary);
+        expect(statuses(failed)).to.include({ schedule: 'failed', archive: 'ok', 'backup/configuration': 'ok' });
+        const schedule = summary.parts.find((part) => part.part === 'schedule')!;
+        expect(schedule.error?.message).to.match(
+          new RegExp(
+            `^backup\\.cron "${value.slice(0, 40).replace(/[()*?]/g, '\\$&')}.*… \\(${value.length} characters\\): `,
+          ),
+        );
+        expect(schedule.error!.message).to.match(/\. The schedule is kept as it is: .*\.$/);
+        expect(schedule.error!.message.length).to.be.below(1_000);
+      });
+    }
+
+    it('a valid value padded to 300 KB: the schedule part is ok, and its reason quotes the value cut short', async () => {
+      const value = `cron(0 3${' '.repeat(300_000)}* * ? *)`;
+      await setBackupCron(value);
+
+      const applied = await run({});
+
+      expect(largestState(applied).bytes, JSON.stringify(largestState(applied))).to.be.at.most(MAX_STATE_BYTES);
+      expect(applied.status, applied.error?.message.slice(0, 500)).to.equal('SUCCEEDED');
+      const schedule = (applied.summary as ExecutionSummary).parts.find((part) => part.part === 'schedule')!;
+      expect(schedule.reason).to.match(
+        new RegExp(
+          `^backup\\.cron "cron\\(0 3 +"… \\(${value.length} characters\\): ` +
+            'the schedule is now cron\\(0 3 \\* \\* \\? \\*\\) in UTC, enabled',
+        ),
+      );
+      expect(schedule.reason!.length).to.be.below(1_000);
+    });
+  });
+
   it('fails after every other part when a part failed, with the summary as the cause the API answers', async () => {
     process.env[ENVIRONMENT.schedulerTable] = uniqueName('missing-table');
     let failed: WorkflowRun;
@@ -204,7 +276,6 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       schedule: 'ok',
       archive: 'ok',
     });
-    console.log(failed.error!.message);
     expect(JSON.parse(failed.error!.message)).to.deep.equal(summary);
     const status = renderMappingTemplate(backupApi().status.ok, {
       body: JSON.stringify({

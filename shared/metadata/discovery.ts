@@ -28,7 +28,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
 import { discoveryTable } from '../../glue/tables/discovery.ts';
 import { requireDestination, type Deployment } from '../deployment.ts';
-import { describeError } from '../errors.ts';
+import { describeError, quoteInput } from '../errors.ts';
 import { log } from '../log.ts';
 import { formatS3Path } from '../s3-path.ts';
 import { metadataPartName, writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
@@ -111,7 +111,7 @@ export async function exportDiscovery(
   const stack = await readStack(clients.cloudformation, deployment.cloneSquadStackName, warnings);
   if (!stack) {
     warnings.push(
-      `CloneSquad stack "${deployment.cloneSquadStackName}" does not exist in ${deployment.region}: the discovery ` +
+      `CloneSquad stack ${quoteInput(deployment.cloneSquadStackName)} does not exist in ${deployment.region}: the discovery ` +
         'line carries no stack parameters, outputs or version. Fix: deploy with CloneSquadStackName set to the ' +
         `stack of group ${deployment.groupName}`,
     );
@@ -165,7 +165,7 @@ async function readStack(
   const version = templateVersion(template.TemplateBody ?? '');
   if (version instanceof Error) {
     warnings.push(
-      `the template of stack "${stackName}" could not be read (${version.message}): CloneSquadVersion is left out`,
+      `the template of stack ${quoteInput(stackName)} could not be read (${version.message}): CloneSquadVersion is left out`,
     );
   }
   return {
@@ -302,7 +302,7 @@ export function userMetadataFields(raw: string): { fields: Record<string, string
   if (dropped.length === 0) return { fields };
   return {
     fields,
-    warning: `UserSuppliedJSONMetadata keys ${dropped.map((key) => JSON.stringify(key)).join(', ')} differ from an earlier key only by case: left out`,
+    warning: `UserSuppliedJSONMetadata keys ${dropped.map((key) => quoteInput(key)).join(', ')} differ from an earlier key only by case: left out`,
   };
 }
 
@@ -327,7 +327,7 @@ export function buildDiscoveryRecord(facts: DiscoveryFacts): { record: Record<st
       if (isPartitionColumnName(name)) {
         if (value !== partitionValues[name.toLowerCase()]) {
           warnings.push(
-            `stack "${stack.name}" has ${name} "${value}", not "${partitionValues[name.toLowerCase()]}" as this ` +
+            `stack ${quoteInput(stack.name)} has ${name} ${quoteInput(value)}, not "${partitionValues[name.toLowerCase()]}" as this ` +
               'deployment: check CloneSquadStackName',
           );
         }
@@ -339,7 +339,7 @@ export function buildDiscoveryRecord(facts: DiscoveryFacts): { record: Record<st
     }
     if (unknown.length > 0) {
       warnings.push(
-        `stack "${stack.name}" parameters/outputs ${unknown.join(', ')} are not columns of ${discoveryTable.name}: ` +
+        `stack ${quoteInput(stack.name)} parameters/outputs ${unknown.join(', ')} are not columns of ${discoveryTable.name}: ` +
           'left out. Fix: add them to glue/tables/discovery.ts',
       );
     }

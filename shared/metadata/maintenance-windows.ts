@@ -25,6 +25,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { Deployment } from '../deployment.ts';
+import { quoteInput } from '../errors.ts';
 import { log } from '../log.ts';
 import { listSubfleets } from './discovery.ts';
 import { GROUP_NAME_TAG } from './instances.ts';
@@ -140,7 +141,7 @@ function parseAwsTime(text: string | undefined, what: string, warnings: string[]
   if (text === undefined || text === '') return undefined;
   const time = new Date(text);
   if (Number.isNaN(time.getTime())) {
-    warnings.push(`${what} ${JSON.stringify(text)} is not a date-time; ignored`);
+    warnings.push(`${what} ${quoteInput(text)} is not a date-time; ignored`);
     return undefined;
   }
   return time;

@@ -30,7 +30,7 @@
  * documentation does not state.
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
-import { UserInputError } from '../errors.ts';
+import { quoteInput, UserInputError } from '../errors.ts';
 
 export interface ScheduleOptions {
   /** IANA time zone the cron fields and `at()` are read in; default `UTC`. */
@@ -103,7 +103,7 @@ export class ScheduleError extends UserInputError {
 
   constructor(expression: string, problem: string) {
     super(
-      `schedule ${JSON.stringify(expression)}`,
+      `schedule ${quoteInput(expression)}`,
       problem,
       'write an SSM schedule such as cron(0 2 ? * SUN *), rate(12 hours) or at(2030-01-01T02:00:00)',
     );
@@ -191,7 +191,7 @@ function checkTimeZone(timeZone: string, expression: string): string {
   try {
     formatter(timeZone);
   } catch {
-    throw scheduleError(expression, `its time zone ${JSON.stringify(timeZone)} is not an IANA name this runtime knows`);
+    throw scheduleError(expression, `its time zone ${quoteInput(timeZone)} is not an IANA name this runtime knows`);
   }
   return timeZone;
 }
@@ -282,10 +282,10 @@ function cronPlan(body: string, expression: string): CronPlan {
   const fail = (problem: string) => scheduleError(expression, problem);
   for (const [name, value] of Object.entries({ seconds, minutes, hours, year })) {
     if (!/^[0-9*,/-]+$/.test(value))
-      throw fail(`the ${name} field "${value}" holds characters AWS does not allow there`);
+      throw fail(`the ${name} field ${quoteInput(value)} holds characters AWS does not allow there`);
   }
   if (!/^[0-9A-Za-z*,/-]+$/.test(month))
-    throw fail(`the month field "${month}" holds characters AWS does not allow there`);
+    throw fail(`the month field ${quoteInput(month)} holds characters AWS does not allow there`);
   const domAny = dayOfMonth === '?' || dayOfMonth === '*';
   const dowAny = dayOfWeek === '?' || dayOfWeek === '*';
   if (!domAny && !dowAny) {
@@ -293,7 +293,7 @@ function cronPlan(body: string, expression: string): CronPlan {
   }
   const monthText = month.toUpperCase();
   for (const token of monthText.match(/[A-Z]+/g) ?? []) {
-    if (!MONTH_NAMES.includes(token)) throw fail(`"${token}" is not a month name (JAN–DEC)`);
+    if (!MONTH_NAMES.includes(token)) throw fail(`${quoteInput(token)} is not a month name (JAN–DEC)`);
   }
   let domText = dayOfMonth === '?' ? '*' : dayOfMonth.toUpperCase();
   let nearestWeekdayOf: number | 'L' | undefined;
@@ -301,11 +301,11 @@ function cronPlan(body: string, expression: string): CronPlan {
   if (weekday) {
     nearestWeekdayOf = weekday[1] === 'L' ? 'L' : Number(weekday[1]);
     if (nearestWeekdayOf !== 'L' && (nearestWeekdayOf < 1 || nearestWeekdayOf > 31)) {
-      throw fail(`day-of-month "${dayOfMonth}": the day must be 1–31`);
+      throw fail(`day-of-month ${quoteInput(dayOfMonth)}: the day must be 1–31`);
     }
     domText = '*';
   } else if (!/^([0-9*,/-]+|L)$/.test(domText)) {
-    throw fail(`day-of-month "${dayOfMonth}" is not supported (use numbers, ranges, steps, L, NW or LW)`);
+    throw fail(`day-of-month ${quoteInput(dayOfMonth)} is not supported (use numbers, ranges, steps, L, NW or LW)`);
   }
   const dowText = dayOfWeek === '?' ? '*' : translateDayOfWeek(dayOfWeek.toUpperCase(), fail);
   const years = yearsOf(year, fail);
@@ -326,7 +326,7 @@ function translateDayOfWeek(field: string, fail: (problem: string) => ScheduleEr
   const day = (token: string): number => {
     const index = DAY_NAMES.indexOf(token);
     const value = index >= 0 ? index + 1 : /^\d$/.test(token) ? Number(token) : NaN;
-    if (!(value >= 1 && value <= 7)) throw fail(`day-of-week "${token}" is not 1–7 or SUN–SAT`);
+    if (!(value >= 1 && value <= 7)) throw fail(`day-of-week ${quoteInput(token)} is not 1–7 or SUN–SAT`);
     return value;
   };
   const special = /^([A-Z]+|\d)(L|#([1-5]))$/.exec(field);
@@ -334,14 +334,14 @@ function translateDayOfWeek(field: string, fail: (problem: string) => ScheduleEr
     return `${day(special[1]) - 1}${special[2] === 'L' ? 'L' : `#${special[3]}`}`;
   }
   if (/[L#]/.test(field)) {
-    throw fail(`day-of-week "${field}": L and # take one day only (for example 6L or TUE#3), with no list`);
+    throw fail(`day-of-week ${quoteInput(field)}: L and # take one day only (for example 6L or TUE#3), with no list`);
   }
   const values = new Set<number>();
   for (const item of field.split(',')) {
     const parts = /^(\*|[A-Z]+|\d)(?:-([A-Z]+|\d))?(?:\/(\d+))?$/.exec(item);
-    if (!parts) throw fail(`day-of-week item "${item}" is not understood`);
+    if (!parts) throw fail(`day-of-week item ${quoteInput(item)} is not understood`);
     const step = parts[3] !== undefined ? Number(parts[3]) : 1;
-    if (step < 1) throw fail(`day-of-week item "${item}": the step must be at least 1`);
+    if (step < 1) throw fail(`day-of-week item ${quoteInput(item)}: the step must be at least 1`);
     const first = parts[1] === '*' ? 1 : day(parts[1]);
     const last = parts[2] !== undefined ? day(parts[2]) : parts[1] === '*' || parts[3] !== undefined ? 7 : first;
     const span = (last - first + 7) % 7;
@@ -357,12 +357,14 @@ function yearsOf(field: string, fail: (problem: string) => ScheduleError): numbe
   const years = new Set<number>();
   for (const item of field.split(',')) {
     const parts = /^(\*|\d{4})(?:-(\d{4}))?(?:\/(\d+))?$/.exec(item);
-    if (!parts) throw fail(`year item "${item}" is not understood`);
+    if (!parts) throw fail(`year item ${quoteInput(item)} is not understood`);
     const first = parts[1] === '*' ? MIN_YEAR : Number(parts[1]);
     const last = parts[2] !== undefined ? Number(parts[2]) : parts[1] === '*' || parts[3] ? MAX_YEAR : first;
     const step = parts[3] !== undefined ? Number(parts[3]) : 1;
     if (first < MIN_YEAR || last > MAX_YEAR || first > last || step < 1) {
-      throw fail(`year item "${item}" must stay within ${MIN_YEAR}–${MAX_YEAR}, ascending, with a step of at least 1`);
+      throw fail(
+        `year item ${quoteInput(item)} must stay within ${MIN_YEAR}–${MAX_YEAR}, ascending, with a step of at least 1`,
+      );
     }
     for (let value = first; value <= last; value += step) years.add(value);
   }
