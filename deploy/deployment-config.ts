@@ -11,7 +11,7 @@ import {
   validateKmsKeyArn,
   validateTimeZone,
 } from '../shared/deployment.ts';
-import { UserInputError } from '../shared/errors.ts';
+import { quoteInput, UserInputError } from '../shared/errors.ts';
 import {
   archiveBackupKey,
   archiveStamp,
@@ -77,7 +77,7 @@ export function checkParameterNames(names: Iterable<string>): void {
   for (const name of names) {
     if (!known.includes(name)) {
       throw new UserInputError(
-        `deployment parameter "${name}"`,
+        `deployment parameter ${quoteInput(name)}`,
         'no such parameter',
         `use one of ${known.join(', ')} (names are case-sensitive), as --param="name=value"`,
       );
@@ -158,12 +158,12 @@ function checkDerivableName(parameter: DerivedParameter, given: string, groupNam
   const { valid, kind, rule, refused, names } = NAME_RULES[parameter];
   if (given) {
     if (valid.test(given)) return given;
-    throw new UserInputError(`${PARAMETERS[parameter]} "${given}"`, refused.problem, refused.fix);
+    throw new UserInputError(`${PARAMETERS[parameter]} ${quoteInput(given)}`, refused.problem, refused.fix);
   }
   if (valid.test(derived)) return derived;
   throw new UserInputError(
-    `${PARAMETERS.groupName} "${groupName}"`,
-    `the ${PARAMETERS[parameter]} derived from it, "${derived}", is not ${kind} (${rule})`,
+    `${PARAMETERS.groupName} ${quoteInput(groupName)}`,
+    `the ${PARAMETERS[parameter]} derived from it, ${quoteInput(derived)}, is not ${kind} (${rule})`,
     `set ${PARAMETERS[parameter]} to the name of the group's CloneSquad ${names}, or use a GroupName of letters, ` +
       'digits and "-", the names CloneSquad documents ([A-Za-z0-9][-A-Za-z0-9]+, 2 to 40 characters)',
   );
@@ -177,9 +177,9 @@ function validateStreamArn(arn: string, configurationTable: string): string {
   );
   if (match && match[1] === configurationTable) return arn;
   throw new UserInputError(
-    `${PARAMETERS.configurationTableStreamArn} "${arn}"`,
+    `${PARAMETERS.configurationTableStreamArn} ${quoteInput(arn)}`,
     match
-      ? `it is the stream of table "${match[1]}", not of the Configuration table "${configurationTable}"`
+      ? `it is the stream of table ${quoteInput(match[1])}, not of the Configuration table ${quoteInput(configurationTable)}`
       : 'it is not the ARN of a DynamoDB stream',
     `give the table's LatestStreamArn (aws dynamodb describe-table --table-name ${configurationTable} ` +
       '--query Table.LatestStreamArn), or leave it empty: each execution still reconciles the schedule',
@@ -211,7 +211,7 @@ function validateJson(text: string): string {
 function validateCrawlerName(name: string): string {
   if (name === '' || CRAWLER_NAME_PATTERN.test(name)) return name;
   throw new UserInputError(
-    `${PARAMETERS.glueCrawlerName} ${JSON.stringify(name)}`,
+    `${PARAMETERS.glueCrawlerName} ${quoteInput(name)}`,
     'it is not a crawler name of the catalog stack (1 to 255 letters, digits, "_", "." or "-")',
     "give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none",
   );
@@ -237,7 +237,7 @@ function checkKeyLength(root: S3Location, groupName: string): void {
   const longest = Math.max(...keys.map((key) => Buffer.byteLength(key, 'utf8')));
   if (longest <= MAX_KEY_BYTES) return;
   throw new UserInputError(
-    `${PARAMETERS.metadataAndBackupS3Path} "${formatS3Path(root)}"`,
+    `${PARAMETERS.metadataAndBackupS3Path} ${quoteInput(formatS3Path(root))}`,
     `the longest key this deployment writes would be ${longest} bytes long in UTF-8 (with a 12-digit account id ` +
       `and the longest region name), more than the ${MAX_KEY_BYTES} S3 allows`,
     `shorten the prefix by at least ${longest - MAX_KEY_BYTES} byte${longest - MAX_KEY_BYTES === 1 ? '' : 's'}`,

@@ -484,7 +484,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         const olderResult = await olderRun;
 
         // Assess
-        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: newer\n');
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal(
+          `${provenance(deployment, 'configuration')}a: newer\n`,
+        );
         expect(newerResult).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
         expect(olderResult).to.deep.equal({
           part: 'archive',
@@ -510,7 +512,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         const newerResult = await newerRun;
 
         // Assess
-        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal(
+          `${provenance(deployment, 'configuration')}a: newer\n`,
+        );
         for (const result of [olderResult, newerResult]) {
           expect(result).to.deep.equal({ part: 'archive', status: 'ok', keys: [newer.latestKey], records: 1 });
         }
@@ -531,7 +535,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         );
         const after = await headObject(s3, deployment.destination!.bucket, newer.latestKey!);
         expect(after.ETag).to.equal(before.ETag);
-        expect((await read(deployment, newer.latestKey!)).toString()).to.equal('a: newer\n');
+        expect((await read(deployment, newer.latestKey!)).toString()).to.equal(
+          `${provenance(deployment, 'configuration')}a: newer\n`,
+        );
       });
 
       it('a retried archive step finds latest- holding its own archive and reports it published', async () => {
@@ -557,7 +563,9 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
 
         // Assess
         expect(result.keys).to.deep.equal([older.latestKey]);
-        expect((await read(deployment, older.latestKey!)).toString()).to.equal('a: older\n');
+        expect((await read(deployment, older.latestKey!)).toString()).to.equal(
+          `${provenance(deployment, 'configuration')}a: older\n`,
+        );
         const head = await headObject(s3, bucket, older.latestKey!);
         expect(head.Metadata).to.deep.equal({ [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) });
       });

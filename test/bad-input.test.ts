@@ -23,6 +23,7 @@ import { dynamoDbItemBytes } from '#shared/dynamodb-item-size';
 import { userMetadataFields } from '#shared/metadata/discovery';
 import { checkRestorable, loadBackup } from '#shared/restore';
 import { parseS3Path } from '#shared/s3-path';
+import { quoteInput } from '#shared/errors';
 import type { PartResult } from '#shared/summary';
 import { exportTable } from '#shared/table-export';
 import { loadBackupYaml } from '#shared/yaml-codec';
@@ -293,7 +294,7 @@ describe('bad input: clear messages (issue 5)', () => {
           const prefix = prefixOf(room + over);
           expectClear(
             atPackageTime({ metadataAndBackupS3Path: `s3://my-bucket/${prefix}` }),
-            `MetadataAndBackupS3Path "s3://my-bucket/${prefix}": the longest key this deployment writes would be ` +
+            `MetadataAndBackupS3Path ${quoteInput(`s3://my-bucket/${prefix}`)}: the longest key this deployment writes would be ` +
               `${1024 + over} bytes long in UTF-8 (with a 12-digit account id and the longest region name), more ` +
               `than the 1024 S3 allows. Fix: shorten the prefix by at least ${by}`,
           );
@@ -309,7 +310,7 @@ describe('bad input: clear messages (issue 5)', () => {
         ['bad name*', '"bad name*"'],
         ['clonesquad\u0000cmdb', '"clonesquad\\u0000cmdb"'],
         ['clonesquad\ncmdb', '"clonesquad\\ncmdb"'],
-        ['c'.repeat(256), `"${'c'.repeat(256)}"`],
+        ['c'.repeat(256), quoteInput('c'.repeat(256))],
       ]) {
         expectClear(atPackageTime({ glueCrawlerName: name }), `GlueCrawlerName ${shown}: ${rule}. ${fix}`);
       }
