@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { PROJECT_ROOT } from '#local/python-env';
-import type { ScenarioResult } from './scenarios.ts';
+import type { ScenarioResult } from '#bench/scenarios';
 
 const run = promisify(execFile);
 

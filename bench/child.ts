@@ -5,7 +5,7 @@
  *   node child.js peak baseline|instances|rows SIZE     peak RSS before and after one export, MiB
  *   node child.js compare instances|rows SIZE RUNS      best CPU and wall ms, ours and bare reference
  */
-import { backupRows, bareInstances, bareYaml, exportInstances, type ScenarioResult } from './scenarios.ts';
+import { backupRows, bareInstances, bareYaml, exportInstances, type ScenarioResult } from '#bench/scenarios';
 
 const MIB = 1024 * 1024;
 const peakRss = () => (process.resourceUsage().maxRSS * 1024) / MIB;

@@ -16,7 +16,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { generateInstance, generateRow, itemSize, rowItem, volumeFromId } from './fixtures.ts';
+import { generateInstance, generateRow, itemSize, rowItem, volumeFromId } from '#bench/fixtures';
 
 const REGION = { region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
 /** DescribeInstances returns at most this many instances per call. */

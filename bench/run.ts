@@ -15,11 +15,22 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { PROJECT_ROOT } from '#local/python-env';
-import { measureColdStarts, serverlessConfig } from './cold-start.ts';
-import { bundleChild, measurePeak, measureThroughput, type Comparison, type MemoryFigure } from './child-process.ts';
-import { CRAWLER_DPUS, EXECUTIONS_PER_MONTH, PRICES, PRICES_DATE } from './prices.ts';
-import { dollars, formatMarkdown, formatText, kb, mib, ms, ratio, verdict, type Row, type Section } from './report.ts';
-import type { ScenarioResult } from './scenarios.ts';
+import { measureColdStarts, serverlessConfig } from '#bench/cold-start';
+import { bundleChild, measurePeak, measureThroughput, type Comparison, type MemoryFigure } from '#bench/child-process';
+import { CRAWLER_DPUS, EXECUTIONS_PER_MONTH, PRICES, PRICES_DATE } from '#bench/prices';
+import {
+  dollars,
+  formatMarkdown,
+  formatText,
+  kb,
+  mib,
+  ms,
+  ratio,
+  verdict,
+  type Row,
+  type Section,
+} from '#bench/report';
+import type { ScenarioResult } from '#bench/scenarios';
 import {
   FLEET_RESERVATION_SIZE,
   SAMPLE_SEED,
@@ -28,7 +39,7 @@ import {
   monthly,
   writeFleetSeed,
   type LocalRun,
-} from './workflow-cost.ts';
+} from '#bench/workflow-cost';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.LOG_LEVEL = 'error';

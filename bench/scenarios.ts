@@ -6,11 +6,11 @@
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'yaml';
-import { backupTable } from '#shared/backup';
-import type { Deployment } from '#shared/deployment';
+import { backupTable } from '#shared/backup/backup';
+import type { Deployment } from '#shared/run/deployment';
 import { exportInstancesAndVolumes } from '#shared/metadata/instances';
-import { BENCH_GROUP, VOLUMES_PER_INSTANCE, generateInstance, generateRow, generateVolume } from './fixtures.ts';
-import { EC2_MAX_RESULTS, SCAN_PAGE_BYTES, mockedDynamoDb, mockedEc2, mockedS3, type CallCounts } from './mocks.ts';
+import { BENCH_GROUP, VOLUMES_PER_INSTANCE, generateInstance, generateRow, generateVolume } from '#bench/fixtures';
+import { EC2_MAX_RESULTS, SCAN_PAGE_BYTES, mockedDynamoDb, mockedEc2, mockedS3, type CallCounts } from '#bench/mocks';
 
 export const EXECUTION_START = '2024-05-01T10:00:00.000Z';
 /** lib-storage part size used by shared/metadata/jsonl-writer.ts. */

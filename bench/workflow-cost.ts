@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '#local/python-env';
-import type { LocalRunFigures } from './local-child.ts';
-import { CRAWLER_DPUS, CRAWLER_MINIMUM_HOURS, EXECUTIONS_PER_MONTH, PRICES, S3_PUT_CLASS } from './prices.ts';
+import type { LocalRunFigures } from '#bench/local-child';
+import { CRAWLER_DPUS, CRAWLER_MINIMUM_HOURS, EXECUTIONS_PER_MONTH, PRICES, S3_PUT_CLASS } from '#bench/prices';
 
 const run = promisify(execFile);
 export const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');

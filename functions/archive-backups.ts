@@ -1,11 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientSettings } from '#shared/aws-clients';
-import { publishLatestBackups, type BackupPartResult } from '#shared/backup';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isArray, requireField } from '#shared/handler-input';
-import { isRequested, notRequestedPart } from '#shared/run-request';
-import { BACKUP_TABLES } from '#shared/s3-layout';
-import { boundedPart, flattenParts, type PartResult } from '#shared/summary';
+import { s3ClientSettings } from '#shared/aws/clients';
+import { publishLatestBackups, type BackupPartResult } from '#shared/backup/backup';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isArray, requireField } from '#shared/aws/handler-input';
+import { isRequested, notRequestedPart } from '#shared/run/run-request';
+import { BACKUP_TABLES } from '#shared/aws/s3-layout';
+import { boundedPart, flattenParts, type PartResult } from '#shared/run/summary';
 
 const s3 = new S3Client(s3ClientSettings());
 

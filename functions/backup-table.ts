@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isOneOf, isString, requireField } from '#shared/handler-input';
-import { isRequested } from '#shared/run-request';
-import { BACKUP_TABLES } from '#shared/s3-layout';
-import { boundedParts, type PartResult } from '#shared/summary';
-import { exportTable } from '#shared/table-export';
+import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isOneOf, isString, requireField } from '#shared/aws/handler-input';
+import { isRequested } from '#shared/run/run-request';
+import { BACKUP_TABLES } from '#shared/aws/s3-layout';
+import { boundedParts, type PartResult } from '#shared/run/summary';
+import { exportTable } from '#shared/backup/table-export';
 
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 

@@ -2,13 +2,13 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isString, requireField } from '#shared/handler-input';
+import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isString, requireField } from '#shared/aws/handler-input';
 import { exportDiscovery } from '#shared/metadata/discovery';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import { isRequested, notRequestedPart } from '#shared/run-request';
-import { boundedPart, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run/run-request';
+import { boundedPart, type PartResult } from '#shared/run/summary';
 
 const clients = {
   cloudformation: new CloudFormationClient(clientSettings()),

@@ -1,11 +1,11 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isString, requireField } from '#shared/handler-input';
+import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isString, requireField } from '#shared/aws/handler-input';
 import { exportInstancesAndVolumes, type InstancesExportResult } from '#shared/metadata/instances';
-import { isRequested, notRequestedPart } from '#shared/run-request';
-import { boundedParts, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run/run-request';
+import { boundedParts, type PartResult } from '#shared/run/summary';
 
 const clients = { ec2: new EC2Client(clientSettings()), s3: new S3Client(s3ClientSettings()) };
 

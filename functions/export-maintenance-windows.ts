@@ -1,13 +1,13 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isString, requireField } from '#shared/handler-input';
+import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isString, requireField } from '#shared/aws/handler-input';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
-import { isRequested, notRequestedPart } from '#shared/run-request';
-import { boundedPart, type PartResult } from '#shared/summary';
+import { isRequested, notRequestedPart } from '#shared/run/run-request';
+import { boundedPart, type PartResult } from '#shared/run/summary';
 
 const clients = {
   ssm: new SSMClient(clientSettings()),

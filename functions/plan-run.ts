@@ -1,4 +1,4 @@
-import { parseRunRequest, type RunPlan } from '#shared/run-request';
+import { parseRunRequest, type RunPlan } from '#shared/run/run-request';
 
 /**
  * Event: `{ input }`, the execution input. Answers the parts to run, or throws a `UserInputError`

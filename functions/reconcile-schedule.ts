@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { clientSettings } from '#shared/aws-clients';
-import { reconcileSchedule } from '#shared/backup-schedule';
-import { currentDeployment } from '#shared/deployment-cache';
-import { boundedPart, type PartResult } from '#shared/summary';
+import { clientSettings } from '#shared/aws/clients';
+import { reconcileSchedule } from '#shared/schedule/backup-schedule';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { boundedPart, type PartResult } from '#shared/run/summary';
 
 const clients = { dynamodb: new DynamoDBClient(clientSettings()), scheduler: new SchedulerClient(clientSettings()) };
 

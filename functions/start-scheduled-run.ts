@@ -1,8 +1,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { clientSettings } from '#shared/aws-clients';
-import { currentDeployment } from '#shared/deployment-cache';
-import { isString, requireField } from '#shared/handler-input';
-import { startScheduledRun, type ScheduledStart } from '#shared/scheduled-run';
+import { clientSettings } from '#shared/aws/clients';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isString, requireField } from '#shared/aws/handler-input';
+import { startScheduledRun, type ScheduledStart } from '#shared/schedule/scheduled-run';
 
 const sfn = new SFNClient(clientSettings());
 

@@ -1,7 +1,7 @@
-import { currentDeployment } from '#shared/deployment-cache';
-import { isArray, isString, requireField } from '#shared/handler-input';
-import { log } from '#shared/log';
-import { flattenParts, summarize, type ExecutionSummary } from '#shared/summary';
+import { currentDeployment } from '#shared/run/deployment-cache';
+import { isArray, isString, requireField } from '#shared/aws/handler-input';
+import { log } from '#shared/aws/log';
+import { flattenParts, summarize, type ExecutionSummary } from '#shared/run/summary';
 
 /** Event: `{ executionStartTime, parts }`, every part result of the execution in order. */
 export async function handler(event: unknown): Promise<ExecutionSummary> {

@@ -7,10 +7,10 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { METADATA_TABLES, type MetadataTable } from '../shared/s3-layout.ts';
-import { parseS3Path, type S3Location } from '../shared/s3-path.ts';
-import { DEFAULT_DATABASE, tableLocation } from './catalog-stack.ts';
-import { TABLES, athenaDdl } from './schema.ts';
+import { METADATA_TABLES, type MetadataTable } from '#shared/aws/s3-layout';
+import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
+import { DEFAULT_DATABASE, tableLocation } from '#infra/catalog-stack';
+import { TABLES, athenaDdl } from '#shared/catalog/schema';
 
 export const GENERATED_DDL = join(__dirname, 'generated', 'ddl');
 /** The root the committed files name; replaced by the real `MetadataAndBackupS3Path`. */

@@ -19,10 +19,10 @@ import {
   crawlerTargets,
   tableInput,
   tableLocation,
-} from '#glue/catalog-stack';
-import { TABLES } from '#glue/schema';
-import { METADATA_TABLES } from '#shared/s3-layout';
-import type { S3Location } from '#shared/s3-path';
+} from '#infra/catalog-stack';
+import { TABLES } from '#shared/catalog/schema';
+import { METADATA_TABLES } from '#shared/aws/s3-layout';
+import type { S3Location } from '#shared/aws/s3-path';
 
 export interface CatalogOptions {
   databaseName?: string;

@@ -3,8 +3,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { onProcessExit } from './process-exit.ts';
-import { ensurePythonEnv, venvBin } from './python-env.ts';
+import { onProcessExit } from '#local/process-exit';
+import { ensurePythonEnv, venvBin } from '#local/python-env';
 
 export interface Emulator {
   endpoint: string;

@@ -17,19 +17,19 @@ import {
   UpdateScheduleCommand,
   type CreateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
-import { resourceNames } from '../deploy/deployment-config.ts';
-import { SCHEDULE_TARGET_INPUT } from '../deploy/triggers.ts';
-import { DEFAULT_SCHEDULE_EXPRESSION, SCHEDULE_GROUP } from '#shared/backup-cron';
-import { clientSettings, s3ClientSettings } from '#shared/aws-clients';
-import { defaultTableNames, ENVIRONMENT } from '#shared/deployment';
-import type { BackupTable } from '#shared/s3-layout';
-import { parseS3Path, type S3Location } from '#shared/s3-path';
-import { createCatalog, type CatalogOptions } from './catalog.ts';
-import { EMULATOR_CREDENTIALS, startEmulator } from './emulator.ts';
-import { loadMirror, mirrorFolder, saveMirror } from './mirror.ts';
-import { lockOutFolder } from './out-lock.ts';
-import { applySeed, loadSeed, type Seed } from './seed.ts';
-import { CRAWLER_NAME_VARIABLE, runWorkflow, type TaskInterceptor, type WorkflowRun } from './workflow.ts';
+import { resourceNames } from '#infra/deployment-config';
+import { SCHEDULE_TARGET_INPUT } from '#infra/triggers';
+import { DEFAULT_SCHEDULE_EXPRESSION, SCHEDULE_GROUP } from '#shared/schedule/backup-cron';
+import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
+import type { BackupTable } from '#shared/aws/s3-layout';
+import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
+import { createCatalog, type CatalogOptions } from '#local/catalog';
+import { EMULATOR_CREDENTIALS, startEmulator } from '#local/emulator';
+import { loadMirror, mirrorFolder, saveMirror } from '#local/mirror';
+import { lockOutFolder } from '#local/out-lock';
+import { applySeed, loadSeed, type Seed } from '#local/seed';
+import { CRAWLER_NAME_VARIABLE, runWorkflow, type TaskInterceptor, type WorkflowRun } from '#local/workflow';
 
 export const DEFAULT_S3_PATH = 's3://clonesquad-cmdb-local/clonesquad';
 

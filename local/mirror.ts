@@ -5,8 +5,8 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { metadataFolder } from '#shared/s3-layout';
-import type { S3Location } from '#shared/s3-path';
+import { metadataFolder } from '#shared/aws/s3-layout';
+import type { S3Location } from '#shared/aws/s3-path';
 
 export function mirrorFolder(out: string, bucket: string): string {
   return join(out, 's3', bucket);

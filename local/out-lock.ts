@@ -7,8 +7,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import { UserInputError } from '#shared/errors';
-import { onProcessExit } from './process-exit.ts';
+import { UserInputError } from '#shared/aws/errors';
+import { onProcessExit } from '#local/process-exit';
 
 export const LOCK_FILE_NAME = 'local-run.lock';
 

@@ -34,7 +34,7 @@ import {
   type Tag,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { quoteInput, UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/aws/errors';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
 
 export const SEED_INSTANCE_STATES = ['running', 'stopped', 'terminated'] as const;

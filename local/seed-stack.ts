@@ -40,7 +40,7 @@ import {
   OrganizationsClient,
   paginateListAccounts,
 } from '@aws-sdk/client-organizations';
-import { quoteInput, UserInputError } from '#shared/errors';
+import { quoteInput, UserInputError } from '#shared/aws/errors';
 
 export interface StackSeed {
   name?: string;

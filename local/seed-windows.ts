@@ -41,8 +41,8 @@ import {
   UpdateMaintenanceWindowCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { quoteInput, UserInputError } from '#shared/errors';
-import { parseSchedule, ScheduleError } from '#shared/metadata/schedule';
+import { quoteInput, UserInputError } from '#shared/aws/errors';
+import { parseSchedule, ScheduleError } from '#shared/schedule/aws-schedule';
 
 export interface WindowSeed {
   name: string;

@@ -31,21 +31,21 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import { validateGroupName } from '#shared/deployment';
-import { quoteInput, UserInputError } from '#shared/errors';
-import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from '#shared/dynamodb-item-size';
-import { checkRestorable } from '#shared/restore';
-import { BACKUP_TABLES, type BackupTable } from '#shared/s3-layout';
-import { yamlErrorLine } from '#shared/yaml-codec';
-import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from './seed-instances.ts';
+import { validateGroupName } from '#shared/run/deployment';
+import { quoteInput, UserInputError } from '#shared/aws/errors';
+import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from '#shared/aws/dynamodb-item-size';
+import { checkRestorable } from '#shared/restore/restore';
+import { BACKUP_TABLES, type BackupTable } from '#shared/aws/s3-layout';
+import { yamlErrorLine } from '#shared/backup/yaml-codec';
+import { applyInstancesSeed, parseInstancesSeed, type InstanceSeed } from '#local/seed-instances';
 import {
   applyStackSeed,
   parseOrganizationSeed,
   parseStackSeed,
   type OrganizationSeed,
   type StackSeed,
-} from './seed-stack.ts';
-import { applyWindowsSeed, parseWindowsSeed, type WindowSeed } from './seed-windows.ts';
+} from '#local/seed-stack';
+import { applyWindowsSeed, parseWindowsSeed, type WindowSeed } from '#local/seed-windows';
 
 export interface Seed {
   groupName: string;

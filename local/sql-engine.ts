@@ -14,11 +14,11 @@ import {
   type DuckDBValueConverter,
   type Json,
 } from '@duckdb/node-api';
-import { PARTITION_COLUMNS, TABLES, duckdbColumnsArgument, duckdbType, type TableSchema } from '#glue/schema';
-import { UserInputError } from '#shared/errors';
-import { METADATA_TABLES, metadataTableFolder } from '#shared/s3-layout';
-import type { S3Location } from '#shared/s3-path';
-import { PROJECT_ROOT } from './python-env.ts';
+import { PARTITION_COLUMNS, TABLES, duckdbColumnsArgument, duckdbType, type TableSchema } from '#shared/catalog/schema';
+import { UserInputError } from '#shared/aws/errors';
+import { METADATA_TABLES, metadataTableFolder } from '#shared/aws/s3-layout';
+import type { S3Location } from '#shared/aws/s3-path';
+import { PROJECT_ROOT } from '#local/python-env';
 
 export const VIEWS_FOLDER = join(PROJECT_ROOT, 'glue', 'views');
 export const QUERIES_FOLDER = join(PROJECT_ROOT, 'glue', 'queries');

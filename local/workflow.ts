@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
-import { clientSettings } from '#shared/aws-clients';
-import { PROJECT_ROOT } from './python-env.ts';
+import { clientSettings } from '#shared/aws/clients';
+import { PROJECT_ROOT } from '#local/python-env';
 
 // aws-local-stepfunctions calls Promise.withResolvers in every Task; Node 20 lacks it.
 if (!('withResolvers' in Promise)) {

@@ -26,19 +26,19 @@ import { EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
-import { discoveryTable } from '../../glue/tables/discovery.ts';
-import { requireDestination, type Deployment } from '../deployment.ts';
-import { describeError, quoteInput } from '../errors.ts';
-import { log } from '../log.ts';
-import { formatS3Path } from '../s3-path.ts';
-import { metadataPartName, writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
+import { discoveryTable } from '#shared/catalog/tables/discovery';
+import { requireDestination, type Deployment } from '#shared/run/deployment';
+import { describeError, quoteInput } from '#shared/aws/errors';
+import { log } from '#shared/aws/log';
+import { formatS3Path } from '#shared/aws/s3-path';
+import { metadataPartName, writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import {
   INSTANCES_PAGE_SIZE,
   MANAGED_INSTANCE_STATES,
   managedInstancesFilters,
   SUBFLEET_NAME_TAG,
-} from './instances.ts';
-import { isPartitionColumnName, naiveUtc } from './records.ts';
+} from '#shared/metadata/instances';
+import { isPartitionColumnName, naiveUtc } from '#shared/metadata/records';
 
 export interface DiscoveryClients {
   cloudformation: CloudFormationClient;

@@ -13,11 +13,11 @@ import {
   type Volume,
 } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Deployment } from '../deployment.ts';
-import { log } from '../log.ts';
-import { failedPart, type PartResult } from '../summary.ts';
-import { metadataPartName, writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
-import { extendRecord, naiveUtc } from './records.ts';
+import type { Deployment } from '#shared/run/deployment';
+import { log } from '#shared/aws/log';
+import { failedPart, type PartResult } from '#shared/run/summary';
+import { metadataPartName, writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
+import { extendRecord, naiveUtc } from '#shared/metadata/records';
 
 export const GROUP_NAME_TAG = 'clonesquad:group-name';
 export const SUBFLEET_NAME_TAG = 'clonesquad:subfleet-name';

@@ -9,12 +9,12 @@ import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { DeleteObjectsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Deployment } from '../deployment.ts';
-import { requireDestination } from '../deployment.ts';
-import { explainS3Error } from '../s3-objects.ts';
-import { metadataKey, metadataPartitionFolder, type MetadataTable } from '../s3-layout.ts';
-import type { PartResult } from '../summary.ts';
-import { partitionColumnCollision, recordJson } from './records.ts';
+import type { Deployment } from '#shared/run/deployment';
+import { requireDestination } from '#shared/run/deployment';
+import { explainS3Error } from '#shared/aws/s3-objects';
+import { metadataKey, metadataPartitionFolder, type MetadataTable } from '#shared/aws/s3-layout';
+import type { PartResult } from '#shared/run/summary';
+import { partitionColumnCollision, recordJson } from '#shared/metadata/records';
 
 export interface MetadataPartResult extends PartResult {
   /** The partition folder held no object before this write: the catalog may not know it yet. */

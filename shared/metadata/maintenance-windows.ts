@@ -24,14 +24,14 @@ import {
   type MaintenanceWindowIdentity,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import type { Deployment } from '../deployment.ts';
-import { quoteInput } from '../errors.ts';
-import { log } from '../log.ts';
-import { listSubfleets } from './discovery.ts';
-import { GROUP_NAME_TAG } from './instances.ts';
-import { writeMetadataTable, type MetadataPartResult } from './jsonl-writer.ts';
-import { naiveUtc } from './records.ts';
-import { parseSchedule, withMemory, type Schedule } from './schedule.ts';
+import type { Deployment } from '#shared/run/deployment';
+import { quoteInput } from '#shared/aws/errors';
+import { log } from '#shared/aws/log';
+import { listSubfleets } from '#shared/metadata/discovery';
+import { GROUP_NAME_TAG } from '#shared/metadata/instances';
+import { writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
+import { naiveUtc } from '#shared/metadata/records';
+import { parseSchedule, withMemory, type Schedule } from '#shared/schedule/aws-schedule';
 
 export const GLOBAL_DEFAULT_WINDOW = 'CS-GlobalDefaultMaintenanceWindow';
 export const MAIN_FLEET = '__main__';

@@ -1,8 +1,8 @@
 /**
  * Record-shaping rules shared by every CMDB table (SPEC §6).
  */
-import { PARTITION_COLUMNS } from '../../glue/schema-types.ts';
-import { quoteInput } from '../errors.ts';
+import { PARTITION_COLUMNS } from '#shared/catalog/schema-types';
+import { quoteInput } from '#shared/aws/errors';
 
 /** Typed timestamp columns are naive UTC text `YYYY-MM-DD HH:MM:SS.fff`, which Athena and DuckDB both parse. */
 export function naiveUtc(instant: Date | string | number): string {

@@ -4,8 +4,8 @@
  * and returns a Java string, whose `replaceAll` takes a regular expression), and `$context`.
  */
 import { render } from 'velocityjs';
-import { triggerResources } from '../../deploy/triggers.ts';
-import { resolveParameters, resourceNames } from '../../deploy/deployment-config.ts';
+import { triggerResources } from '#infra/triggers';
+import { resolveParameters, resourceNames } from '#infra/deployment-config';
 
 export const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '111122223333' };
 

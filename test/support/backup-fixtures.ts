@@ -2,9 +2,9 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { createCloneSquadTable, writeItems } from '#local/seed';
-import type { Deployment } from '#shared/deployment';
-import type { BackupTable } from '#shared/s3-layout';
-import { uniqueName } from './aws.ts';
+import type { Deployment } from '#shared/run/deployment';
+import type { BackupTable } from '#shared/aws/s3-layout';
+import { uniqueName } from '#test/support/aws';
 
 export type Item = Record<string, AttributeValue>;
 

@@ -22,9 +22,9 @@ import {
   METADATA_TABLES,
   type BackupTable,
   type PartitionIdentity,
-} from '#shared/s3-layout';
-import type { S3Location } from '#shared/s3-path';
-import { loadBackupYaml } from '#shared/yaml-codec';
+} from '#shared/aws/s3-layout';
+import type { S3Location } from '#shared/aws/s3-path';
+import { loadBackupYaml } from '#shared/backup/yaml-codec';
 
 export interface ListedObject {
   key: string;

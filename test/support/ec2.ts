@@ -1,7 +1,7 @@
 /** EC2 helpers for tests on the shared emulator: a client, a call recorder, a quick fleet launcher. */
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { seedImageId } from '#local/seed-instances';
-import { clientSettings } from '#shared/aws-clients';
+import { clientSettings } from '#shared/aws/clients';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
 
 export function emulatorEc2(): EC2Client {

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { PROJECT_ROOT } from '#local/python-env';
-import { formatHiveType, nodePath, parseCreateTables, tableNodes, type HiveNodeRole } from './hive-ddl.ts';
+import { formatHiveType, nodePath, parseCreateTables, tableNodes, type HiveNodeRole } from '#test/support/hive-ddl';
 
 export const ORIGINAL_REPOSITORY = 'jcjorel/clonesquad-ec2-pet-autoscaler';
 /** The v0.27.1 release commit of the original repository. */

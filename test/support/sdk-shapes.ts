@@ -5,7 +5,7 @@
  * same schema objects, sample objects with every member set, for record tests.
  */
 import { NormalizedSchema } from '@smithy/core/schema';
-import type { Column, ColumnType } from '#glue/schema';
+import type { Column, ColumnType } from '#shared/catalog/schema';
 
 type SchemaRef = Parameters<typeof NormalizedSchema.of>[0];
 

@@ -1,0 +1,295 @@
+/**
+ * The deployment parameters of SPEC §2, as given to `osls package|deploy --param="name=value"`,
+ * checked and completed with their defaults at package time, with the same validators (and so the
+ * same messages) the functions use at run time.
+ */
+import { createHash } from 'node:crypto';
+import {
+  defaultTableNames,
+  ENVIRONMENT,
+  validateGroupName,
+  validateKmsKeyArn,
+  validateTimeZone,
+} from '#shared/run/deployment';
+import { quoteInput, UserInputError } from '#shared/aws/errors';
+import {
+  archiveBackupKey,
+  archiveStamp,
+  BACKUP_TABLES,
+  latestBackupKey,
+  METADATA_TABLES,
+  metadataKey,
+} from '#shared/aws/s3-layout';
+import { formatS3Path, parseS3Path, type S3Location } from '#shared/aws/s3-path';
+import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '#infra/catalog-stack';
+import { iamResource, TOKEN, type Cfn } from '#infra/cloudformation';
+
+/** Serverless parameter name → SPEC §2 name, for messages. */
+export const PARAMETERS = {
+  groupName: 'GroupName',
+  metadataAndBackupS3Path: 'MetadataAndBackupS3Path',
+  userSuppliedJSONMetadata: 'UserSuppliedJSONMetadata',
+  timeZone: 'TimeZone',
+  cloneSquadStackName: 'CloneSquadStackName',
+  configurationTable: 'ConfigurationTable',
+  schedulerTable: 'SchedulerTable',
+  glueCrawlerName: 'GlueCrawlerName',
+  kmsKeyArn: 'KmsKeyArn',
+  configurationTableStreamArn: 'ConfigurationTableStreamArn',
+} as const;
+export type ParameterName = keyof typeof PARAMETERS;
+export type RawParameters = Partial<Record<ParameterName, string | null>>;
+
+/** The functions of serverless.yml. */
+export const FUNCTIONS = [
+  'backupTable',
+  'archiveBackups',
+  'exportDiscovery',
+  'exportInstances',
+  'exportMaintenanceWindows',
+  'summarize',
+  'planRun',
+  'reconcileSchedule',
+  'startScheduledRun',
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions the workflow calls (the others are started by the schedule or the table's stream). */
+export const WORKFLOW_FUNCTIONS: readonly FunctionName[] = FUNCTIONS.filter((name) => name !== 'startScheduledRun');
+
+export interface DeploymentParameters {
+  groupName: string;
+  /** `null` when the feature is off (empty `MetadataAndBackupS3Path`). */
+  destination: S3Location | null;
+  userSuppliedJSONMetadata: string;
+  timeZone: string;
+  cloneSquadStackName: string;
+  configurationTable: string;
+  schedulerTable: string;
+  glueCrawlerName: string;
+  kmsKeyArn: string;
+  /** The Configuration table's stream, whose `backup.cron` changes reconcile the schedule; "" = none. */
+  configurationTableStreamArn: string;
+}
+
+/** Refuses parameter names it does not know, so a typo is an error and not a silent default. */
+export function checkParameterNames(names: Iterable<string>): void {
+  const known = Object.keys(PARAMETERS);
+  for (const name of names) {
+    if (!known.includes(name)) {
+      throw new UserInputError(
+        `deployment parameter ${quoteInput(name)}`,
+        'no such parameter',
+        `use one of ${known.join(', ')} (names are case-sensitive), as --param="name=value"`,
+      );
+    }
+  }
+}
+
+export function resolveParameters(raw: RawParameters): DeploymentParameters {
+  const value = (name: ParameterName) => (raw[name] ?? '').trim();
+  const groupName = validateGroupName(value('groupName'));
+  const tables = defaultTableNames(groupName);
+  const named = (parameter: DerivedParameter, derived: string) =>
+    checkDerivableName(parameter, value(parameter), groupName, derived);
+  const configurationTable = named('configurationTable', tables.configuration);
+  const destination = parseS3Path(value('metadataAndBackupS3Path'));
+  if (destination) checkKeyLength(destination, groupName);
+  return {
+    groupName,
+    destination,
+    userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
+    timeZone: validateTimeZone(value('timeZone') || 'UTC'),
+    cloneSquadStackName: named('cloneSquadStackName', `CloneSquad-${groupName}`),
+    configurationTable,
+    schedulerTable: named('schedulerTable', tables.scheduler),
+    // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
+    // reports the catalog part skipped). Given empty: no crawler.
+    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : validateCrawlerName(value('glueCrawlerName')),
+    kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
+    configurationTableStreamArn: validateStreamArn(value('configurationTableStreamArn'), configurationTable),
+  };
+}
+
+/** Parameters whose default is derived from GroupName. */
+type DerivedParameter = 'cloneSquadStackName' | 'configurationTable' | 'schedulerTable';
+
+interface NameRule {
+  valid: RegExp;
+  /** A derived name `valid` refuses "is not {kind} ({rule})". */
+  kind: string;
+  rule: string;
+  /** The message for a name the operator gave. */
+  refused: { problem: string; fix: string };
+  /** What the name names: the group's CloneSquad stack or table. */
+  names: string;
+}
+
+const STACK_NAME: NameRule = {
+  valid: /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+  kind: 'a valid CloudFormation stack name',
+  rule: 'letters, digits and "-", starting with a letter',
+  refused: {
+    problem: 'it is not a valid CloudFormation stack name',
+    fix: 'give the name of the CloneSquad stack (letters, digits and "-", starting with a letter)',
+  },
+  names: 'stack',
+};
+const TABLE_NAME: NameRule = {
+  valid: /^[A-Za-z0-9_.-]{3,255}$/,
+  kind: 'a valid DynamoDB table name',
+  rule: '3 to 255 letters, digits, "_", "-" or "."',
+  refused: {
+    problem: 'it is not a valid DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")',
+    fix: 'give the name of the CloneSquad table, or leave it empty for the default',
+  },
+  names: 'table',
+};
+const NAME_RULES: Record<DerivedParameter, NameRule> = {
+  cloneSquadStackName: STACK_NAME,
+  configurationTable: TABLE_NAME,
+  schedulerTable: TABLE_NAME,
+};
+
+/**
+ * The name given for `parameter`, else the one derived from GroupName. A derived name its service
+ * refuses is GroupName's doing, the parameter was never set: the message names GroupName.
+ */
+function checkDerivableName(parameter: DerivedParameter, given: string, groupName: string, derived: string): string {
+  const { valid, kind, rule, refused, names } = NAME_RULES[parameter];
+  if (given) {
+    if (valid.test(given)) return given;
+    throw new UserInputError(`${PARAMETERS[parameter]} ${quoteInput(given)}`, refused.problem, refused.fix);
+  }
+  if (valid.test(derived)) return derived;
+  throw new UserInputError(
+    `${PARAMETERS.groupName} ${quoteInput(groupName)}`,
+    `the ${PARAMETERS[parameter]} derived from it, ${quoteInput(derived)}, is not ${kind} (${rule})`,
+    `set ${PARAMETERS[parameter]} to the name of the group's CloneSquad ${names}, or use a GroupName of letters, ` +
+      'digits and "-", the names CloneSquad documents ([A-Za-z0-9][-A-Za-z0-9]+, 2 to 40 characters)',
+  );
+}
+
+/** The stream of the Configuration table itself: a stream of another table would never carry `backup.cron`. */
+function validateStreamArn(arn: string, configurationTable: string): string {
+  if (arn === '') return arn;
+  const match = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]+)\/stream\/[0-9A-Za-z:._-]+$/.exec(
+    arn,
+  );
+  if (match && match[1] === configurationTable) return arn;
+  throw new UserInputError(
+    `${PARAMETERS.configurationTableStreamArn} ${quoteInput(arn)}`,
+    match
+      ? `it is the stream of table ${quoteInput(match[1])}, not of the Configuration table ${quoteInput(configurationTable)}`
+      : 'it is not the ARN of a DynamoDB stream',
+    `give the table's LatestStreamArn (aws dynamodb describe-table --table-name ${configurationTable} ` +
+      '--query Table.LatestStreamArn), or leave it empty: each execution still reconciles the schedule',
+  );
+}
+
+/** A JSON object (its keys become the discovery record's `X-` fields), or empty. */
+function validateJson(text: string): string {
+  if (text === '') return text;
+  const fix = 'give a JSON object, for example {"team":"web"}, or leave it empty';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UserInputError(
+      PARAMETERS.userSuppliedJSONMetadata,
+      `it is not valid JSON (${(error as Error).message})`,
+      fix,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new UserInputError(PARAMETERS.userSuppliedJSONMetadata, `it is JSON but ${kind}, not an object`, fix);
+  }
+  return text;
+}
+
+/** A crawler the catalog stack can have created (its own naming rule), or empty for none. */
+function validateCrawlerName(name: string): string {
+  if (name === '' || CRAWLER_NAME_PATTERN.test(name)) return name;
+  throw new UserInputError(
+    `${PARAMETERS.glueCrawlerName} ${quoteInput(name)}`,
+    'it is not a crawler name of the catalog stack (1 to 255 letters, digits, "_", "." or "-")',
+    "give the name of the crawler (the catalog stack's CrawlerName output), or leave it empty to start none",
+  );
+}
+
+/** S3's limit on a key, in bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+/** The longest name of the regions of every AWS partition today. */
+const LONGEST_REGION_NAME = 'us-isof-south-1';
+
+/**
+ * Every key this deployment writes (shared/s3-layout.ts) must fit S3's limit in any account and
+ * region it may be deployed to (a StackSet deploys one package everywhere); only the prefix can
+ * make one too long.
+ */
+function checkKeyLength(root: S3Location, groupName: string): void {
+  const id = { accountId: '0'.repeat(12), region: LONGEST_REGION_NAME, groupName };
+  const stamp = archiveStamp(new Date(0));
+  const keys = [
+    ...BACKUP_TABLES.flatMap((table) => [latestBackupKey(root, id, table), archiveBackupKey(root, id, table, stamp)]),
+    ...METADATA_TABLES.map((table) => metadataKey(root, id, table)),
+  ];
+  const longest = Math.max(...keys.map((key) => Buffer.byteLength(key, 'utf8')));
+  if (longest <= MAX_KEY_BYTES) return;
+  throw new UserInputError(
+    `${PARAMETERS.metadataAndBackupS3Path} ${quoteInput(formatS3Path(root))}`,
+    `the longest key this deployment writes would be ${longest} bytes long in UTF-8 (with a 12-digit account id ` +
+      `and the longest region name), more than the ${MAX_KEY_BYTES} S3 allows`,
+    `shorten the prefix by at least ${longest - MAX_KEY_BYTES} byte${longest - MAX_KEY_BYTES === 1 ? '' : 's'}`,
+  );
+}
+
+/**
+ * Lambda function environment: every variable the functions read (shared/deployment.ts), with
+ * defaults already applied. `AWS_REGION` is set by Lambda itself.
+ */
+export function functionEnvironment(
+  parameters: DeploymentParameters,
+  names: ReturnType<typeof resourceNames>,
+): Record<string, Cfn> {
+  return {
+    [ENVIRONMENT.groupName]: parameters.groupName,
+    [ENVIRONMENT.accountId]: { Ref: 'AWS::AccountId' },
+    [ENVIRONMENT.destination]: parameters.destination ? formatS3Path(parameters.destination) : '',
+    [ENVIRONMENT.configurationTable]: parameters.configurationTable,
+    [ENVIRONMENT.schedulerTable]: parameters.schedulerTable,
+    [ENVIRONMENT.kmsKeyArn]: parameters.kmsKeyArn,
+    [ENVIRONMENT.timeZone]: parameters.timeZone,
+    [ENVIRONMENT.cloneSquadStackName]: parameters.cloneSquadStackName,
+    [ENVIRONMENT.userSuppliedJsonMetadata]: parameters.userSuppliedJSONMetadata,
+    [ENVIRONMENT.glueCrawlerName]: parameters.glueCrawlerName,
+    [ENVIRONMENT.scheduleName]: parameters.destination ? names.schedule : '',
+    // Built from its name, not a Ref: the state machine refers to the functions, which cannot refer back.
+    [ENVIRONMENT.stateMachineArn]: iamResource(
+      `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${names.stateMachine}`,
+    ),
+  };
+}
+
+/**
+ * Names of the deployed resources. One service is deployed per CloneSquad group (and stage), so
+ * every name carries both; the group name may hold characters (`.`, `_`) or a length that Lambda
+ * and CloudFormation refuse, in which case it is shortened and made unique with a hash.
+ */
+export function resourceNames(groupName: string, stage: string) {
+  const base = `CloneSquad-${groupName}-${stage}`;
+  const fitted = (suffix: string, max: number) => {
+    const name = `${base}-${suffix}`;
+    if (name.length <= max && /^[A-Za-z0-9-]+$/.test(name)) return name;
+    const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+    const head = base.replace(/[^A-Za-z0-9-]/g, '-').slice(0, max - suffix.length - hash.length - 2);
+    return `${head}-${hash}-${suffix}`;
+  };
+  return {
+    stack: fitted('BackupCmdb', 128),
+    stateMachine: fitted('BackupCmdb', 80),
+    schedule: fitted('BackupCmdb', 64),
+    api: fitted('backup', 1024),
+    functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Writes the backup YAML format (SPEC §5): a block mapping of sorted `Key: Value` string pairs, with
+ * parameter-set rows nested as `name: {subkey: value}`. Reading it back is in yaml-codec.ts; this
+ * half needs no YAML library, so the functions that only write backups are bundled without one.
+ *
+ * The emitter is hand-written rather than delegated to a YAML library because the output must read
+ * back as the identical strings under two different rule sets at once: PyYAML `safe_load` (YAML
+ * 1.1, where `yes`, `off`, `0755`, `10:30` or `2021-01-01` are not strings) and YAML 1.2. A scalar is
+ * written plain only when it is provably a string under both; everything else is double-quoted with
+ * escapes that both versions define.
+ */
+import { provenanceLine, type BackupProvenance } from '#shared/backup/provenance';
+import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/backup/table-rows';
+
+/** Letters first (so never a number, date or `.inf`), then a conservative set; no `: `, ` #` or edges of space. */
+const PLAIN_SAFE = /^[A-Za-z](?:[A-Za-z0-9_./-]| (?=[A-Za-z0-9_./-]))*$/;
+
+/** Words that YAML 1.1 or 1.2 read as booleans or null, compared case-insensitively. */
+const NON_STRING_WORDS = new Set(['y', 'n', 'yes', 'no', 'true', 'false', 'on', 'off', 'null']);
+
+/** An exponent without mantissa: the `yaml` package's YAML 1.1 schema reads `e5` or `E0` as a float. */
+const BARE_EXPONENT = /^[eE]-?[0-9]+$/;
+
+function isPlainSafe(text: string): boolean {
+  return PLAIN_SAFE.test(text) && !NON_STRING_WORDS.has(text.toLowerCase()) && !BARE_EXPONENT.test(text);
+}
+
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\0': '\\0',
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\v': '\\v',
+  '\f': '\\f',
+  '\r': '\\r',
+  '\x1b': '\\e',
+};
+
+/**
+ * Characters left as they are inside double quotes: printable ASCII and printable non-ASCII.
+ * Excluded, and so escaped: controls, DEL, the C1 range (U+0085 is a YAML 1.1 line break), the
+ * Unicode line and paragraph separators (also line breaks in 1.1), the BOM, non-characters and lone
+ * surrogates, none of which a reader is obliged to accept raw.
+ */
+function isLiteralInQuotes(codePoint: number): boolean {
+  if (codePoint >= 0x20 && codePoint <= 0x7e) return true;
+  if (codePoint < 0xa0) return false;
+  if (codePoint === 0x2028 || codePoint === 0x2029 || codePoint === 0xfeff) return false;
+  if (codePoint >= 0xd800 && codePoint <= 0xdfff) return false;
+  if (codePoint === 0xfffe || codePoint === 0xffff) return false;
+  return true;
+}
+
+function hex(codePoint: number, width: number): string {
+  return codePoint.toString(16).toUpperCase().padStart(width, '0');
+}
+
+function doubleQuoted(text: string): string {
+  let out = '"';
+  for (const char of text) {
+    const codePoint = char.codePointAt(0)!;
+    if (SHORT_ESCAPES[char] !== undefined) out += SHORT_ESCAPES[char];
+    else if (isLiteralInQuotes(codePoint)) out += char;
+    else if (codePoint <= 0xff) out += `\\x${hex(codePoint, 2)}`;
+    else if (codePoint <= 0xffff) out += `\\u${hex(codePoint, 4)}`;
+    else out += `\\U${hex(codePoint, 8)}`;
+  }
+  return `${out}"`;
+}
+
+/** One scalar, plain when safe under YAML 1.1 and 1.2, else double-quoted. */
+export function formatScalar(text: string): string {
+  return isPlainSafe(text) ? text : doubleQuoted(text);
+}
+
+type BackupNode = string | Map<string, string>;
+
+/**
+ * Groups rows into the document's top level. Parameter-set rows nest under their set name unless
+ * that name is also a plain key of the table: then nesting would merge two different rows, so those
+ * rows keep their raw `[name]subkey` key (which imports back to the same row).
+ */
+function nestRows(rows: Iterable<TableRow>): Map<string, BackupNode> {
+  const rowsByKey = new Map<string, string>();
+  for (const row of rows) rowsByKey.set(row.key, row.value);
+  const top = new Map<string, BackupNode>();
+  for (const [key, value] of rowsByKey) {
+    const split = splitParameterSetKey(key);
+    if (!split || rowsByKey.has(split.set)) {
+      top.set(key, value);
+      continue;
+    }
+    let set = top.get(split.set);
+    if (set === undefined) {
+      set = new Map();
+      top.set(split.set, set);
+    }
+    (set as Map<string, string>).set(split.subkey, value);
+  }
+  return top;
+}
+
+/**
+ * YAML 1.1 and 1.2 end an implicit key at most 1024 characters after it starts (PyYAML and the
+ * `yaml` package refuse longer ones); longer keys are written as explicit `? key` entries. Counted in
+ * UTF-16 units, never fewer than the characters that readers count.
+ */
+const MAX_IMPLICIT_KEY = 1024;
+
+function keyLines(indent: string, key: string, value: string | undefined): string[] {
+  const formatted = formatScalar(key);
+  const after = value === undefined ? ':' : `: ${formatScalar(value)}`;
+  if (formatted.length <= MAX_IMPLICIT_KEY) return [`${indent}${formatted}${after}`];
+  return [`${indent}? ${formatted}`, `${indent}${after}`];
+}
+
+function sortedEntries<V>(map: Map<string, V>): [string, V][] {
+  return [...map.entries()].sort(([a], [b]) => compareCodePoints(a, b));
+}
+
+/**
+ * Writes the backup document for a table's rows, starting with the provenance line when given. An
+ * empty table gives `{}`.
+ */
+export function dumpBackupYaml(rows: Iterable<TableRow>, provenance?: BackupProvenance): string {
+  const top = nestRows(rows);
+  const lines: string[] = provenance ? [provenanceLine(provenance)] : [];
+  if (top.size === 0) return [...lines, '{}\n'].join('\n');
+  for (const [key, node] of sortedEntries(top)) {
+    if (typeof node === 'string') {
+      lines.push(...keyLines('', key, node));
+      continue;
+    }
+    lines.push(...keyLines('', key, undefined));
+    for (const [subkey, value] of sortedEntries(node)) lines.push(...keyLines('  ', subkey, value));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,490 @@
+import { randomInt } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  GetTemplateSummaryCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  TerminateInstancesCommand,
+  type DescribeInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import { AccessDeniedException, DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { expect } from 'chai';
+import { TABLES, recordProblems } from '#shared/catalog/schema';
+import { applyStackSeed, parseOrganizationSeed, parseStackSeed, type StackSeed } from '#local/seed-stack';
+import { clientSettings } from '#shared/aws/clients';
+import type { Deployment } from '#shared/run/deployment';
+import {
+  buildDiscoveryRecord,
+  exportDiscovery,
+  listSubfleets,
+  templateVersion,
+  userMetadataFields,
+  type DiscoveryClients,
+} from '#shared/metadata/discovery';
+import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
+import { metadataKey } from '#shared/aws/s3-layout';
+import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
+import { seedImageId } from '#local/seed-instances';
+import { launchInstance } from '#test/support/ec2';
+
+const START = '2024-06-01T10:00:00.000Z';
+const SECRET = 'planted-Secret-7f3a9c-do-not-export';
+
+/** An Organizations client acting as another (fresh) emulator account, so organizations never leak between tests. */
+function organizationsOf(accountId: string): OrganizationsClient {
+  const client = new OrganizationsClient(clientSettings());
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = accountId;
+      return next(args);
+    },
+    { step: 'build', name: 'motoAccount' },
+  );
+  return client;
+}
+
+const freshAccountId = () => String(randomInt(100_000_000_000, 999_999_999_999));
+
+describe('discovery exporter (SPEC §3, §6)', () => {
+  describe('against the emulator', () => {
+    const { s3 } = emulatorClients();
+    const cloudformation = new CloudFormationClient(clientSettings());
+    const ec2 = new EC2Client(clientSettings());
+    let bucket: string;
+    let imageId: string;
+
+    before(async () => {
+      bucket = await createBucket(s3);
+      imageId = await seedImageId(ec2);
+    });
+
+    function deploymentFor(groupName: string, overrides: Partial<Deployment> = {}): Deployment {
+      return {
+        groupName,
+        accountId: '123456789012',
+        region: 'eu-west-1',
+        destination: { bucket, prefix: 'cmdb/org' },
+        tables: {
+          configuration: `CloneSquad-${groupName}-Configuration`,
+          scheduler: `CloneSquad-${groupName}-Scheduler`,
+        },
+        timeZone: 'Europe/Paris',
+        cloneSquadStackName: `CloneSquad-${groupName}`,
+        userSuppliedJsonMetadata: '',
+        ...overrides,
+      };
+    }
+
+    function launch(groupName: string, subfleet?: string): Promise<string> {
+      return launchInstance(ec2, imageId, groupName, subfleet);
+    }
+
+    /** The one line written, checked against the table schema, and the raw text it was read from. */
+    async function writtenLine(result: MetadataPartResult, deployment: Deployment) {
+      const key = metadataKey(deployment.destination!, deployment, 'discovery');
+      expect(result.keys).to.deep.equal([key]);
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = gunzipSync(await object.Body!.transformToByteArray()).toString('utf8');
+      const lines = text.split('\n').filter((line) => line !== '');
+      expect(lines).to.have.length(1);
+      const record = JSON.parse(lines[0]) as Record<string, unknown>;
+      expect(recordProblems(TABLES.discovery, record)).to.deep.equal([]);
+      for (const [name, value] of Object.entries(record)) {
+        if (name.startsWith('X-')) expect(value, name).to.be.a('string');
+      }
+      return { record, text };
+    }
+
+    it('writes the stack, version, account and subfleets, and never a NoEcho parameter', async () => {
+      // Prepare
+      const groupName = uniqueName('full');
+      const management = organizationsOf(freshAccountId());
+      const seed: StackSeed = parseStackSeed(
+        {
+          version: 'v0.27.1',
+          parameters: {
+            LambdaMemorySize: '512',
+            LogLevels: '*=INFO',
+            TimeZone: 'Asia/Kolkata',
+            UserSuppliedJSONMetadata: '{"FromStack": "ignored, the deployment has its own"}',
+            ForkOnlyParameter: 'x',
+            ApiSecret: SECRET,
+          },
+          noEcho: ['ApiSecret'],
+          outputs: {
+            InteractAPIUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
+            ConfigTable: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-Configuration`,
+            LongTermEventTable: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-EventLog-LongTerm`,
+            MainFunctionIamRole: 'arn:aws:iam::123456789012:role/main-role',
+            InternalERRORMainAlarm: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
+            InteractQueue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/CloneSquad-Interact',
+          },
+        },
+        'test',
+      );
+      const organization = parseOrganizationSeed({ accountName: 'Workloads', accountEmail: 'ops@example.com' }, 'test');
+      const applied = await applyStackSeed(
+        { cloudformation, organizations: management },
+        groupName,
+        seed,
+        organization,
+      );
+      expect(applied.accountId).to.match(/^\d{12}$/);
+      await launch(groupName, 'web');
+      await launch(groupName, 'batch');
+      await launch(groupName, 'web');
+      await launch(groupName);
+      const gone = await launch(groupName, 'gone');
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
+      await launch(uniqueName('other'), 'other-group');
+      const deployment = deploymentFor(groupName, {
+        accountId: applied.accountId!,
+        userSuppliedJsonMetadata: '{"Owner": "team-a", "CostCenter": 42, "Tags": ["a", "b"], "Nested": {"k": null}}',
+      });
+      const clients: DiscoveryClients = { cloudformation, organizations: management, ec2, s3 };
+
+      // Act
+      const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
+
+      // Assess
+      expect(result).to.include({ part: 'metadata/discovery', status: 'ok', records: 1 });
+      expect(result.warnings).to.have.length(1);
+      expect(result.warnings![0]).to.match(/ForkOnlyParameter.*not columns of clonesquad_discovery/);
+      const { record, text } = await writtenLine(result, deployment);
+      expect(text).to.not.include(SECRET);
+      expect(text).to.not.include('ApiSecret');
+      expect(JSON.stringify(result)).to.not.include(SECRET);
+      const { InstallTime, AccountJoinedTimestamp, AccountArn, ...rest } = record;
+      expect(InstallTime).to.match(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+      expect(AccountJoinedTimestamp).to.match(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+      expect(AccountArn).to.match(new RegExp(`^arn:aws:organizations::\\d{12}:account/o-\\w+/${applied.accountId}$`));
+      expect(rest).to.deep.equal({
+        AccountEmail: 'ops@example.com',
+        AccountJoinedMethod: 'CREATED',
+        AccountName: 'Workloads',
+        AccountState: 'ACTIVE',
+        AccountStatus: 'ACTIVE',
+        AlarmStateEC2Table: `CloneSquad-${groupName}-AlarmState-EC2`,
+        CloneSquadStackName: `CloneSquad-${groupName}`,
+        CloneSquadStackStatus: 'CREATE_COMPLETE',
+        CloneSquadVersion: 'v0.27.1',
+        ConfigTable: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-Configuration`,
+        ConfigurationTable: `CloneSquad-${groupName}-Configuration`,
+        EventTable: `CloneSquad-${groupName}-EventLog`,
+        InteractAPIGWUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
+        InteractAPIUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
+        InteractApi: 'abc123defg',
+        InteractQueue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/CloneSquad-Interact',
+        InternalERRORMainAlarm: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
+        InternalERRORMainAlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
+        LambdaMemorySize: '512',
+        LogLevels: '*=INFO',
+        LongTermEventTable: `CloneSquad-${groupName}-EventLog-LongTerm`,
+        LongTermEventTableArn: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-EventLog-LongTerm`,
+        MainFunctionIamRole: 'arn:aws:iam::123456789012:role/main-role',
+        MainLambdaIamRoleArn: 'arn:aws:iam::123456789012:role/main-role',
+        MetadataAndBackupS3Path: `s3://${bucket}/cmdb/org`,
+        MetadataRecordLastUpdatedAt: '2024-06-01 10:00:00.000',
+        SchedulerTable: `CloneSquad-${groupName}-Scheduler`,
+        StateTable: `CloneSquad-${groupName}-State`,
+        Subfleets: ['batch', 'web'],
+        TimeZone: 'Europe/Paris',
+        UserSuppliedJSONMetadata: deployment.userSuppliedJsonMetadata,
+        'X-CostCenter': '42',
+        'X-Nested': '{"k":null}',
+        'X-Owner': 'team-a',
+        'X-Tags': '["a","b"]',
+      });
+    });
+
+    it('still writes what is known when the stack does not exist, with a warning that names the fix', async () => {
+      const groupName = uniqueName('nostack');
+      await launch(groupName, 'solo');
+      const deployment = deploymentFor(groupName, { userSuppliedJsonMetadata: '{"Owner": ' });
+      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3 };
+
+      const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
+
+      expect(result.status).to.equal('ok');
+      const warnings = result.warnings!.join('\n');
+      expect(warnings).to.match(
+        new RegExp(`stack "CloneSquad-${groupName}" does not exist.*Fix: .*CloneSquadStackName`),
+      );
+      expect(warnings).to.match(/not in an AWS Organization/);
+      expect(warnings).to.match(/UserSuppliedJSONMetadata is not valid JSON.*only its raw text/);
+      expect(result.warnings).to.have.length(3);
+      const { record } = await writtenLine(result, deployment);
+      expect(record).to.deep.equal({
+        CloneSquadStackName: `CloneSquad-${groupName}`,
+        ConfigurationTable: `CloneSquad-${groupName}-Configuration`,
+        MetadataAndBackupS3Path: `s3://${bucket}/cmdb/org`,
+        MetadataRecordLastUpdatedAt: '2024-06-01 10:00:00.000',
+        SchedulerTable: `CloneSquad-${groupName}-Scheduler`,
+        Subfleets: ['solo'],
+        TimeZone: 'Europe/Paris',
+        UserSuppliedJSONMetadata: '{"Owner": ',
+      });
+    });
+
+    it('falls back on the stack UserSuppliedJSONMetadata when the deployment has none', async () => {
+      const groupName = uniqueName('fallback');
+      const seed = parseStackSeed({ parameters: { UserSuppliedJSONMetadata: '{"Team": "blue"}' } }, 'test');
+      await applyStackSeed({ cloudformation }, groupName, seed);
+      const deployment = deploymentFor(groupName);
+      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3 };
+
+      const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
+
+      const { record } = await writtenLine(result, deployment);
+      expect(record).to.include({ UserSuppliedJSONMetadata: '{"Team": "blue"}', 'X-Team': 'blue' });
+      expect(record.Subfleets).to.deep.equal([]);
+      expect(record).to.not.have.property('CloneSquadVersion');
+      expect(result.warnings).to.have.length(1);
+    });
+
+    it('leaves the Account fields out, with one warning, when Organizations refuses', async () => {
+      const groupName = uniqueName('denied');
+      const organizations = new OrganizationsClient({ region: 'us-east-1' });
+      const organizationsMock = mockClient(organizations);
+      organizationsMock
+        .on(DescribeAccountCommand)
+        .rejects(new AccessDeniedException({ message: 'You don’t have permissions', $metadata: {} }));
+      const deployment = deploymentFor(groupName);
+
+      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3 }, deployment, {
+        executionStartTime: START,
+      });
+
+      const accountWarnings = result.warnings!.filter((warning) => warning.includes('DescribeAccount'));
+      expect(accountWarnings).to.have.length(1);
+      expect(accountWarnings[0]).to.match(/was refused .*management account or a delegated administrator/);
+      const { record } = await writtenLine(result, deployment);
+      expect(Object.keys(record).filter((name) => name.startsWith('Account'))).to.deep.equal([]);
+    });
+  });
+
+  describe('with mocked clients', () => {
+    it('drops a parameter DescribeStacks masks even when the template summary does not flag it', async () => {
+      const cloudformation = new CloudFormationClient({ region: 'eu-west-1' });
+      const mock = mockClient(cloudformation);
+      mock.on(DescribeStacksCommand).resolves({
+        Stacks: [
+          {
+            StackName: 'CloneSquad-g',
+            StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/CloneSquad-g/1',
+            StackStatus: 'UPDATE_COMPLETE',
+            CreationTime: new Date('2021-01-01T00:00:00Z'),
+            LastUpdatedTime: new Date('2023-02-03T04:05:06.789Z'),
+            Parameters: [
+              { ParameterKey: 'LogLevels', ParameterValue: '****' },
+              { ParameterKey: 'LambdaMemorySize', ParameterValue: '1024' },
+            ],
+          },
+        ],
+      });
+      mock.on(GetTemplateSummaryCommand).resolves({ Parameters: [{ ParameterKey: 'LogLevels', NoEcho: false }] });
+      mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources": {}}' });
+      const ec2 = new EC2Client({ region: 'eu-west-1' });
+      mockClient(ec2).on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      const organizations = new OrganizationsClient({ region: 'us-east-1' });
+      mockClient(organizations)
+        .on(DescribeAccountCommand)
+        .resolves({ Account: { Name: 'n', Email: 'e@x.io' } });
+      const { s3 } = emulatorClients();
+      const bucket = await createBucket(s3);
+      const deployment: Deployment = {
+        groupName: 'g',
+        accountId: '123456789012',
+        region: 'eu-west-1',
+        destination: { bucket, prefix: '' },
+        tables: { configuration: 'c', scheduler: 's' },
+        timeZone: 'UTC',
+        cloneSquadStackName: 'CloneSquad-g',
+        userSuppliedJsonMetadata: '',
+      };
+
+      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3 }, deployment, {
+        executionStartTime: START,
+      });
+
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: result.keys![0] }));
+      const record = JSON.parse(gunzipSync(await object.Body!.transformToByteArray()).toString('utf8'));
+      expect(record).to.not.have.property('LogLevels');
+      expect(record).to.include({
+        LambdaMemorySize: '1024',
+        InstallTime: '2023-02-03 04:05:06.789',
+        CloneSquadStackStatus: 'UPDATE_COMPLETE',
+        AccountName: 'n',
+        AccountEmail: 'e@x.io',
+      });
+      expect(recordProblems(TABLES.discovery, record)).to.deep.equal([]);
+      expect(result.warnings).to.equal(undefined);
+    });
+
+    it('reads every DescribeInstances page (MaxResults 1000, group tag, live states), distinct and sorted', async () => {
+      const ec2 = new EC2Client({ region: 'eu-west-1' });
+      const requests: DescribeInstancesCommandInput[] = [];
+      const instance = (subfleet: string | undefined, state = 'running') => ({
+        State: { Name: state as 'running' },
+        Tags: subfleet === undefined ? [] : [{ Key: 'clonesquad:subfleet-name', Value: subfleet }],
+      });
+      const pages = [
+        { Reservations: [{ Instances: [instance('web'), instance(undefined)] }], NextToken: 't1' },
+        { Reservations: [{ Instances: [instance('batch'), instance('zz', 'terminated')] }], NextToken: 't2' },
+        { Reservations: [{ Instances: [instance('web'), instance('api')] }] },
+      ];
+      mockClient(ec2)
+        .on(DescribeInstancesCommand)
+        .callsFake((input: DescribeInstancesCommandInput) => {
+          requests.push(JSON.parse(JSON.stringify(input)));
+          return pages[requests.length - 1];
+        });
+
+      expect(await listSubfleets(ec2, 'grp')).to.deep.equal(['api', 'batch', 'web']);
+      expect(requests.map((request) => request.NextToken)).to.deep.equal([undefined, 't1', 't2']);
+      for (const request of requests) {
+        expect(request.MaxResults).to.equal(1000);
+        expect(request.Filters).to.deep.equal([
+          { Name: 'tag:clonesquad:group-name', Values: ['grp'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ]);
+      }
+    });
+  });
+
+  describe('record rules', () => {
+    const deployment: Deployment = {
+      groupName: 'blue',
+      accountId: '111122223333',
+      region: 'eu-west-1',
+      destination: { bucket: 'cmdb', prefix: '' },
+      tables: { configuration: 'c', scheduler: 's' },
+      timeZone: 'UTC',
+      cloneSquadStackName: 'CloneSquad-green',
+      userSuppliedJsonMetadata: '',
+    };
+    const stack = {
+      name: 'CloneSquad-green',
+      status: 'CREATE_COMPLETE',
+      parameters: { GroupName: 'green', region: 'eu-west-1' },
+      outputs: { GroupName: 'green', AccountId: '999999999999' },
+      installTime: new Date('2022-01-01T00:00:00Z'),
+    };
+
+    it('leaves partition-column fields out and reports a stack of another group or account', () => {
+      const { record, warnings } = buildDiscoveryRecord({
+        deployment,
+        stack,
+        account: {},
+        subfleets: [],
+        executionStartTime: START,
+      });
+      expect(Object.keys(record).map((name) => name.toLowerCase())).to.not.include.members([
+        'groupname',
+        'region',
+        'accountid',
+      ]);
+      expect(recordProblems(TABLES.discovery, record)).to.deep.equal([]);
+      expect(warnings).to.have.length(3);
+      expect(warnings[0]).to.match(/has GroupName "green", not "blue".*check CloneSquadStackName/);
+      expect(warnings.join('\n')).to.match(/AccountId "999999999999"/);
+    });
+
+    it('turns a JSON object into X- text fields, anything else into a warning and the raw text only', () => {
+      expect(userMetadataFields('')).to.deep.equal({ fields: {} });
+      expect(userMetadataFields('{"a": "x", "b": 1.5, "c": true, "d": null, "e": [1], "f": {}}')).to.deep.equal({
+        fields: { 'X-a': 'x', 'X-b': '1.5', 'X-c': 'true', 'X-d': 'null', 'X-e': '[1]', 'X-f': '{}' },
+      });
+      const duplicate = userMetadataFields('{"Owner": "a", "owner": "b"}');
+      expect(duplicate.fields).to.deep.equal({ 'X-Owner': 'a' });
+      expect(duplicate.warning).to.match(/"owner" differ from an earlier key only by case/);
+      for (const [text, kind] of [
+        ['[1, 2]', 'an array'],
+        ['"text"', 'a string'],
+        ['42', 'a number'],
+        ['null', 'null'],
+      ]) {
+        const parsed = userMetadataFields(text);
+        expect(parsed.fields, text).to.deep.equal({});
+        expect(parsed.warning, text).to.include(`JSON but ${kind}, not an object`);
+      }
+      const invalid = userMetadataFields('{not json');
+      expect(invalid.fields).to.deep.equal({});
+      expect(invalid.warning).to.match(/^UserSuppliedJSONMetadata is not valid JSON \(.+\).*Fix: redeploy/);
+    });
+
+    it('accepts X- fields in the schema check, and only those', () => {
+      expect(recordProblems(TABLES.discovery, { 'X-anything': 'v', Subfleets: ['a'] })).to.deep.equal([]);
+      expect(recordProblems(TABLES.discovery, { 'Y-anything': 'v' })).to.have.length(1);
+    });
+
+    it('has the columns the displayallhostnames view reads, and no two equal but for case', () => {
+      const names = TABLES.discovery.columns.map((column) => column.name);
+      expect(names).to.include.members(['InteractAPIGWUrl', 'CloneSquadVersion', 'AccountName', 'AccountEmail']);
+      expect(new Set(names.map((name) => name.toLowerCase())).size).to.equal(names.length);
+    });
+
+    it('finds CloneSquadVersion in a JSON or YAML template, short tags included', () => {
+      const yamlTemplate = [
+        'Resources:',
+        '  Params:',
+        '    Type: Custom::CustomResourceFunction',
+        '    Properties:',
+        '      ServiceToken: !GetAtt CustomResourceFunction.Arn',
+        '      Name: !Sub "CloneSquad-${GroupName}"',
+        '  DiscoveryFunction:',
+        '    Type: AWS::Serverless::Function',
+        '    Properties:',
+        '      Environment:',
+        '        Variables:',
+        '          CloneSquadVersion: v0.27.1',
+      ].join('\n');
+      expect(templateVersion(yamlTemplate)).to.equal('v0.27.1');
+      expect(templateVersion('{"Resources": {"A": {"Properties": {"CloneSquadVersion": ""}}}}')).to.equal(undefined);
+      expect(templateVersion('{"Resources": {"A": {"Metadata": {"CloneSquadVersion": "v1"}}}}')).to.equal('v1');
+      expect(templateVersion('Resources: [unclosed')).to.be.instanceOf(Error);
+    });
+  });
+
+  describe('seed sections', () => {
+    const rejects = (section: unknown, pattern: RegExp) =>
+      expect(() => parseStackSeed(section, 'seed.yaml')).to.throw(pattern);
+
+    it('reads a stack section with defaults', () => {
+      expect(parseStackSeed({ outputs: { InteractAPIUrl: 'https://x' } }, 'seed.yaml')).to.deep.equal({
+        parameters: {},
+        noEcho: [],
+        outputs: { InteractAPIUrl: 'https://x' },
+      });
+    });
+
+    it('refuses what CloudFormation or the exporter would not take, naming the fix', () => {
+      rejects([], /section stack: it is not a mapping/);
+      rejects({ parameter: {} }, /"parameter" is not a known field. Fix: use only name, version/);
+      rejects(
+        { parameters: { LambdaMemorySize: 512 } },
+        /parameter "LambdaMemorySize": its value 512 is not a string. Fix: quote it/,
+      );
+      rejects(
+        { parameters: { 'Bad-Name': 'x' } },
+        /parameter "Bad-Name": CloudFormation names may hold only letters and digits/,
+      );
+      rejects({ parameters: { GroupName: 'x' } }, /parameter GroupName: it is set from the seed file groupName/);
+      rejects({ parameters: { A: 'x' }, noEcho: ['B'] }, /noEcho "B": it names no parameter/);
+      rejects({ noEcho: 'A' }, /noEcho: it is not a list of parameter names/);
+      rejects({ name: '1-stack' }, /name "1-stack": it is not a valid stack name/);
+      expect(() => parseOrganizationSeed({ accountName: 'x' }, 'seed.yaml')).to.throw(/set both, or neither/);
+      expect(() => parseOrganizationSeed({ accountName: 'x', accountEmail: 'nope' }, 'seed.yaml')).to.throw(
+        /"nope" is not an e-mail address/,
+      );
+      expect(parseOrganizationSeed(null, 'seed.yaml')).to.deep.equal({});
+    });
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * Whole executions of the workflow definition with the real handlers, on the shared emulator
+ * (SPEC §8, §9): the input narrows the run or fails it before any work, every execution reconciles
+ * the schedule with `backup.cron`, one execution stays within 15 state transitions, and a failed
+ * execution's cause is its summary, which the `backup` API answers.
+ */
+import { join } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { expect } from 'chai';
+import { setUpLocalDeployment, type LocalDeployment } from '#local/local-run';
+import { PROJECT_ROOT } from '#local/python-env';
+import { loadSeed } from '#local/seed';
+import { runWorkflow, type WorkflowRun } from '#local/workflow';
+import { clientSettings } from '#shared/aws/clients';
+import { ENVIRONMENT } from '#shared/run/deployment';
+import type { ExecutionSummary, PartResult } from '#shared/run/summary';
+import { backupApi, renderMappingTemplate } from '#test/support/api-gateway';
+import { emulatorClients, uniqueName } from '#test/support/aws';
+
+const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
+/** State transitions of one execution, as Step Functions counts (and bills) them. */
+const MAX_TRANSITIONS = 15;
+
+const entered = (run: WorkflowRun) =>
+  run.events.filter((event) => event.type === 'StateEntered').map((event) => (event.state as { name: string }).name);
+
+const statuses = (run: WorkflowRun) =>
+  Object.fromEntries(
+    (run.summary as ExecutionSummary).parts.map((part: PartResult) => [
+      part.part,
+      part.status === 'skipped' ? `skipped: ${part.reason}` : part.status,
+    ]),
+  );
+
+describe('workflow executions: input, schedule, transitions, failure summary', function () {
+  this.timeout(180_000);
+  const groupName = uniqueName('triggers');
+  const bucket = uniqueName('triggers-bucket');
+  const saved: Record<string, string | undefined> = {};
+  const { dynamodb } = emulatorClients();
+  const scheduler = new SchedulerClient(clientSettings());
+  let deployment: LocalDeployment;
+
+  const run = async (input: unknown) => {
+    const quiet = { log: console.log, error: console.error };
+    Object.assign(console, { log: () => undefined, error: () => undefined });
+    try {
+      return await runWorkflow(input, deployment.variables);
+    } finally {
+      Object.assign(console, quiet);
+    }
+  };
+
+  before(async () => {
+    for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) saved[name] = process.env[name];
+    const seed = { ...loadSeed(SAMPLE_SEED), groupName };
+    deployment = await setUpLocalDeployment(seed, {
+      s3Path: `s3://${bucket}/cmdb`,
+      catalog: { databaseName: groupName.replace(/-/g, '_'), crawlerName: `${groupName}-crawler` },
+    });
+  });
+
+  after(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('runs everything for {} within 15 state transitions, first run and steady state', async () => {
+    const first = await run({});
+    const steady = await run({});
+
+    expect(first.status, JSON.stringify(first.error)).to.equal('SUCCEEDED');
+    expect(steady.status, JSON.stringify(steady.error)).to.equal('SUCCEEDED');
+    expect(entered(first).length, entered(first).join(' ')).to.be.at.most(MAX_TRANSITIONS);
+    expect(entered(steady)).to.deep.equal([
+      'PlanRun',
+      'Export',
+      'BackupConfiguration',
+      'BackupScheduler',
+      'ExportDiscovery',
+      'ExportInstances',
+      'ExportMaintenanceWindows',
+      'ReconcileSchedule',
+      'Archive',
+      'CatalogUpdateNeeded',
+      'NoNewPartition',
+      'Summarize',
+      'AnyPartFailed',
+      'Done',
+    ]);
+    expect(steady.output).to.deep.equal(steady.summary);
+    const summary = steady.summary as ExecutionSummary;
+    expect(summary.counts).to.deep.equal({ ok: 10, failed: 0, skipped: 1 });
+    expect(summary.parts.find((part) => part.part === 'schedule')).to.deep.include({ status: 'ok' });
+  });
+
+  it('runs only the parts asked for; the others are skipped as not requested', async () => {
+    const backupsOnly = await run({ parts: ['backup/scheduler', 'metadata/discovery'] });
+    const metadataOnly = await run({ parts: ['metadata/volumes'] });
+
+    expect(backupsOnly.status).to.equal('SUCCEEDED');
+    expect(statuses(backupsOnly)).to.deep.equal({
+      'backup/configuration': 'skipped: not requested',
+      'metadata/configuration': 'skipped: not requested',
+      'backup/scheduler': 'ok',
+      'metadata/scheduler': 'skipped: not requested',
+      'metadata/discovery': 'ok',
+      'metadata/instances': 'skipped: not requested',
+      'metadata/volumes': 'skipped: not requested',
+      'metadata/maintenance-windows': 'skipped: not requested',
+      schedule: 'ok',
+      archive: 'ok',
+      catalog: 'skipped: no new partition, the catalog knows every partition written',
+    });
+    expect(statuses(metadataOnly)).to.include({
+      'backup/configuration': 'skipped: not requested',
+      'backup/scheduler': 'skipped: not requested',
+      'metadata/instances': 'ok',
+      'metadata/volumes': 'ok',
+      archive: 'skipped: not requested',
+    });
+    expect(entered(metadataOnly).length).to.be.at.most(MAX_TRANSITIONS);
+  });
+
+  it('fails an invalid input before any work, naming the field and the allowed values', async () => {
+    const refused = await run({ parts: ['backups', 'metdata'] });
+
+    expect(refused.status).to.equal('FAILED');
+    expect(refused.error?.name).to.equal('InvalidInput');
+    expect(refused.error?.message).to.match(
+      /^execution input\.parts\[1\]: "metdata" is not a part\. Fix: use one of "backups", "metadata", "backup\/configuration"/,
+    );
+    expect(entered(refused)).to.deep.equal(['PlanRun', 'InvalidInputError', 'InvalidInput']);
+  });
+
+  it('makes the schedule follow backup.cron at every execution: localcron in the deployment time zone', async () => {
+    process.env[ENVIRONMENT.timeZone] = 'Europe/Paris';
+    try {
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: deployment.tables.configuration,
+          Item: { Key: { S: 'backup.cron' }, Value: { S: 'localcron(0 2 * * ? *)' } },
+        }),
+      );
+      const applied = await run({ parts: ['backups'] });
+      const schedule = await scheduler.send(new GetScheduleCommand({ Name: deployment.scheduleName }));
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: deployment.tables.configuration,
+          Item: { Key: { S: 'backup.cron' }, Value: { S: 'localcron(0 2 * *)' } },
+        }),
+      );
+      const typo = await run({ parts: ['backups'] });
+      const kept = await scheduler.send(new GetScheduleCommand({ Name: deployment.scheduleName }));
+
+      expect(applied.status, JSON.stringify(applied.error)).to.equal('SUCCEEDED');
+      expect(schedule).to.deep.include({
+        ScheduleExpression: 'cron(0 2 * * ? *)',
+        ScheduleExpressionTimezone: 'Europe/Paris',
+        State: 'ENABLED',
+      });
+      // The typo fails the schedule part (the execution is red), everything else is done, and the schedule is kept.
+      expect(typo.status).to.equal('FAILED');
+      const part = (typo.summary as ExecutionSummary).parts.find((each) => each.part === 'schedule');
+      expect(part?.error?.message).to.match(/^backup\.cron "localcron\(0 2 \* \*\)": it has 4 fields/);
+      expect(part?.error?.message).to.match(/The schedule is kept as it is: cron\(0 2 \* \* \? \*\) in Europe\/Paris/);
+      expect(statuses(typo)['backup/configuration']).to.equal('ok');
+      expect(kept).to.deep.include({
+        ScheduleExpression: 'cron(0 2 * * ? *)',
+        ScheduleExpressionTimezone: 'Europe/Paris',
+      });
+    } finally {
+      process.env[ENVIRONMENT.timeZone] = saved[ENVIRONMENT.timeZone] ?? '';
+      if (!saved[ENVIRONMENT.timeZone]) delete process.env[ENVIRONMENT.timeZone];
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: deployment.tables.configuration,
+          Item: { Key: { S: 'backup.cron' }, Value: { S: 'disabled' } },
+        }),
+      );
+    }
+  });
+
+  describe('a huge backup.cron value cannot push a state or the summary past the limits of Step Functions', () => {
+    /** Step Functions' limit of a state's input, output and result (UTF-8 bytes). */
+    const MAX_STATE_BYTES = 256 * 1024;
+    /** Step Functions keeps this many characters of a failure's cause. */
+    const MAX_CAUSE_CHARS = 32_768;
+
+    const largestState = (run: WorkflowRun) =>
+      run.events
+        .filter((event) => event.type === 'StateEntered' || event.type === 'StateExited')
+        .map((event) => {
+          const state = event.state as { name: string; input?: unknown; output?: unknown };
+          const data = event.type === 'StateEntered' ? state.input : state.output;
+          return { state: `${event.type} ${state.name}`, bytes: Buffer.byteLength(JSON.stringify(data) ?? '') };
+        })
+        .reduce((largest, each) => (each.bytes > largest.bytes ? each : largest));
+
+    const setBackupCron = (value: string) =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: deployment.tables.configuration,
+          Item: { Key: { S: 'backup.cron' }, Value: { S: value } },
+        }),
+      );
+
+    afterEach(() => setBackupCron('disabled'));
+
+    for (const [size, value] of [
+      ['300 KB', `cron(0 2 * * ? *) ${'x'.repeat(300_000)}`],
+      ['50 KB', `localcron(${'0 '.repeat(25_000)})`],
+    ] as const) {
+      it(`an invalid ${size} value: the schedule part fails, Archive runs, and the cause is the whole summary`, async () => {
+        await setBackupCron(value);
+
+        const failed = await run({});
+
+        expect(largestState(failed).bytes, JSON.stringify(largestState(failed))).to.be.at.most(MAX_STATE_BYTES);
+        expect(entered(failed)).to.include.members(['Archive', 'Summarize', 'PartsFailed']);
+        expect(failed.error?.name).to.equal('PartsFailed');
+        expect(failed.error!.message.length).to.be.at.most(MAX_CAUSE_CHARS);
+        const summary = JSON.parse(failed.error!.message) as ExecutionSummary;
+        expect(summary).to.deep.equal(failed.summary);
+        expect(statuses(failed)).to.include({ schedule: 'failed', archive: 'ok', 'backup/configuration': 'ok' });
+        const schedule = summary.parts.find((part) => part.part === 'schedule')!;
+        expect(schedule.error?.message).to.match(
+          new RegExp(
+            `^backup\\.cron "${value.slice(0, 40).replace(/[()*?]/g, '\\$&')}.*… \\(${value.length} characters\\): `,
+          ),
+        );
+        expect(schedule.error!.message).to.match(/\. The schedule is kept as it is: .*\.$/);
+        expect(schedule.error!.message.length).to.be.below(1_000);
+      });
+    }
+
+    it('a valid value padded to 300 KB: the schedule part is ok, and its reason quotes the value cut short', async () => {
+      const value = `cron(0 3${' '.repeat(300_000)}* * ? *)`;
+      await setBackupCron(value);
+
+      const applied = await run({});
+
+      expect(largestState(applied).bytes, JSON.stringify(largestState(applied))).to.be.at.most(MAX_STATE_BYTES);
+      expect(applied.status, applied.error?.message.slice(0, 500)).to.equal('SUCCEEDED');
+      const schedule = (applied.summary as ExecutionSummary).parts.find((part) => part.part === 'schedule')!;
+      expect(schedule.reason).to.match(
+        new RegExp(
+          `^backup\\.cron "cron\\(0 3 +"… \\(${value.length} characters\\): ` +
+            'the schedule is now cron\\(0 3 \\* \\* \\? \\*\\) in UTC, enabled',
+        ),
+      );
+      expect(schedule.reason!.length).to.be.below(1_000);
+    });
+  });
+
+  it('fails after every other part when a part failed, with the summary as the cause the API answers', async () => {
+    process.env[ENVIRONMENT.schedulerTable] = uniqueName('missing-table');
+    let failed: WorkflowRun;
+    try {
+      failed = await run({});
+    } finally {
+      process.env[ENVIRONMENT.schedulerTable] = deployment.tables.scheduler;
+    }
+
+    expect(failed.status).to.equal('FAILED');
+    expect(failed.error?.name).to.equal('PartsFailed');
+    const summary = failed.summary as ExecutionSummary;
+    expect(statuses(failed)).to.include({
+      'backup/configuration': 'ok',
+      'backup/scheduler': 'failed',
+      'metadata/scheduler': 'failed',
+      'metadata/discovery': 'ok',
+      schedule: 'ok',
+      archive: 'ok',
+    });
+    expect(JSON.parse(failed.error!.message)).to.deep.equal(summary);
+    const status = renderMappingTemplate(backupApi().status.ok, {
+      body: JSON.stringify({
+        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1',
+        name: 'run-1',
+        status: 'FAILED',
+        error: failed.error!.name,
+        cause: failed.error!.message,
+      }),
+    });
+    expect(JSON.parse(status.text)).to.deep.include({ status: 'FAILED', error: 'PartsFailed', summary });
+  });
+});
