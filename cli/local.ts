@@ -47,28 +47,47 @@ async function main(): Promise<number> {
     );
   }
   const out = resolve(values.out);
-  const { run } = await runLocal({
+  const result = await runLocal({
     out,
     seedFile: resolve(values.seed),
     s3Path: values['s3-path'],
     input,
-    afterSave: (result) => showResult(result, out, parseS3Path(values['s3-path'])!),
+    afterSave: (done) => showResult(done, out, parseS3Path(values['s3-path'])!),
   });
-  return run.status === 'SUCCEEDED' ? 0 : 1;
+  return executionsOf(result).every((execution) => execution.status === 'SUCCEEDED') ? 0 : 1;
+}
+
+/**
+ * What a run shows per execution: each group's, or the run's own when it started none (a one-group
+ * input, or an input refused before any group).
+ */
+function executionsOf(result: LocalRunResult) {
+  return result.regions.flatMap((region) => {
+    const runs = region.groups.length > 0 ? region.groups : [{ groupName: undefined, run: region.run }];
+    return runs.map(({ groupName, run }) => {
+      // A PartsFailed cause is the summary itself: its one-line message says enough beside it.
+      const error =
+        run.error?.name === 'PartsFailed'
+          ? { ...run.error, message: (run.summary as ExecutionSummary).message }
+          : run.error;
+      return {
+        region: region.region,
+        ...(groupName ? { groupName } : {}),
+        status: run.status,
+        ...(error ? { error } : {}),
+        summary: run.summary,
+      };
+    });
+  });
 }
 
 /** The execution on stdout and in `<out>/last-execution.json`, the bucket's keys, and the showcase query. */
 async function showResult(result: LocalRunResult, out: string, location: S3Location): Promise<void> {
-  const { run } = result;
-  // A PartsFailed cause is the summary itself (for the backup API): its one-line message says enough beside it.
-  const error =
-    run.error?.name === 'PartsFailed'
-      ? { ...run.error, message: (run.summary as ExecutionSummary).message }
-      : run.error;
-  const shown = { status: run.status, ...(error ? { error } : {}), summary: run.summary };
+  const shown = executionsOf(result);
   console.log(JSON.stringify(shown, null, 2));
   await writeFile(join(out, 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
-  console.log(`\nExecution ${run.status}. Objects in the local bucket (${result.mirror}):`);
+  const failed = shown.filter((execution) => execution.status !== 'SUCCEEDED').length;
+  console.log(`\n${shown.length} execution(s), ${failed} failed. Objects in the local bucket (${result.mirror}):`);
   for (const key of result.keys) console.log(`  ${key}`);
   const engine = await SqlEngine.open({ folder: result.mirror, location });
   try {

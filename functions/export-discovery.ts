@@ -3,11 +3,9 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
-import { currentDeployment } from '#shared/run/deployment-cache';
-import { isString, requireField } from '#shared/aws/handler-input';
 import { exportDiscovery } from '#shared/metadata/discovery';
-import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import { isRequested, notRequestedPart } from '#shared/run/run-request';
+import { currentSettings } from '#shared/run/deployment-cache';
+import { groupTask, skippedParts } from '#shared/run/group-plan';
 import { boundedPart, type PartResult } from '#shared/run/summary';
 
 const clients = {
@@ -17,9 +15,10 @@ const clients = {
   s3: new S3Client(s3ClientSettings()),
 };
 
-/** Event: `{ executionStartTime: ISO-8601, requestedParts? }`. */
-export async function handler(event: unknown): Promise<MetadataPartResult | PartResult> {
-  const executionStartTime = requireField(event, 'executionStartTime', isString, 'an ISO-8601 time');
-  if (!isRequested(event, 'metadata/discovery')) return notRequestedPart('metadata/discovery');
-  return boundedPart(await exportDiscovery(clients, currentDeployment(), { executionStartTime }));
+/** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/discovery` part. */
+export async function handler(event: unknown): Promise<PartResult> {
+  const task = groupTask(event, currentSettings());
+  const skipped = skippedParts(task, ['metadata/discovery']);
+  if (skipped) return skipped[0];
+  return boundedPart(await exportDiscovery(clients, task.deployment, { executionStartTime: task.executionStartTime }));
 }

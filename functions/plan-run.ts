@@ -1,9 +1,18 @@
-import { parseRunRequest, type RunPlan } from '#shared/run/run-request';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { clientSettings } from '#shared/aws/clients';
+import { isString, requireField } from '#shared/aws/handler-input';
+import { planRun, type RunPlan } from '#shared/groups/plan';
+import { currentSettings } from '#shared/run/deployment-cache';
+
+const clients = { cloudformation: new CloudFormationClient(clientSettings()), sfn: new SFNClient(clientSettings()) };
 
 /**
- * Event: `{ input }`, the execution input. Answers the parts to run, or throws a `UserInputError`
- * naming the field and the allowed values, which fails the execution before any work.
+ * Event: `{ input, executionArn }`, the execution input and the execution itself. Answers the group
+ * this execution serves, or the executions it started (one per group); throws a `UserInputError`
+ * naming the field and the fix, which fails the execution before any work.
  */
 export async function handler(event: unknown): Promise<RunPlan> {
-  return parseRunRequest((event as { input?: unknown } | null)?.input);
+  const executionArn = requireField(event, 'executionArn', isString, "the execution's ARN ($$.Execution.Id)");
+  return planRun(clients, currentSettings(), { input: (event as { input?: unknown }).input, executionArn });
 }

@@ -1,15 +1,16 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientSettings } from '#shared/aws/clients';
-import { currentDeployment } from '#shared/run/deployment-cache';
 import { isString, requireField } from '#shared/aws/handler-input';
+import { currentSettings } from '#shared/run/deployment-cache';
 import { startScheduledRun, type ScheduledStart } from '#shared/schedule/scheduled-run';
 
 const sfn = new SFNClient(clientSettings());
 
-/** Event: `{ scheduledTime }`, the schedule slot (`<aws.scheduler.scheduled-time>`). */
+/** Event: `{ scheduledTime, groupName }`, the slot (`<aws.scheduler.scheduled-time>`) of a group's schedule. */
 export async function handler(event: unknown): Promise<ScheduledStart> {
   const scheduledTime = requireField(event, 'scheduledTime', isString, 'an ISO-8601 time');
-  const stateMachineArn = currentDeployment().stateMachineArn;
-  if (!stateMachineArn) throw new TypeError('STATE_MACHINE_ARN is not set; serverless.yml sets it');
-  return startScheduledRun(sfn, stateMachineArn, scheduledTime);
+  const groupName = requireField(event, 'groupName', isString, "the group's name");
+  const stateMachineArn = currentSettings().stateMachineArn;
+  if (!stateMachineArn) throw new TypeError('STATE_MACHINE_ARN is not set; the deployment sets it');
+  return startScheduledRun(sfn, stateMachineArn, { scheduledTime, groupName });
 }

@@ -1,16 +1,18 @@
 /**
- * The deployment parameters of SPEC §2, as given to `osls package|deploy --param="name=value"`,
- * checked and completed with their defaults at package time, with the same validators (and so the
- * same messages) the functions use at run time.
+ * The deployment parameters, as given to `osls package|deploy --param="name=value"`, checked and
+ * completed with their defaults at package time, with the same validators (and so the same messages)
+ * the functions use at run time; and the names, ARNs and environment derived from them.
  */
 import { createHash } from 'node:crypto';
 import {
+  defaultStackName,
   defaultTableNames,
   ENVIRONMENT,
   validateGroupName,
   validateKmsKeyArn,
   validateTimeZone,
 } from '#shared/run/deployment';
+import { MAX_GROUP_NAME_CHARS } from '#shared/run/group-name';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import {
   archiveBackupKey,
@@ -22,7 +24,7 @@ import {
 } from '#shared/aws/s3-layout';
 import { formatS3Path, parseS3Path, type S3Location } from '#shared/aws/s3-path';
 import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '#infra/catalog-stack';
-import { iamResource, TOKEN, type Cfn } from '#infra/cloudformation';
+import { TOKEN } from '#infra/cloudformation';
 
 /** Serverless parameter name → SPEC §2 name, for messages. */
 export const PARAMETERS = {
@@ -40,28 +42,38 @@ export const PARAMETERS = {
 export type ParameterName = keyof typeof PARAMETERS;
 export type RawParameters = Partial<Record<ParameterName, string | null>>;
 
-/** The functions of serverless.yml. */
+/** The functions of the service (infra/functions.ts describes each). */
 export const FUNCTIONS = [
+  'planRun',
   'backupTable',
-  'archiveBackups',
   'exportDiscovery',
   'exportInstances',
   'exportMaintenanceWindows',
+  'archiveBackups',
   'summarize',
-  'planRun',
-  'reconcileSchedule',
+  'reconcileGroups',
   'startScheduledRun',
+  'backupStatus',
 ] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
-/** The functions the workflow calls (the others are started by the schedule or the table's stream). */
-export const WORKFLOW_FUNCTIONS: readonly FunctionName[] = FUNCTIONS.filter((name) => name !== 'startScheduledRun');
+
+/** Parameters that only a single-group deployment takes: an all-groups one finds them per group. */
+const SINGLE_GROUP_PARAMETERS = [
+  'cloneSquadStackName',
+  'configurationTable',
+  'schedulerTable',
+  'configurationTableStreamArn',
+] as const;
 
 export interface DeploymentParameters {
-  groupName: string;
+  /** The one group served; `undefined`: every CloneSquad group of the account and region. */
+  groupName?: string;
   /** `null` when the feature is off (empty `MetadataAndBackupS3Path`). */
   destination: S3Location | null;
   userSuppliedJSONMetadata: string;
+  /** Empty: each group's own zone (its stack's TimeZone, else its region's). */
   timeZone: string;
+  /** Single-group mode only (empty otherwise). */
   cloneSquadStackName: string;
   configurationTable: string;
   schedulerTable: string;
@@ -87,25 +99,47 @@ export function checkParameterNames(names: Iterable<string>): void {
 
 export function resolveParameters(raw: RawParameters): DeploymentParameters {
   const value = (name: ParameterName) => (raw[name] ?? '').trim();
+  const destination = parseS3Path(value('metadataAndBackupS3Path'));
+  const shared = {
+    destination,
+    userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
+    timeZone: value('timeZone') && validateTimeZone(value('timeZone')),
+    // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
+    // reports the catalog part skipped). Given empty: no crawler.
+    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : validateCrawlerName(value('glueCrawlerName')),
+    kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
+  };
+  if (value('groupName') === '') {
+    const given = SINGLE_GROUP_PARAMETERS.filter((name) => value(name) !== '');
+    if (given.length > 0) {
+      throw new UserInputError(
+        given.map((name) => PARAMETERS[name]).join(', '),
+        'only a single-group deployment takes it: with GroupName empty, the deployment serves every CloneSquad ' +
+          "group of its account and region and reads each group's stack and tables from CloudFormation",
+        'set GroupName to serve one group, or leave these parameters out',
+      );
+    }
+    if (destination) checkKeyLength(destination, 'g'.repeat(MAX_GROUP_NAME_CHARS));
+    return {
+      ...shared,
+      cloneSquadStackName: '',
+      configurationTable: '',
+      schedulerTable: '',
+      configurationTableStreamArn: '',
+    };
+  }
   const groupName = validateGroupName(value('groupName'));
   const tables = defaultTableNames(groupName);
   const named = (parameter: DerivedParameter, derived: string) =>
     checkDerivableName(parameter, value(parameter), groupName, derived);
   const configurationTable = named('configurationTable', tables.configuration);
-  const destination = parseS3Path(value('metadataAndBackupS3Path'));
   if (destination) checkKeyLength(destination, groupName);
   return {
     groupName,
-    destination,
-    userSuppliedJSONMetadata: validateJson(value('userSuppliedJSONMetadata')),
-    timeZone: validateTimeZone(value('timeZone') || 'UTC'),
-    cloneSquadStackName: named('cloneSquadStackName', `CloneSquad-${groupName}`),
+    ...shared,
+    cloneSquadStackName: named('cloneSquadStackName', defaultStackName(groupName)),
     configurationTable,
     schedulerTable: named('schedulerTable', tables.scheduler),
-    // Not given: the catalog stack's crawler (in the central account it exists; elsewhere the workflow
-    // reports the catalog part skipped). Given empty: no crawler.
-    glueCrawlerName: raw.glueCrawlerName == null ? DEFAULT_CRAWLER_NAME : validateCrawlerName(value('glueCrawlerName')),
-    kmsKeyArn: validateKmsKeyArn(value('kmsKeyArn')),
     configurationTableStreamArn: validateStreamArn(value('configurationTableStreamArn'), configurationTable),
   };
 }
@@ -245,16 +279,33 @@ function checkKeyLength(root: S3Location, groupName: string): void {
 }
 
 /**
- * Lambda function environment: every variable the functions read (shared/deployment.ts), with
- * defaults already applied. `AWS_REGION` is set by Lambda itself.
+ * The ARNs the functions are told about, built from names (not `Ref`s: the state machine refers to
+ * the functions, which cannot refer back), with {@link TOKEN}s for the account, region and partition.
  */
-export function functionEnvironment(
-  parameters: DeploymentParameters,
-  names: ReturnType<typeof resourceNames>,
-): Record<string, Cfn> {
+export function resourceArns(names: ResourceNames) {
+  const arn = (service: string, resource: string) =>
+    `arn:${TOKEN.partition}:${service}:${TOKEN.region}:${TOKEN.accountId}:${resource}`;
   return {
-    [ENVIRONMENT.groupName]: parameters.groupName,
-    [ENVIRONMENT.accountId]: { Ref: 'AWS::AccountId' },
+    stateMachine: arn('states', `stateMachine:${names.stateMachine}`),
+    executions: arn('states', `execution:${names.stateMachine}:${TOKEN.wildcard}`),
+    scheduledRunFunction: arn('lambda', `function:${names.functions.startScheduledRun}`),
+    scheduleRole: `arn:${TOKEN.partition}:iam::${TOKEN.accountId}:role/${names.scheduleRole}`,
+    scheduleGroup: arn('scheduler', `schedule-group/${names.scheduleGroup}`),
+    schedules: arn('scheduler', `schedule/${names.scheduleGroup}/${TOKEN.wildcard}`),
+  };
+}
+
+/**
+ * The functions' environment: every setting they read (shared/run/deployment.ts), defaults applied,
+ * as text with {@link TOKEN}s: `cfn()` of it for the template, `renderTokens()` of it for a local
+ * run, so both run the same functions with the same settings. `AWS_REGION` is set by Lambda itself.
+ */
+export function functionEnvironment(parameters: DeploymentParameters, names: ResourceNames): Record<string, string> {
+  const arns = resourceArns(names);
+  const enabled = parameters.destination !== null;
+  return {
+    [ENVIRONMENT.groupName]: parameters.groupName ?? '',
+    [ENVIRONMENT.accountId]: TOKEN.accountId,
     [ENVIRONMENT.destination]: parameters.destination ? formatS3Path(parameters.destination) : '',
     [ENVIRONMENT.configurationTable]: parameters.configurationTable,
     [ENVIRONMENT.schedulerTable]: parameters.schedulerTable,
@@ -263,21 +314,24 @@ export function functionEnvironment(
     [ENVIRONMENT.cloneSquadStackName]: parameters.cloneSquadStackName,
     [ENVIRONMENT.userSuppliedJsonMetadata]: parameters.userSuppliedJSONMetadata,
     [ENVIRONMENT.glueCrawlerName]: parameters.glueCrawlerName,
-    [ENVIRONMENT.scheduleName]: parameters.destination ? names.schedule : '',
-    // Built from its name, not a Ref: the state machine refers to the functions, which cannot refer back.
-    [ENVIRONMENT.stateMachineArn]: iamResource(
-      `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${names.stateMachine}`,
-    ),
+    [ENVIRONMENT.scheduleGroup]: enabled ? names.scheduleGroup : '',
+    [ENVIRONMENT.scheduledRunFunctionArn]: enabled ? arns.scheduledRunFunction : '',
+    [ENVIRONMENT.scheduleRoleArn]: enabled ? arns.scheduleRole : '',
+    [ENVIRONMENT.stateMachineArn]: arns.stateMachine,
   };
 }
 
+export type ResourceNames = ReturnType<typeof resourceNames>;
+
 /**
- * Names of the deployed resources. One service is deployed per CloneSquad group (and stage), so
- * every name carries both; the group name may hold characters (`.`, `_`) or a length that Lambda
- * and CloudFormation refuse, in which case it is shortened and made unique with a hash.
+ * Names of the deployed resources, per stage: a single-group deployment's carry its group (one may
+ * serve each group), an all-groups deployment's do not (one serves them all). A group name may hold
+ * characters (`.`, `_`) or a length that Lambda and CloudFormation refuse, in which case it is
+ * shortened and made unique with a hash.
  */
-export function resourceNames(groupName: string, stage: string) {
-  const base = `CloneSquad-${groupName}-${stage}`;
+export function resourceNames(groupName: string | undefined, stage: string) {
+  // No "-" after CloneSquad: an all-groups name never equals a group's.
+  const base = groupName === undefined ? `CloneSquadBackupCmdb-${stage}` : `CloneSquad-${groupName}-${stage}`;
   const fitted = (suffix: string, max: number) => {
     const name = `${base}-${suffix}`;
     if (name.length <= max && /^[A-Za-z0-9-]+$/.test(name)) return name;
@@ -288,7 +342,9 @@ export function resourceNames(groupName: string, stage: string) {
   return {
     stack: fitted('BackupCmdb', 128),
     stateMachine: fitted('BackupCmdb', 80),
-    schedule: fitted('BackupCmdb', 64),
+    scheduleGroup: fitted('BackupCmdb', 64),
+    scheduleRole: fitted('BackupSchedules', 64),
+    groupsSchedule: fitted('BackupCmdb-groups', 64),
     api: fitted('backup', 1024),
     functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,
   };

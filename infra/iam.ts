@@ -1,295 +1,278 @@
 /**
- * Least-privilege policy statements of each function's role: exactly the calls it makes, on exactly
- * the tables and keys it touches. S3 resources are derived from the shared key layout, so a change
- * of layout changes the grants with it.
+ * The grants the functions' roles are made of, each exactly the calls a function makes on exactly
+ * the resources it touches. S3 resources come from the shared key layout (a change of layout changes
+ * the grants with it); a single-group deployment's grants name its group, an all-groups one's any
+ * group of its own account and region, never another account's or region's partitions.
  */
 import {
   archiveBackupKey,
   BACKUP_TABLES,
   latestBackupKey,
+  METADATA_TABLES,
   metadataPartitionFolder,
   type MetadataTable,
   type PartitionIdentity,
 } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
-import { iamResource, TOKEN, type Cfn } from '#infra/cloudformation';
-import { BACKUP_CRON_KEY, SCHEDULE_GROUP } from '#shared/schedule/backup-cron';
-import {
-  FUNCTIONS,
-  WORKFLOW_FUNCTIONS,
-  type DeploymentParameters,
-  type FunctionName,
-  resourceNames,
-} from '#infra/deployment-config';
+import { getAtt, iamText, TOKEN, type Cfn, type PolicyStatement } from '#infra/cloudformation';
+import { resourceArns, type DeploymentParameters, type ResourceNames } from '#infra/deployment-config';
+import { defaultTableNames } from '#shared/run/deployment';
+import { SCHEDULE_ROW_KEY_PATTERNS } from '#shared/schedule/backup-schedule';
 
-type ResourceNames = ReturnType<typeof resourceNames>;
+/** Every write is made with this ACL; the condition keeps it so. */
+const BUCKET_OWNER_FULL_CONTROL = { 's3:x-amz-acl': 'bucket-owner-full-control' };
 
-export interface Statement {
-  Sid: string;
-  Effect: 'Allow';
-  Action: string[];
-  Resource: Cfn[];
-  Condition?: Record<string, Record<string, Cfn | Cfn[]>>;
-}
+/** What a deployment's grants are built from. */
+export class Grants {
+  readonly root: S3Location | null;
+  /** The partitions this deployment writes: its group's, or any group's of its account and region. */
+  readonly id: PartitionIdentity;
+  readonly arns: ReturnType<typeof resourceArns>;
+  readonly allGroups: boolean;
 
-/** The logical id Serverless gives a function's log group. */
-export function logGroupLogicalId(name: FunctionName): string {
-  return `${name[0].toUpperCase()}${name.slice(1)}LogGroup`;
-}
+  constructor(
+    readonly parameters: DeploymentParameters,
+    readonly names: ResourceNames,
+  ) {
+    this.root = parameters.destination;
+    this.allGroups = parameters.groupName === undefined;
+    this.id = { accountId: TOKEN.accountId, region: TOKEN.region, groupName: parameters.groupName ?? TOKEN.wildcard };
+    this.arns = resourceArns(names);
+  }
 
-function writeLogs(name: FunctionName): Statement {
-  return {
-    Sid: 'WriteOwnLogs',
-    Effect: 'Allow',
-    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    Resource: [{ 'Fn::GetAtt': [logGroupLogicalId(name), 'Arn'] }],
-  };
-}
+  private arn(service: string, resource: string): Cfn {
+    return iamText(`arn:${TOKEN.partition}:${service}:${TOKEN.region}:${TOKEN.accountId}:${resource}`);
+  }
 
-function s3Object(root: S3Location, key: string): Cfn {
-  return iamResource(`arn:${TOKEN.partition}:s3:::${root.bucket}/${key}`);
-}
+  private object(key: string): Cfn {
+    return iamText(`arn:${TOKEN.partition}:s3:::${this.root!.bucket}/${key}`);
+  }
 
-/** Every write is made with this ACL (SPEC §4); the condition keeps it so. */
-const BUCKET_OWNER_FULL_CONTROL = { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } };
+  /** S3 grants (none when the feature is off), with the KMS key's when one is set. */
+  private s3(statements: PolicyStatement[]): PolicyStatement[] {
+    if (!this.root) return [];
+    const key = this.parameters.kmsKeyArn;
+    return [
+      ...statements,
+      ...(key
+        ? [
+            {
+              Sid: 'EncryptWithKmsKeyThroughS3',
+              Effect: 'Allow' as const,
+              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              Resource: [key],
+              // Only through S3; the bucket may be in another region (a central account's).
+              Condition: { StringLike: { 'kms:ViaService': ['s3.*.amazonaws.com', 's3.*.amazonaws.com.cn'] } },
+            },
+          ]
+        : []),
+    ];
+  }
 
-/**
- * Large metadata objects are uploaded in parts, and UploadPart (authorised as s3:PutObject) carries no
- * ACL header: the ACL is given once, on CreateMultipartUpload. So for metadata the ACL is required
- * to be bucket-owner-full-control whenever one is sent, and parts without one are let through.
- */
-const BUCKET_OWNER_FULL_CONTROL_IF_SENT = {
-  StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' },
-};
+  private archives(): Cfn[] {
+    return BACKUP_TABLES.map((table) => this.object(archiveBackupKey(this.root!, this.id, table, TOKEN.wildcard)));
+  }
 
-function useKmsKey(kmsKeyArn: string): Statement[] {
-  if (!kmsKeyArn) return [];
-  return [
-    {
-      Sid: 'EncryptWithKmsKeyThroughS3',
-      Effect: 'Allow',
-      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      Resource: [kmsKeyArn],
-      // Only for S3; the bucket may be in another region (a central account's), so any region's.
-      Condition: { StringLike: { 'kms:ViaService': ['s3.*.amazonaws.com', 's3.*.amazonaws.com.cn'] } },
-    },
-  ];
-}
+  private latest(): Cfn[] {
+    return BACKUP_TABLES.map((table) => this.object(latestBackupKey(this.root!, this.id, table)));
+  }
 
-/**
- * Writing a CMDB partition: put the one object, list the partition folder, and delete what else is in
- * it (SPEC §4), for exactly the given tables' partitions of this deployment.
- */
-function writeMetadataPartitions(root: S3Location, id: PartitionIdentity, tables: MetadataTable[]): Statement[] {
-  const folders = tables.map((table) => metadataPartitionFolder(root, id, table));
-  return [
-    {
-      Sid: 'WriteMetadataPartitions',
-      Effect: 'Allow',
-      Action: ['s3:PutObject', 's3:PutObjectAcl'],
-      Resource: folders.map((folder) => s3Object(root, `${folder}/${TOKEN.wildcard}`)),
-      Condition: BUCKET_OWNER_FULL_CONTROL_IF_SENT,
-    },
-    {
-      Sid: 'ReplaceMetadataPartitionObjects',
-      Effect: 'Allow',
-      Action: ['s3:DeleteObject', 's3:AbortMultipartUpload'],
-      Resource: folders.map((folder) => s3Object(root, `${folder}/${TOKEN.wildcard}`)),
-    },
-    {
-      Sid: 'ListMetadataPartitions',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [iamResource(`arn:${TOKEN.partition}:s3:::${root.bucket}`)],
-      Condition: { StringEquals: { 's3:prefix': folders.map((folder) => iamResource(`${folder}/`)) } },
-    },
-  ];
-}
+  /** The group's CloneSquad tables (single mode), or any group's (CloneSquad's template names them so). */
+  tables(which: readonly ('configuration' | 'scheduler')[] = ['configuration', 'scheduler']): Cfn[] {
+    const names = this.allGroups
+      ? defaultTableNames(TOKEN.wildcard)
+      : { configuration: this.parameters.configurationTable, scheduler: this.parameters.schedulerTable };
+    return which.map((table) => this.arn('dynamodb', `table/${names[table]}`));
+  }
 
-/** EC2 and SSM `Describe*` calls accept no resource but "*"; they only read. */
-const DESCRIBE_INSTANCES: Statement = {
-  Sid: 'DescribeGroupInstances',
-  Effect: 'Allow',
-  Action: ['ec2:DescribeInstances'],
-  Resource: ['*'],
-};
-
-/** The schedule's role, which scheduled runs go through (deploy/triggers.ts). */
-export const SCHEDULE_ROLE_LOGICAL_ID = 'BackupScheduleRole';
-
-export function stateMachineArn(names: ResourceNames): Cfn {
-  return iamResource(
-    `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${names.stateMachine}`,
-  );
-}
-
-function executionsArn(names: ResourceNames): Cfn {
-  return iamResource(
-    `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:execution:${names.stateMachine}:${TOKEN.wildcard}`,
-  );
-}
-
-export function functionStatements(
-  parameters: DeploymentParameters,
-  // osls's default stage; serverless-config.ts passes the real one.
-  names: ResourceNames = resourceNames(parameters.groupName, 'dev'),
-): Record<FunctionName, Statement[]> {
-  const root = parameters.destination;
-  const id: PartitionIdentity = { accountId: TOKEN.accountId, region: TOKEN.region, groupName: parameters.groupName };
-  const archives = root
-    ? BACKUP_TABLES.map((table) => s3Object(root, archiveBackupKey(root, id, table, TOKEN.wildcard)))
-    : [];
-  const latest = root ? BACKUP_TABLES.map((table) => s3Object(root, latestBackupKey(root, id, table))) : [];
-  const s3 = (statements: Statement[]) => (root ? [...statements, ...useKmsKey(parameters.kmsKeyArn)] : []);
-  const metadata = (tables: MetadataTable[]) => (root ? writeMetadataPartitions(root, id, tables) : []);
-  const arn = (service: string, resource: string, region = TOKEN.region) =>
-    iamResource(`arn:${TOKEN.partition}:${service}:${region}:${TOKEN.accountId}:${resource}`);
-
-  const statements: Record<FunctionName, Statement[]> = {
-    backupTable: [
+  /** Archives are created, never replaced: S3 takes the write only with If-None-Match: *. */
+  createArchives(): PolicyStatement[] {
+    return this.s3([
       {
-        Sid: 'ScanCloneSquadTables',
+        Sid: 'CreateArchiveBackups',
         Effect: 'Allow',
-        Action: ['dynamodb:Scan'],
-        Resource: [parameters.configurationTable, parameters.schedulerTable].map((table) =>
-          arn('dynamodb', `table/${table}`),
-        ),
+        Action: ['s3:PutObject'],
+        Resource: this.archives(),
+        Condition: { StringEquals: { ...BUCKET_OWNER_FULL_CONTROL, 's3:if-none-match': '*' } },
       },
-      ...s3([
-        {
-          // Archives are write-once: one may be created (If-None-Match: *), never replaced.
-          Sid: 'CreateArchiveBackups',
-          Effect: 'Allow',
-          Action: ['s3:PutObject'],
-          Resource: archives,
-          Condition: { StringEquals: { ...BUCKET_OWNER_FULL_CONTROL.StringEquals, 's3:if-none-match': '*' } },
-        },
-        {
-          // A PutObject that sends an ACL needs this too; an ACL cannot replace an archive's content.
-          Sid: 'SetArchiveBackupAcl',
-          Effect: 'Allow',
-          Action: ['s3:PutObjectAcl'],
-          Resource: archives,
-          Condition: BUCKET_OWNER_FULL_CONTROL,
-        },
-        // A retried write-once archive is compared with what the first attempt wrote.
-        { Sid: 'ReadArchiveBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: archives },
-        ...metadata([...BACKUP_TABLES]),
-      ]),
-    ],
-    archiveBackups: s3([
-      { Sid: 'ReadArchiveBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: archives },
-      // HEAD (authorised as s3:GetObject) tells which archive latest- holds before it is replaced.
-      { Sid: 'ReadLatestBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: latest },
+      {
+        Sid: 'SetArchiveBackupAcl',
+        Effect: 'Allow',
+        Action: ['s3:PutObjectAcl'],
+        Resource: this.archives(),
+        Condition: { StringEquals: BUCKET_OWNER_FULL_CONTROL },
+      },
+      // A retried write-once archive is compared with what the first attempt wrote; an unchanged
+      // table is compared with the archive latest- holds.
+      {
+        Sid: 'ReadBackups',
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [...this.archives(), ...this.latest()],
+      },
+    ]);
+  }
+
+  /** The archive step: read which archive latest- holds, read the archive, write latest-. */
+  publishLatest(): PolicyStatement[] {
+    return this.s3([
+      { Sid: 'ReadArchiveBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: this.archives() },
+      { Sid: 'ReadLatestBackups', Effect: 'Allow', Action: ['s3:GetObject'], Resource: this.latest() },
       {
         Sid: 'WriteLatestBackups',
         Effect: 'Allow',
         Action: ['s3:PutObject', 's3:PutObjectAcl'],
-        Resource: latest,
-        Condition: BUCKET_OWNER_FULL_CONTROL,
+        Resource: this.latest(),
+        Condition: { StringEquals: BUCKET_OWNER_FULL_CONTROL },
       },
-    ]),
-    exportDiscovery: [
-      {
-        Sid: 'ReadCloneSquadStack',
-        Effect: 'Allow',
-        Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
-        Resource: [arn('cloudformation', `stack/${parameters.cloneSquadStackName}/${TOKEN.wildcard}`)],
-      },
-      {
-        // The account's own ARN in its Organization, whose id and management account it need not know.
-        Sid: 'DescribeOwnAccount',
-        Effect: 'Allow',
-        Action: ['organizations:DescribeAccount'],
-        Resource: [
-          iamResource(
-            `arn:${TOKEN.partition}:organizations::${TOKEN.wildcard}:account/o-${TOKEN.wildcard}/${TOKEN.accountId}`,
-          ),
-        ],
-      },
-      DESCRIBE_INSTANCES,
-      ...s3(metadata(['discovery'])),
-    ],
-    exportInstances: [
-      { ...DESCRIBE_INSTANCES, Action: ['ec2:DescribeInstances', 'ec2:DescribeVolumes'] },
-      ...s3(metadata(['instances', 'volumes'])),
-    ],
-    exportMaintenanceWindows: [
-      {
-        Sid: 'DescribeMaintenanceWindows',
-        Effect: 'Allow',
-        Action: ['ssm:DescribeMaintenanceWindows'],
-        Resource: ['*'],
-      },
-      {
-        Sid: 'ReadMaintenanceWindowTags',
-        Effect: 'Allow',
-        Action: ['ssm:ListTagsForResource'],
-        Resource: [arn('ssm', `maintenancewindow/${TOKEN.wildcard}`)],
-      },
-      DESCRIBE_INSTANCES,
-      ...s3(metadata(['maintenance-windows'])),
-    ],
-    summarize: [],
-    planRun: [],
-    reconcileSchedule: [
-      {
-        Sid: 'ReadBackupCronKey',
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem'],
-        Resource: [arn('dynamodb', `table/${parameters.configurationTable}`)],
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [BACKUP_CRON_KEY] } },
-      },
-      ...(parameters.configurationTableStreamArn
-        ? [
+    ]);
+  }
+
+  /**
+   * Writing CMDB partitions: put the one object (large ones in parts: UploadPart carries no ACL, so
+   * the ACL must be bucket-owner-full-control only when one is sent), list the partition folder and
+   * delete what else is in it. `removeOnly`: list and delete (a deleted group's rows).
+   */
+  metadataPartitions(tables: readonly MetadataTable[] = METADATA_TABLES, removeOnly = false): PolicyStatement[] {
+    const folders = tables.map((table) => metadataPartitionFolder(this.root!, this.id, table));
+    const objects = folders.map((folder) => this.object(`${folder}/${TOKEN.wildcard}`));
+    const bucket = iamText(`arn:${TOKEN.partition}:s3:::${this.root?.bucket}`);
+    return this.s3([
+      ...(removeOnly
+        ? []
+        : [
             {
-              // Lambda reads the stream for the event source mapping, with the function's role.
-              Sid: 'ReadConfigurationTableStream',
+              Sid: 'WriteMetadataPartitions',
               Effect: 'Allow' as const,
-              Action: [
-                'dynamodb:DescribeStream',
-                'dynamodb:GetRecords',
-                'dynamodb:GetShardIterator',
-                'dynamodb:ListStreams',
-              ],
-              Resource: [arn('dynamodb', `table/${parameters.configurationTable}/stream/${TOKEN.wildcard}`)],
+              Action: ['s3:PutObject', 's3:PutObjectAcl'],
+              Resource: objects,
+              Condition: { StringEqualsIfExists: BUCKET_OWNER_FULL_CONTROL },
             },
-          ]
-        : []),
-      ...(root
-        ? [
-            {
-              Sid: 'ReconcileBackupSchedule',
-              Effect: 'Allow' as const,
-              Action: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
-              Resource: [arn('scheduler', `schedule/${SCHEDULE_GROUP}/${names.schedule}`)],
-            },
-            {
-              // UpdateSchedule hands the schedule's own role back to Scheduler.
-              Sid: 'PassScheduleRoleToScheduler',
-              Effect: 'Allow' as const,
-              Action: ['iam:PassRole'],
-              Resource: [{ 'Fn::GetAtt': [SCHEDULE_ROLE_LOGICAL_ID, 'Arn'] } as Cfn],
-              Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-            },
-          ]
-        : []),
-    ],
-    startScheduledRun: root
-      ? [
-          {
-            Sid: 'StartScheduledRuns',
-            Effect: 'Allow',
-            Action: ['states:StartExecution'],
-            Resource: [stateMachineArn(names)],
+          ]),
+      {
+        Sid: 'ReplaceMetadataPartitionObjects',
+        Effect: 'Allow',
+        Action: removeOnly ? ['s3:DeleteObject'] : ['s3:DeleteObject', 's3:AbortMultipartUpload'],
+        Resource: objects,
+      },
+      {
+        Sid: 'ListMetadataPartitions',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucket],
+        Condition: {
+          [this.allGroups ? 'StringLike' : 'StringEquals']: {
+            's3:prefix': folders.map((folder) => iamText(`${folder}/`)),
           },
-        ]
-      : [],
-  };
-  return Object.fromEntries(FUNCTIONS.map((name) => [name, [writeLogs(name), ...statements[name]]])) as Record<
-    FunctionName,
-    Statement[]
-  >;
+        },
+      },
+    ]);
+  }
+
+  /** Reading CloneSquad stacks: the group's (single mode), or every stack's, to find the groups. */
+  readStacks(actions: string[] = ['cloudformation:DescribeStacks']): PolicyStatement[] {
+    if (!this.allGroups) {
+      return [
+        {
+          Sid: 'ReadCloneSquadStack',
+          Effect: 'Allow',
+          Action: actions,
+          Resource: [this.arn('cloudformation', `stack/${this.parameters.cloneSquadStackName}/${TOKEN.wildcard}`)],
+        },
+      ];
+    }
+    return [
+      // Listing every stack (DescribeStacks without a name) is authorised on "*" only.
+      { Sid: 'FindCloneSquadStacks', Effect: 'Allow', Action: ['cloudformation:DescribeStacks'], Resource: ['*'] },
+      {
+        Sid: 'ReadCloneSquadStacks',
+        Effect: 'Allow',
+        Action: [...new Set([...actions, 'cloudformation:ListStackResources'])],
+        Resource: [this.arn('cloudformation', `stack/${TOKEN.wildcard}`)],
+      },
+    ];
+  }
+
+  /** Managing the groups' schedules in the deployment's schedule group, and handing them their role. */
+  manageSchedules(actions: string[]): PolicyStatement[] {
+    if (!this.root) return [];
+    return [
+      { Sid: 'ManageGroupSchedules', Effect: 'Allow', Action: actions, Resource: [iamText(this.arns.schedules)] },
+      {
+        // Creating or updating a schedule hands it the role that starts its runs.
+        Sid: 'PassScheduleRoleToScheduler',
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: [iamText(this.arns.scheduleRole)],
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ];
+  }
+
+  /** Reading the Configuration rows the effective `backup.cron` is resolved from, and no other. */
+  readScheduleRows(): PolicyStatement[] {
+    return [
+      {
+        Sid: 'ReadBackupCronRows',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        Resource: this.tables(['configuration']),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...SCHEDULE_ROW_KEY_PATTERNS] } },
+      },
+    ];
+  }
+
+  startExecutions(): PolicyStatement[] {
+    return [
+      {
+        Sid: 'StartRuns',
+        Effect: 'Allow',
+        Action: ['states:StartExecution'],
+        Resource: [iamText(this.arns.stateMachine)],
+      },
+    ];
+  }
+
+  describeExecutions(): PolicyStatement[] {
+    return [
+      {
+        Sid: 'DescribeRuns',
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution'],
+        Resource: [iamText(this.arns.executions)],
+      },
+    ];
+  }
+
+  startCrawler(): PolicyStatement[] {
+    const crawler = this.parameters.glueCrawlerName;
+    if (!crawler) return [];
+    return [
+      {
+        Sid: 'StartCatalogCrawler',
+        Effect: 'Allow',
+        Action: ['glue:StartCrawler'],
+        Resource: [this.arn('glue', `crawler/${crawler}`)],
+      },
+    ];
+  }
+
+  /** The Lambda invocations the workflow makes. */
+  invoke(functionLogicalIds: string[]): PolicyStatement[] {
+    return [
+      {
+        Sid: 'InvokeWorkflowFunctions',
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: functionLogicalIds.map((id) => getAtt(id, 'Arn')),
+      },
+    ];
+  }
+}
+
+/** EC2 and SSM `Describe*` calls accept no resource but "*"; they only read. */
+export function describeAnything(sid: string, actions: string[]): PolicyStatement {
+  return { Sid: sid, Effect: 'Allow', Action: actions, Resource: ['*'] };
 }
 
 /** Actions Step Functions needs to deliver its logs; AWS defines no resource for them. */
@@ -303,55 +286,3 @@ export const LOG_DELIVERY_ACTIONS = [
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
 ];
-
-/** The logical id Serverless gives a function. */
-export function lambdaLogicalId(name: FunctionName): string {
-  return `${name[0].toUpperCase()}${name.slice(1)}LambdaFunction`;
-}
-
-/** The state machine's role: invoke the functions, start the crawler, deliver its logs. */
-export function stateMachineStatements(parameters: DeploymentParameters): Statement[] {
-  return [
-    {
-      Sid: 'InvokeWorkflowFunctions',
-      Effect: 'Allow',
-      Action: ['lambda:InvokeFunction'],
-      Resource: WORKFLOW_FUNCTIONS.map((name) => ({ 'Fn::GetAtt': [lambdaLogicalId(name), 'Arn'] }) as Cfn),
-    },
-    ...(parameters.glueCrawlerName
-      ? [
-          {
-            Sid: 'StartCatalogCrawler',
-            Effect: 'Allow' as const,
-            Action: ['glue:StartCrawler'],
-            Resource: [
-              iamResource(
-                `arn:${TOKEN.partition}:glue:${TOKEN.region}:${TOKEN.accountId}:crawler/${parameters.glueCrawlerName}`,
-              ),
-            ],
-          },
-        ]
-      : []),
-    { Sid: 'DeliverLogs', Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: ['*'] },
-  ];
-}
-
-/** The schedule's role: start the slot's run through the function that names it (shared/scheduled-run.ts). */
-export function scheduleStatements(): Statement[] {
-  return [
-    {
-      Sid: 'StartScheduledRun',
-      Effect: 'Allow',
-      Action: ['lambda:InvokeFunction'],
-      Resource: [{ 'Fn::GetAtt': [lambdaLogicalId('startScheduledRun'), 'Arn'] }],
-    },
-  ];
-}
-
-/** The `backup` API's role: start executions of this state machine and describe them, nothing else. */
-export function apiStatements(names: ResourceNames): Statement[] {
-  return [
-    { Sid: 'StartRuns', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [stateMachineArn(names)] },
-    { Sid: 'DescribeRuns', Effect: 'Allow', Action: ['states:DescribeExecution'], Resource: [executionsArn(names)] },
-  ];
-}

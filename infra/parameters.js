@@ -1,9 +1,9 @@
 'use strict';
 /* global require, module, __filename */
 /**
- * Serverless variable source: `${file(./deploy/parameters.js):deployment}` is the deployment
- * configuration computed from the `--param` values (see deploy/serverless-config.ts). The logic is
- * TypeScript, shared with the functions, loaded through tsx.
+ * Serverless variable source: `${file(./infra/parameters.js):deployment}` is the deployment
+ * configuration computed from the `--param` values, the region and the stage (see
+ * infra/serverless-config.ts). The logic is TypeScript, shared with the functions, loaded through tsx.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- Serverless loads this file with require().
 const { require: requireTs } = require('tsx/cjs/api');
@@ -20,7 +20,13 @@ module.exports.deployment = async ({ options, resolveVariable }) => {
   for (const name of PARAMETER_NAMES) parameters[name] = await resolveVariable(`param:${name}, null`);
   const stage = await resolveVariable('sls:stage');
   try {
-    return serverlessConfig({ parameters, givenNames: givenNames(options), stage });
+    return await serverlessConfig({
+      parameters,
+      givenNames: givenNames(options),
+      stage,
+      region: options.region,
+      profile: options['aws-profile'],
+    });
   } catch (error) {
     // Serverless prints a rejection's stack; for an input error the message alone is the report.
     if (error && error.name === 'UserInputError') error.stack = `${error.name}: ${error.message}`;

@@ -1,8 +1,12 @@
 /**
- * Everything serverless.yml takes from the deployment parameters, computed once at package time.
- * Loaded by deploy/parameters.js, which Serverless calls while it resolves `${file(...)}`.
+ * Everything serverless.yml takes from the deployment parameters, computed once at package time:
+ * the region, the functions and their roles (infra/functions.ts), their environment, and the
+ * triggers (infra/triggers.ts). Loaded by infra/parameters.js, which Serverless calls while it
+ * resolves `${file(...)}`.
  */
 import { formatS3Path } from '#shared/aws/s3-path';
+import { resolveRegion } from '#shared/aws/region';
+import { cfn } from '#infra/cloudformation';
 import {
   checkParameterNames,
   functionEnvironment,
@@ -11,7 +15,7 @@ import {
   resourceNames,
   type RawParameters,
 } from '#infra/deployment-config';
-import { functionStatements, stateMachineStatements } from '#infra/iam';
+import { roleResources, serverlessFunctions } from '#infra/functions';
 import { triggerResources } from '#infra/triggers';
 
 export interface ServerlessInput {
@@ -20,24 +24,36 @@ export interface ServerlessInput {
   /** Names given with `--param`, checked for typos. */
   givenNames: string[];
   stage: string;
+  /** `--region` and `--aws-profile` as osls received them. */
+  region?: string;
+  profile?: string;
+  env?: Record<string, string | undefined>;
 }
 
-export function serverlessConfig({ parameters: raw, givenNames, stage }: ServerlessInput) {
-  checkParameterNames(givenNames);
-  const parameters = resolveParameters(raw);
-  const names = resourceNames(parameters.groupName, stage);
+export async function serverlessConfig(input: ServerlessInput) {
+  checkParameterNames(input.givenNames);
+  const parameters = resolveParameters(input.parameters);
+  const { region } = await resolveRegion({ region: input.region, profile: input.profile }, input.env);
+  const names = resourceNames(parameters.groupName, input.stage);
+  const triggers = triggerResources(parameters, names, input.stage);
   return {
+    region,
     /** The resolved parameters, for reading (`sls print`) and for other parts of serverless.yml. */
     parameters: {
       ...parameters,
+      groupName: parameters.groupName ?? '',
       metadataAndBackupS3Path: parameters.destination ? formatS3Path(parameters.destination) : '',
       enabled: parameters.destination !== null,
     },
     names,
-    environment: functionEnvironment(parameters, names),
-    statements: { ...functionStatements(parameters, names), workflow: stateMachineStatements(parameters) },
-    /** Schedule, stream mapping and `backup` API (deploy/triggers.ts), merged into `resources`. */
-    triggers: triggerResources(parameters, names, stage),
+    environment: Object.fromEntries(
+      Object.entries(functionEnvironment(parameters, names)).map(([name, value]) => [name, cfn(value)]),
+    ),
+    functions: serverlessFunctions(names),
+    resources: {
+      Resources: { ...roleResources(parameters, names), ...triggers.Resources },
+      Outputs: triggers.Outputs,
+    },
   };
 }
 

@@ -1,32 +1,46 @@
 /**
- * The resources that start executions (SPEC §8), as CloudFormation computed at package time: the
- * backup schedule and its role, the event source mapping on the Configuration table's stream, and
- * the `backup` API. With `MetadataAndBackupS3Path` empty there is no schedule and no mapping, and
- * `POST /backup` answers the feature-off error instead of starting an execution.
+ * What starts executions, as CloudFormation computed at package time: each group's schedule lives in
+ * the deployment's schedule group (created and kept in step at run time, shared/groups/reconcile.ts);
+ * the groups' reconciliation runs every 15 minutes, on every CloudFormation stack change and, when
+ * configured, on the Configuration table's stream; the `backup` API starts runs (StartExecution) and
+ * answers their status (a function). With `MetadataAndBackupS3Path` empty there is no schedule at
+ * all, and `POST /backup` answers the feature-off error instead of starting an execution.
  */
 import { createHash } from 'node:crypto';
-import { BACKUP_CRON_KEY, DEFAULT_SCHEDULE_EXPRESSION, SCHEDULE_GROUP } from '#shared/schedule/backup-cron';
 import { featureOffError } from '#shared/run/deployment';
 import { RUN_REQUEST_SCHEMA } from '#shared/run/run-request';
-import { iamResource, TOKEN, type Cfn } from '#infra/cloudformation';
-import type { DeploymentParameters, resourceNames } from '#infra/deployment-config';
+import { SCHEDULE_ROW_KEYS } from '#shared/schedule/backup-schedule';
 import {
-  apiStatements,
-  lambdaLogicalId,
-  SCHEDULE_ROLE_LOGICAL_ID,
-  scheduleStatements,
-  stateMachineArn,
-  type Statement,
-} from '#infra/iam';
+  cfn,
+  cfnDeep,
+  getAtt,
+  policyDocument,
+  ref,
+  token,
+  TOKEN,
+  type Cfn,
+  type PolicyStatement,
+} from '#infra/cloudformation';
+import { resourceArns, type DeploymentParameters, type ResourceNames } from '#infra/deployment-config';
+import { lambdaLogicalId } from '#infra/functions';
+import { Grants } from '#infra/iam';
 
-type ResourceNames = ReturnType<typeof resourceNames>;
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
-/** The schedule's target input: the slot's time, from which the execution's name is built. */
-export const SCHEDULE_TARGET_INPUT = '{"scheduledTime":"<aws.scheduler.scheduled-time>"}';
-/** Lambda event filter: only records of the `backup.cron` row. */
-export const BACKUP_CRON_FILTER = JSON.stringify({ dynamodb: { Keys: { Key: { S: [BACKUP_CRON_KEY] } } } });
+/** How often every group's schedule is checked, whatever else triggers it. */
+export const GROUPS_RECONCILE_RATE = 'rate(15 minutes)';
+/** The Scheduler group of the reconciliation's own schedule: not the groups', which holds one per group. */
+const SERVICE_SCHEDULE_GROUP = 'default';
 export const API_PATH = 'backup';
+
+/**
+ * Lambda event filter of the Configuration table's stream: the rows the effective `backup.cron` is
+ * resolved from. Parameter-set rows are matched by their `[` (every `[set]backup.cron` row, and the
+ * other rows of the sets, which change nothing and cost one idle reconciliation).
+ */
+export const SCHEDULE_ROWS_FILTER = JSON.stringify({
+  dynamodb: { Keys: { Key: { S: [...SCHEDULE_ROW_KEYS, { prefix: '[' }] } } },
+});
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -34,7 +48,12 @@ function join(...parts: Cfn[]): Cfn {
   return { 'Fn::Join': ['', parts] };
 }
 
-function role(service: string, policyName: string, statements: Statement[], condition: Record<string, unknown>) {
+function serviceRole(
+  service: string,
+  policyName: string,
+  statements: (PolicyStatement | Cfn)[],
+  condition: Record<string, Cfn>,
+): Resource {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -44,56 +63,116 @@ function role(service: string, policyName: string, statements: Statement[], cond
           { Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: condition },
         ],
       },
-      Policies: [{ PolicyName: policyName, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+      Policies: [{ PolicyName: policyName, PolicyDocument: cfnDeep(policyDocument(statements)) }],
     },
   };
 }
 
-const SOURCE_ACCOUNT = { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } };
+const SOURCE_ACCOUNT = { 'aws:SourceAccount': ref('AWS::AccountId') };
 
+function invokePermission(
+  functionName: 'reconcileGroups' | 'backupStatus',
+  principal: string,
+  sourceArn: Cfn,
+): Resource {
+  return {
+    Type: 'AWS::Lambda::Permission',
+    Properties: {
+      FunctionName: getAtt(lambdaLogicalId(functionName), 'Arn'),
+      Action: 'lambda:InvokeFunction',
+      Principal: principal,
+      SourceAccount: ref('AWS::AccountId'),
+      SourceArn: sourceArn,
+    },
+  };
+}
+
+/**
+ * The schedule group of the groups' schedules (deleting the stack deletes them with it), the role
+ * those schedules use, and the reconciliation's own triggers: every 15 minutes, and every
+ * CloudFormation stack change (a CloneSquad stack created, updated or deleted).
+ */
 function scheduleResources(names: ResourceNames): Record<string, Resource> {
-  const scheduleArn = iamResource(
-    `arn:${TOKEN.partition}:scheduler:${TOKEN.region}:${TOKEN.accountId}:schedule/${SCHEDULE_GROUP}/${names.schedule}`,
+  const role = serviceRole(
+    'scheduler.amazonaws.com',
+    'startRuns',
+    [
+      {
+        Sid: 'StartScheduledRunsAndReconcile',
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: [
+          getAtt(lambdaLogicalId('startScheduledRun'), 'Arn'),
+          getAtt(lambdaLogicalId('reconcileGroups'), 'Arn'),
+        ],
+      },
+    ],
+    { StringEquals: SOURCE_ACCOUNT },
   );
   return {
-    [SCHEDULE_ROLE_LOGICAL_ID]: role('scheduler.amazonaws.com', 'schedule', scheduleStatements(), {
-      StringEquals: { ...SOURCE_ACCOUNT, 'aws:SourceArn': scheduleArn },
-    }),
-    BackupSchedule: {
+    BackupScheduleGroup: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: names.scheduleGroup } },
+    // Named: the functions that create the groups' schedules hand it over by its ARN (a Ref would loop).
+    BackupSchedulesRole: { ...role, Properties: { ...role.Properties, RoleName: names.scheduleRole } },
+    GroupsReconcileSchedule: {
       Type: 'AWS::Scheduler::Schedule',
       Properties: {
-        Name: names.schedule,
-        GroupName: SCHEDULE_GROUP,
-        Description: `Backups and CMDB export; the Configuration key ${BACKUP_CRON_KEY} overrides this default`,
-        // The default; reconcileSchedule makes it follow backup.cron without a redeploy.
-        ScheduleExpression: DEFAULT_SCHEDULE_EXPRESSION,
-        ScheduleExpressionTimezone: 'UTC',
+        Name: names.groupsSchedule,
+        GroupName: SERVICE_SCHEDULE_GROUP,
+        Description: "Brings every CloneSquad group's backup schedule in step with its backup.cron",
+        ScheduleExpression: GROUPS_RECONCILE_RATE,
         State: 'ENABLED',
         FlexibleTimeWindow: { Mode: 'OFF' },
         Target: {
-          Arn: { 'Fn::GetAtt': [lambdaLogicalId('startScheduledRun'), 'Arn'] },
-          RoleArn: { 'Fn::GetAtt': [SCHEDULE_ROLE_LOGICAL_ID, 'Arn'] },
-          Input: SCHEDULE_TARGET_INPUT,
-          RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 },
+          Arn: getAtt(lambdaLogicalId('reconcileGroups'), 'Arn'),
+          RoleArn: getAtt('BackupSchedulesRole', 'Arn'),
+          Input: '{}',
+          RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 3 },
         },
       },
     },
+    StackChangesRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'A CloudFormation stack created, updated or deleted: CloneSquad groups may have come or gone',
+        EventPattern: {
+          source: ['aws.cloudformation'],
+          'detail-type': ['CloudFormation Stack Status Change'],
+          detail: {
+            'status-details': {
+              status: [
+                'CREATE_COMPLETE',
+                'UPDATE_COMPLETE',
+                'UPDATE_ROLLBACK_COMPLETE',
+                'IMPORT_COMPLETE',
+                'DELETE_COMPLETE',
+              ],
+            },
+          },
+        },
+        Targets: [{ Id: 'reconcileGroups', Arn: getAtt(lambdaLogicalId('reconcileGroups'), 'Arn') }],
+      },
+    },
+    StackChangesPermission: invokePermission(
+      'reconcileGroups',
+      'events.amazonaws.com',
+      getAtt('StackChangesRule', 'Arn'),
+    ),
   };
 }
 
 function streamResources(streamArn: string): Record<string, Resource> {
   return {
-    BackupCronChangesEventSourceMapping: {
+    ScheduleRowChangesEventSourceMapping: {
       Type: 'AWS::Lambda::EventSourceMapping',
       Properties: {
-        FunctionName: { 'Fn::GetAtt': [lambdaLogicalId('reconcileSchedule'), 'Arn'] },
+        FunctionName: getAtt(lambdaLogicalId('reconcileGroups'), 'Arn'),
         EventSourceArn: streamArn,
         StartingPosition: 'LATEST',
         BatchSize: 10,
-        // Every execution reconciles too: a change that keeps failing is not retried for long.
+        // The 15-minute reconciliation catches up anyway: a change that keeps failing is not retried for long.
         MaximumRetryAttempts: 2,
         MaximumRecordAgeInSeconds: 3600,
-        FilterCriteria: { Filters: [{ Pattern: BACKUP_CRON_FILTER }] },
+        FilterCriteria: { Filters: [{ Pattern: SCHEDULE_ROWS_FILTER }] },
       },
     },
   };
@@ -112,7 +191,7 @@ function startExecutionTemplate(names: ResourceNames): Cfn {
     `#set($body = $input.json('$'))\n`,
     `#if("$!body" == "" || "$!body" == "null")#set($body = "{}")#end\n`,
     '{"stateMachineArn": "',
-    stateMachineArn(names),
+    cfn(resourceArns(names).stateMachine),
     `", "input": "${ESCAPE('$body')}"}`,
   );
 }
@@ -140,38 +219,6 @@ const START_REFUSED_TEMPLATE = [
   `{"message": "Step Functions did not start the execution: ${ESCAPE('$error')}: ${ESCAPE('"$!input.path(\'$.message\')"')}"}`,
 ].join('\n');
 
-function describeExecutionTemplate(names: ResourceNames): Cfn {
-  return join(
-    '{"executionArn": "',
-    iamResource(`arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:execution:${names.stateMachine}:`),
-    `${ESCAPE("$input.params('id')")}"}`,
-  );
-}
-
-/**
- * The execution's state; when it is finished, its summary: the output of a succeeded execution, the
- * cause of one that failed because parts failed (the workflow makes that cause the summary's JSON).
- * Any other failure (an invalid input, a timeout, an abort) is answered as its error and cause.
- */
-const STATUS_TEMPLATE = [
-  "#set($r = $input.path('$'))",
-  '{"executionId": "$r.name", "executionArn": "$r.executionArn", "status": "$r.status"',
-  '#if($r.status == "SUCCEEDED")#if("$!r.output" != ""), "summary": $r.output#end',
-  '#elseif($r.status == "FAILED" && $r.error == "PartsFailed"), "error": "PartsFailed"#if("$!r.cause" != ""), "summary": $r.cause#end',
-  `#elseif($r.status != "RUNNING" && $r.status != "PENDING_REDRIVE"), "error": "${ESCAPE('"$!r.error"')}", "cause": "${ESCAPE('"$!r.cause"')}"`,
-  '#end}',
-].join('\n');
-
-const STATUS_REFUSED_TEMPLATE = [
-  ...SERVICE_ERROR,
-  '#if($error.endsWith("ExecutionDoesNotExist") || $error.endsWith("InvalidArn"))',
-  '#set($context.responseOverride.status = 404)',
-  '{"message": "no execution of this state machine has that id. Fix: use the executionId that POST /backup answered"}',
-  '#else',
-  `{"message": "Step Functions did not describe the execution: ${ESCAPE('$error')}: ${ESCAPE('"$!input.path(\'$.message\')"')}"}`,
-  '#end',
-].join('\n');
-
 const JSON_CONTENT = 'application/json';
 const ERROR_STATUSES = ['400', '404', '429', '500', '502', '503'];
 
@@ -184,7 +231,7 @@ function awsIntegration(action: string, requestTemplate: Cfn, okTemplate: string
     Type: 'AWS',
     IntegrationHttpMethod: 'POST',
     Uri: join('arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, `:states:action/${action}`),
-    Credentials: { 'Fn::GetAtt': ['BackupApiRole', 'Arn'] },
+    Credentials: getAtt('BackupApiRole', 'Arn'),
     PassthroughBehavior: 'NEVER',
     RequestTemplates: { [JSON_CONTENT]: requestTemplate },
     IntegrationResponses: [
@@ -225,6 +272,7 @@ function apiResources(parameters: DeploymentParameters, names: ResourceNames, st
         MethodResponses: methodResponses(['200', ...ERROR_STATUSES]),
       },
     },
+    // The status of a run of every group gathers each group's execution: a function answers it.
     BackupApiStatusMethod: {
       Type: 'AWS::ApiGateway::Method',
       Properties: {
@@ -234,17 +282,23 @@ function apiResources(parameters: DeploymentParameters, names: ResourceNames, st
         AuthorizationType: 'AWS_IAM',
         RequestValidatorId: { Ref: 'BackupApiBodyValidator' },
         RequestParameters: { 'method.request.path.id': true },
-        Integration: awsIntegration(
-          'DescribeExecution',
-          describeExecutionTemplate(names),
-          STATUS_TEMPLATE,
-          STATUS_REFUSED_TEMPLATE,
-        ),
-        MethodResponses: methodResponses(['200', ...ERROR_STATUSES]),
+        Integration: {
+          Type: 'AWS_PROXY',
+          IntegrationHttpMethod: 'POST',
+          Uri: join(
+            'arn:',
+            ref('AWS::Partition'),
+            ':apigateway:',
+            ref('AWS::Region'),
+            ':lambda:path/2015-03-31/functions/',
+            getAtt(lambdaLogicalId('backupStatus'), 'Arn'),
+            '/invocations',
+          ),
+        },
       },
     },
   };
-  const allowedPrincipal = iamResource(`arn:${TOKEN.partition}:iam::${TOKEN.accountId}:root`);
+  const allowedPrincipal = cfn(`arn:${TOKEN.partition}:iam::${TOKEN.accountId}:root`);
   const definition: Record<string, Resource> = {
     BackupApi: {
       Type: 'AWS::ApiGateway::RestApi',
@@ -291,7 +345,8 @@ function apiResources(parameters: DeploymentParameters, names: ResourceNames, st
         ResponseTemplates: {
           [JSON_CONTENT]:
             '{"message": "request body: $context.error.validationErrorString. Fix: send {} to run everything, ' +
-            'or {\\"parts\\": [...]} naming only known parts (see the BackupRunRequest model)"}',
+            '{\\"groupName\\": \\"G\\"} for one group, or {\\"parts\\": [...]} naming only known parts ' +
+            '(see the BackupRunRequest model)"}',
         },
       },
     },
@@ -315,9 +370,21 @@ function apiResources(parameters: DeploymentParameters, names: ResourceNames, st
         MethodSettings: [{ ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }],
       },
     },
-    BackupApiRole: role('apigateway.amazonaws.com', 'backupApi', apiStatements(names), {
-      StringEquals: SOURCE_ACCOUNT,
-    }),
+    BackupApiRole: serviceRole(
+      'apigateway.amazonaws.com',
+      'backupApi',
+      new Grants(parameters, names).startExecutions(),
+      {
+        StringEquals: SOURCE_ACCOUNT,
+      },
+    ),
+    BackupApiStatusPermission: invokePermission(
+      'backupStatus',
+      'apigateway.amazonaws.com',
+      cfn(
+        `arn:${TOKEN.partition}:execute-api:${TOKEN.region}:${TOKEN.accountId}:${token('BackupApi')}/*/GET/${API_PATH}/*`,
+      ),
+    ),
   };
   const outputs = {
     BackupApiUrl: {

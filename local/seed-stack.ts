@@ -41,6 +41,7 @@ import {
   paginateListAccounts,
 } from '@aws-sdk/client-organizations';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
+import { TABLE_LOGICAL_IDS } from '#shared/groups/find-groups';
 
 export interface StackSeed {
   name?: string;
@@ -172,8 +173,11 @@ export function parseOrganizationSeed(section: unknown, source: string): Organiz
   return { ...(accountName ? { accountName, accountEmail } : {}) };
 }
 
-/** The minimal template: the parameters (NoEcho where asked), one inert resource, literal outputs. */
-export function stackSeedTemplate(groupName: string, seed: StackSeed): string {
+/**
+ * The stand-in template: the parameters (NoEcho where asked), CloneSquad's two tables under its
+ * logical ids and names (unless `withTables` is false: a decoy), one inert resource, literal outputs.
+ */
+export function stackSeedTemplate(groupName: string, seed: StackSeed, { withTables = true } = {}): string {
   const noEcho = new Set(seed.noEcho);
   const parameters = Object.fromEntries(
     ['GroupName', ...Object.keys(seed.parameters)].map((name) => [
@@ -193,9 +197,28 @@ export function stackSeedTemplate(groupName: string, seed: StackSeed): string {
         Type: 'AWS::CloudFormation::WaitConditionHandle',
         ...(seed.version ? { Metadata: { CloneSquadVersion: seed.version } } : {}),
       },
+      ...(withTables ? cloneSquadTables() : {}),
     },
     Outputs: outputs,
   });
+}
+
+/** CloneSquad's two tables, as its template declares them (the emulator creates them with the stack). */
+function cloneSquadTables(): Record<string, object> {
+  const table = (suffix: string) => ({
+    Type: 'AWS::DynamoDB::Table',
+    Properties: {
+      TableName: { 'Fn::Sub': `CloneSquad-\${GroupName}-${suffix}` },
+      AttributeDefinitions: [{ AttributeName: 'Key', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'Key', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    },
+  });
+  return {
+    [TABLE_LOGICAL_IDS.configuration]: table('Configuration'),
+    [TABLE_LOGICAL_IDS.scheduler]: table('Scheduler'),
+  };
 }
 
 async function seedOrganization(
@@ -230,11 +253,12 @@ export async function applyStackSeed(
   groupName: string,
   seed: StackSeed,
   organization?: OrganizationSeed,
+  options: { withTables?: boolean } = {},
 ): Promise<AppliedStackSeed> {
   const stackName = seed.name ?? `CloneSquad-${groupName}`;
   const input = {
     StackName: stackName,
-    TemplateBody: stackSeedTemplate(groupName, seed),
+    TemplateBody: stackSeedTemplate(groupName, seed, options),
     Parameters: Object.entries({ GroupName: groupName, ...seed.parameters }).map(
       ([ParameterKey, ParameterValue]): Parameter => ({ ParameterKey, ParameterValue }),
     ),

@@ -1,7 +1,22 @@
 /**
- * The seed file of a local run: a CloneSquad group to create in the emulator through the real APIs.
- * Every section but `groupName` is optional; a seed with only the two tables runs with an empty
- * fleet and no CloneSquad stack.
+ * The seed file of a local run: the CloneSquad groups to create in the emulator through the real
+ * APIs, each a stack of CloneSquad's shape (its `GroupName` parameter and its two tables), and decoy
+ * stacks that are not groups. Two forms: one group at the top level (as below), or several:
+ *
+ * ```yaml
+ * groups:                      # each entry is a group as below; regions may differ
+ *   - groupName: web
+ *     region: eu-west-1
+ *     configuration: { … }
+ *   - groupName: batch
+ *     region: eu-west-3
+ * decoys:                      # stacks of another template, which must be ignored
+ *   - stackName: CloneSquad-not-a-group
+ *     region: eu-west-1
+ * organization: {}             # optional, for every group (local/seed-stack.ts)
+ * ```
+ *
+ * One group: every section but `groupName` is optional.
  *
  * ```yaml
  * groupName: demo
@@ -13,7 +28,8 @@
  *   "nightly-off": "cron(0 20 * * ? *),config.active_parameter_set=nightly"
  * instances: […]             # local/seed-instances.ts
  * maintenanceWindows: […]    # local/seed-windows.ts
- * stack: {…}                 # local/seed-stack.ts
+ * stack: {…}                 # local/seed-stack.ts (a stack is always created; this adds to it)
+ * missingTables: [scheduler] # tables deleted after the stack is created (a broken group)
  * organization: {…}          # local/seed-stack.ts
  * ```
  */
@@ -25,13 +41,14 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import { validateGroupName } from '#shared/run/deployment';
+import { defaultTableNames, validateGroupName } from '#shared/run/deployment';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import { DYNAMODB_MAX_ITEM_BYTES, dynamoDbItemBytes } from '#shared/aws/dynamodb-item-size';
 import { checkRestorable } from '#shared/restore/restore';
@@ -47,25 +64,39 @@ import {
 } from '#local/seed-stack';
 import { applyWindowsSeed, parseWindowsSeed, type WindowSeed } from '#local/seed-windows';
 
-export interface Seed {
+export interface GroupSeed {
   groupName: string;
   region: string;
   tables: Record<BackupTable, Record<string, string>>;
   instances: InstanceSeed[];
   maintenanceWindows: WindowSeed[];
-  stack?: StackSeed;
+  stack: StackSeed;
+  /** Tables deleted once the stack created them. */
+  missingTables: BackupTable[];
+}
+
+export interface DecoySeed {
+  stackName: string;
+  region: string;
+}
+
+export interface Seed {
+  groups: GroupSeed[];
+  decoys: DecoySeed[];
   organization?: OrganizationSeed;
 }
 
-const KNOWN_SECTIONS = new Set([
+const GROUP_SECTIONS = new Set([
   'groupName',
   'region',
   ...BACKUP_TABLES,
   'instances',
   'maintenanceWindows',
   'stack',
-  'organization',
+  'missingTables',
 ]);
+const MULTI_SECTIONS = new Set(['groups', 'decoys', 'organization']);
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 export function parseSeed(text: string, source: string): Seed {
   let document: unknown;
@@ -78,16 +109,102 @@ export function parseSeed(text: string, source: string): Seed {
       'fix the YAML syntax',
     );
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new UserInputError(`seed file ${source}`, 'it is not a mapping', 'write it as in local/sample-seed.yaml');
-  }
-  const fields = document as Record<string, unknown>;
+  const fields = mapping(document, `seed file ${source}`);
+  const multi = 'groups' in fields;
+  const known = multi ? MULTI_SECTIONS : new Set([...GROUP_SECTIONS, 'organization']);
   for (const name of Object.keys(fields)) {
-    if (!KNOWN_SECTIONS.has(name)) {
+    if (!known.has(name)) {
       throw new UserInputError(
         `seed file ${source}`,
-        `"${name}" is not a known section`,
-        `use only ${[...KNOWN_SECTIONS].join(', ')}`,
+        `${quoteInput(name)} is not a known section`,
+        `use only ${[...known].join(', ')}${multi ? ' (the sections of a group go inside its entry of groups)' : ''}`,
+      );
+    }
+  }
+  const organization = parseOrganization(fields.organization, source);
+  if (!multi) return { groups: [parseGroup(fields, source)], decoys: [], ...(organization ? { organization } : {}) };
+  if (!Array.isArray(fields.groups) || fields.groups.length === 0) {
+    throw new UserInputError(
+      `seed file ${source}, section groups`,
+      'it is not a non-empty list',
+      'list one entry per group',
+    );
+  }
+  const groups = fields.groups.map((entry: unknown, index: number) =>
+    parseGroup(mapping(entry, `seed file ${source}, groups[${index}]`), `${source}, groups[${index}]`),
+  );
+  const seen = new Set<string>();
+  for (const group of groups) {
+    const id = `${group.region}/${group.groupName}`;
+    if (seen.has(id)) {
+      throw new UserInputError(
+        `seed file ${source}, group ${group.groupName}`,
+        `it is given twice in region ${group.region}`,
+        'give each group of a region once',
+      );
+    }
+    seen.add(id);
+  }
+  const decoys = (
+    Array.isArray(fields.decoys) ? fields.decoys : fields.decoys === undefined ? [] : [fields.decoys]
+  ).map((entry: unknown, index: number) => parseDecoy(entry, `seed file ${source}, decoys[${index}]`));
+  return { groups, decoys, ...(organization ? { organization } : {}) };
+}
+
+function mapping(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UserInputError(where, 'it is not a mapping', 'write it as in local/sample-seed.yaml');
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseRegion(value: unknown, where: string): string {
+  const region = value ?? 'us-east-1';
+  if (typeof region !== 'string' || !REGION.test(region)) {
+    throw new UserInputError(
+      where,
+      `region ${quoteInput(region)} is not an AWS region name`,
+      'write it like eu-west-1',
+    );
+  }
+  return region;
+}
+
+function parseOrganization(section: unknown, source: string): OrganizationSeed | undefined {
+  if (section === undefined) return undefined;
+  const organization = parseOrganizationSeed(section, source);
+  if (organization.accountName) {
+    // A named account would be a new member account with a random id on every run, so the run's
+    // partitions (accountid=…) would change from run to run.
+    throw new UserInputError(
+      `seed file ${source}, section organization`,
+      "a local run reports the emulator's own account, which the emulator always names master (master@example.com)",
+      'write "organization: {}" to create the organization; accountName and accountEmail cannot apply here',
+    );
+  }
+  return organization;
+}
+
+function parseDecoy(entry: unknown, where: string): DecoySeed {
+  const fields = mapping(entry, where);
+  const stackName = fields.stackName;
+  if (typeof stackName !== 'string' || !/^[A-Za-z][-A-Za-z0-9]{0,127}$/.test(stackName)) {
+    throw new UserInputError(
+      where,
+      `stackName ${quoteInput(stackName)} is not a stack name`,
+      'write it like CloneSquad-x',
+    );
+  }
+  return { stackName, region: parseRegion(fields.region, where) };
+}
+
+function parseGroup(fields: Record<string, unknown>, source: string): GroupSeed {
+  for (const name of Object.keys(fields)) {
+    if (!GROUP_SECTIONS.has(name)) {
+      throw new UserInputError(
+        `seed file ${source}`,
+        `${quoteInput(name)} is not a known section of a group`,
+        `use only ${[...GROUP_SECTIONS].join(', ')}`,
       );
     }
   }
@@ -98,15 +215,8 @@ export function parseSeed(text: string, source: string): Seed {
       'add for example "groupName: demo"',
     );
   }
-  const region = fields.region ?? 'us-east-1';
-  if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new UserInputError(
-      `seed file ${source}`,
-      `region ${quoteInput(region)} is not an AWS region name`,
-      'write it like eu-west-1',
-    );
-  }
-  const tables = {} as Seed['tables'];
+  const region = parseRegion(fields.region, `seed file ${source}`);
+  const tables = {} as GroupSeed['tables'];
   for (const table of BACKUP_TABLES) {
     const where = `seed file ${source}, section ${table}`;
     tables[table] = stringMapping(fields[table] ?? {}, where);
@@ -117,22 +227,15 @@ export function parseSeed(text: string, source: string): Seed {
     );
     checkEmulatorItemSize(tables[table], where);
   }
-  if (fields.organization !== undefined && fields.stack === undefined) {
+  const missingTables = fields.missingTables ?? [];
+  if (
+    !Array.isArray(missingTables) ||
+    missingTables.some((table) => !(BACKUP_TABLES as readonly unknown[]).includes(table))
+  ) {
     throw new UserInputError(
-      `seed file ${source}`,
-      'an organization section needs a stack section (discovery reads both)',
-      'add a stack section, or remove the organization section',
-    );
-  }
-  const organization =
-    fields.organization !== undefined ? parseOrganizationSeed(fields.organization, source) : undefined;
-  if (organization?.accountName) {
-    // A named account would be a new member account with a random id on every run, so the run's
-    // partitions (accountid=…) would change from run to run.
-    throw new UserInputError(
-      `seed file ${source}, section organization`,
-      "a local run reports the emulator's own account, which the emulator always names master (master@example.com)",
-      'write "organization: {}" to create the organization; accountName and accountEmail cannot apply here',
+      `seed file ${source}, section missingTables`,
+      `${quoteInput(missingTables)} is not a list of ${BACKUP_TABLES.join(', ')}`,
+      'write it like [scheduler]',
     );
   }
   return {
@@ -141,8 +244,8 @@ export function parseSeed(text: string, source: string): Seed {
     tables,
     instances: parseInstancesSeed(fields.instances, source),
     maintenanceWindows: parseWindowsSeed(fields.maintenanceWindows, source),
-    ...(fields.stack !== undefined ? { stack: parseStackSeed(fields.stack, source) } : {}),
-    ...(organization ? { organization } : {}),
+    stack: parseStackSeed(fields.stack ?? {}, source),
+    missingTables: missingTables as BackupTable[],
   };
 }
 
@@ -202,6 +305,11 @@ export async function createCloneSquadTable(dynamodb: DynamoDBClient, tableName:
     if (error instanceof ResourceInUseException) return;
     throw error;
   }
+  await enableTimeToLive(dynamodb, tableName);
+}
+
+/** TTL on `ExpirationTime`, as CloneSquad's tables have it (the emulator's CloudFormation leaves it off). */
+async function enableTimeToLive(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   await dynamodb.send(
     new UpdateTimeToLiveCommand({
       TableName: tableName,
@@ -229,20 +337,40 @@ export interface SeedClients {
   organizations: OrganizationsClient;
 }
 
-/** Creates everything the seed describes, through the real APIs. */
-export async function applySeed(
+/**
+ * Creates one group through the real APIs: its stack (which creates its two tables, as CloneSquad's
+ * does), the tables' rows, its instances and maintenance windows.
+ */
+export async function applyGroupSeed(
   clients: SeedClients,
-  seed: Seed,
-  tableNames: Record<BackupTable, string>,
+  seed: GroupSeed,
+  organization?: OrganizationSeed,
 ): Promise<void> {
+  await applyStackSeed(clients, seed.groupName, seed.stack, organization);
+  const tableNames = defaultTableNames(seed.groupName);
   for (const table of BACKUP_TABLES) {
-    await createCloneSquadTable(clients.dynamodb, tableNames[table]);
+    await enableTimeToLive(clients.dynamodb, tableNames[table]);
     const requests = Object.entries(seed.tables[table]).map(([key, value]) => ({
       PutRequest: { Item: { Key: { S: key }, Value: { S: value } } },
     }));
     await writeItems(clients.dynamodb, tableNames[table], requests);
   }
+  for (const table of seed.missingTables) {
+    await clients.dynamodb.send(new DeleteTableCommand({ TableName: tableNames[table] }));
+  }
   await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances);
   await applyWindowsSeed(clients.ssm, seed.groupName, seed.maintenanceWindows);
-  if (seed.stack) await applyStackSeed(clients, seed.groupName, seed.stack, seed.organization);
+}
+
+/** A stack of another template, with a `GroupName` parameter but no CloneSquad tables. */
+export async function applyDecoySeed(clients: Pick<SeedClients, 'cloudformation'>, seed: DecoySeed): Promise<void> {
+  await applyStackSeed(
+    { cloudformation: clients.cloudformation },
+    'decoy',
+    { name: seed.stackName, parameters: {}, noEcho: [], outputs: {} },
+    undefined,
+    {
+      withTables: false,
+    },
+  );
 }

@@ -1,12 +1,15 @@
 /**
  * Runs the deployed workflow definition, unchanged, with `aws-local-stepfunctions`: every Task that
- * names a function of serverless.yml calls that function's real handler in this process.
+ * names a function of the service (infra/functions.ts) calls that function's real handler in this
+ * process, with the function's own timeout.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
 import { clientSettings } from '#shared/aws/clients';
+import { FUNCTION_DESCRIPTIONS } from '#infra/functions';
+import type { FunctionName } from '#infra/deployment-config';
 import { PROJECT_ROOT } from '#local/python-env';
 
 // aws-local-stepfunctions calls Promise.withResolvers in every Task; Node 20 lacks it.
@@ -25,7 +28,6 @@ if (!('withResolvers' in Promise)) {
 }
 
 export const WORKFLOW_DEFINITION = join(PROJECT_ROOT, 'statemachine', 'workflow.asl.yaml');
-const SERVERLESS_CONFIG = join(PROJECT_ROOT, 'serverless.yml');
 
 type StateDefinition = {
   Type: string;
@@ -40,35 +42,18 @@ type LocalHandlers = NonNullable<
 >;
 export type EventLog = { type: string; [field: string]: unknown };
 
-/** The Serverless variable that names the crawler in the definition; the local runner supplies it. */
-export const CRAWLER_NAME_VARIABLE = 'self:custom.deployment.parameters.glueCrawlerName';
-
 /**
- * The definition as Serverless deploys it: `\${…}` variables in its strings are substituted from
- * `variables` (keyed by the expression, as Serverless resolves them at package time); any other
- * variable is refused, since the local runner could not know its value.
+ * The definition as Serverless deploys it. It holds no Serverless variable (`\${…}`), which the
+ * local runner could not resolve: one found is refused.
  */
-export function loadDefinition(
-  variables: Record<string, string> = {},
-  path = WORKFLOW_DEFINITION,
-): { States: Record<string, StateDefinition>; StartAt: string } {
-  const substitute = (value: unknown): unknown => {
-    if (typeof value === 'string') {
-      return value.replace(/\$\{([^}]*)\}/g, (variable, expression: string) => {
-        const known = variables[expression.trim()];
-        if (known === undefined) {
-          throw new Error(`${path}: the local runner has no value for ${variable}; pass it in the run's variables`);
-        }
-        return known;
-      });
-    }
-    if (Array.isArray(value)) return value.map(substitute);
-    if (typeof value === 'object' && value !== null) {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item)]));
-    }
-    return value;
-  };
-  return substitute(parse(readFileSync(path, 'utf8'), { merge: true })) as ReturnType<typeof loadDefinition>;
+export function loadDefinition(path = WORKFLOW_DEFINITION): {
+  States: Record<string, StateDefinition>;
+  StartAt: string;
+} {
+  const text = readFileSync(path, 'utf8');
+  const variable = /\$\{[^}]*\}/.exec(text);
+  if (variable) throw new Error(`${path}: the local runner cannot resolve the Serverless variable ${variable[0]}`);
+  return parse(text, { merge: true }) as ReturnType<typeof loadDefinition>;
 }
 
 /** Every Task state, nested ones included, with its Resource. */
@@ -86,28 +71,29 @@ export function functionNameOf(resource: unknown): string | undefined {
 }
 
 /**
- * Gives each Task that calls a serverless.yml function, unless it says otherwise, that function's
- * timeout. On AWS a Lambda Task waits as long as the function may run; aws-local-stepfunctions
- * otherwise fails any Task after 60 s (`States.Timeout`), which a large fleet on the emulator exceeds.
+ * Gives each Task that calls a function, unless it says otherwise, that function's timeout. On AWS a
+ * Lambda Task waits as long as the function may run; aws-local-stepfunctions otherwise fails any Task
+ * after 60 s (`States.Timeout`), which a large fleet on the emulator exceeds.
  */
 function applyFunctionTimeouts(states: Record<string, StateDefinition>): void {
-  const config = parse(readFileSync(SERVERLESS_CONFIG, 'utf8')) as {
-    provider: { timeout?: number };
-    functions: Record<string, { timeout?: number }>;
-  };
   for (const state of Object.values(states)) {
     for (const branch of state.Branches ?? []) applyFunctionTimeouts(branch.States);
     const functionName = state.Type === 'Task' ? functionNameOf(state.Resource) : undefined;
     if (functionName === undefined || 'TimeoutSeconds' in state || 'TimeoutSecondsPath' in state) continue;
-    // 6 s is Serverless's default function timeout.
-    Object.assign(state, { TimeoutSeconds: config.functions[functionName]?.timeout ?? config.provider.timeout ?? 6 });
+    Object.assign(state, { TimeoutSeconds: describedFunction(functionName).timeout });
   }
 }
 
-async function loadHandler(functionName: string): Promise<Handler> {
-  const config = parse(readFileSync(SERVERLESS_CONFIG, 'utf8')) as { functions: Record<string, { handler: string }> };
-  const declared = config.functions[functionName]?.handler;
-  if (!declared) throw new Error(`serverless.yml declares no function "${functionName}", which the workflow calls`);
+function describedFunction(functionName: string) {
+  const description = FUNCTION_DESCRIPTIONS[functionName as FunctionName];
+  if (!description)
+    throw new Error(`infra/functions.ts describes no function "${functionName}", which the workflow calls`);
+  return description;
+}
+
+/** A function's real handler, loaded from its module. */
+export async function loadHandler(functionName: string): Promise<Handler> {
+  const declared = describedFunction(functionName).handler;
   const [modulePath, exportName] = [
     declared.slice(0, declared.lastIndexOf('.')),
     declared.slice(declared.lastIndexOf('.') + 1),
@@ -250,13 +236,18 @@ export interface WorkflowRun {
  */
 export type TaskInterceptor = (stateName: string, invoke: () => Promise<unknown>, input?: unknown) => Promise<unknown>;
 
+/** The execution as Step Functions names it, for `$$.Execution` (its ARN, name and start). */
+export interface ExecutionContext {
+  arn: string;
+  name: string;
+  startTime?: string;
+}
+
 export async function runWorkflow(
   input: unknown = {},
-  variables: Record<string, string> = {},
-  definitionPath = WORKFLOW_DEFINITION,
-  options: { aroundTask?: TaskInterceptor } = {},
+  options: { aroundTask?: TaskInterceptor; execution?: ExecutionContext; definitionPath?: string } = {},
 ): Promise<WorkflowRun> {
-  const definition = loadDefinition(variables, definitionPath);
+  const definition = loadDefinition(options.definitionPath);
   applyFunctionTimeouts(definition.States);
   const emulated = emulateJsonToString(definition.States);
   const localHandlers: LocalHandlers = {};
@@ -268,8 +259,19 @@ export async function runWorkflow(
     localHandlers[stateName] = async (event) => (await aroundTask(stateName, invoke(event), event)) as JsonValue;
   }
   const machine = validatedMachine(definition);
+  const context = options.execution
+    ? {
+        Execution: {
+          Id: options.execution.arn,
+          Name: options.execution.name,
+          StartTime: options.execution.startTime ?? new Date().toISOString(),
+          Input: input as JsonValue,
+        },
+      }
+    : undefined;
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers: localHandlers, retryIntervalOverrides: retryOverrides(definition.States) },
+    ...(context ? { context } : {}),
   });
   const events: EventLog[] = [];
   const collecting = (async () => {
@@ -293,11 +295,24 @@ export async function runWorkflow(
   }
 }
 
+/**
+ * The summary of an execution: the summary step's output; when it failed the execution with
+ * `PartsFailed`, the summary its error carries (the message of the Lambda error in the cause).
+ */
 function summaryOf(events: EventLog[]): unknown {
   const exits = events.filter(
     (event) => event.type === 'StateExited' && (event.state as { name: string }).name === SUMMARY_STATE,
   );
-  return (exits.at(-1)?.state as { output?: unknown } | undefined)?.output;
+  const output = (exits.at(-1)?.state as { output?: unknown } | undefined)?.output;
+  if (output !== undefined) return output;
+  const failure = events.find((event) => event.type === 'ExecutionFailed') as
+    { Error?: string; Cause?: string } | undefined;
+  if (failure?.Error !== 'PartsFailed') return undefined;
+  try {
+    return JSON.parse((JSON.parse(failure.Cause ?? '') as { errorMessage: string }).errorMessage);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Local runs skip the retry back-off sleeps. */

@@ -1,7 +1,8 @@
 /**
  * One Configuration or Scheduler table, read once and written twice: its YAML backup archive and its
- * CMDB metadata partition (SPEC §4–6). Each write is a part of its own, so a failure of one never
- * hides the other; a failed read fails both.
+ * CMDB metadata partition. Each write is a part of its own, so a failure of one never hides the
+ * other; a failed read fails both. A caller may add one more part that works from the rows read (the
+ * Configuration table's branch applies the group's `backup.cron` to its schedule), failed with them.
  */
 import {
   archiveBackup,
@@ -37,12 +38,16 @@ export async function exportTable(
     now?: Date;
     /** The writes asked for (a narrowed run); both by default. One not asked for is skipped. */
     write?: { backup: boolean; metadata: boolean };
+    /** One more part made from the rows read, with them. */
+    fromRows?: { part: string; run: (rows: TableRow[]) => Promise<PartResult> };
   },
-): Promise<[BackupPartResult | PartResult, MetadataPartResult | PartResult]> {
-  const { table, executionStartTime } = request;
+): Promise<(PartResult | MetadataPartResult)[]> {
+  const { table, executionStartTime, fromRows } = request;
   const write = request.write ?? { backup: true, metadata: true };
   const notRequested = [notRequestedPart(backupPartName(table)), notRequestedPart(metadataPartName(table))];
-  if (!write.backup && !write.metadata) return [notRequested[0], notRequested[1]];
+  if (!write.backup && !write.metadata) {
+    return [...notRequested, ...(fromRows ? [notRequestedPart(fromRows.part)] : [])];
+  }
   let contents;
   try {
     contents = await readBackupTable(clients.dynamodb, deployment, table, request.now);
@@ -50,11 +55,12 @@ export async function exportTable(
     return [
       failedPart(backupPartName(table), error),
       { ...failedPart(metadataPartName(table), error), newPartition: false },
+      ...(fromRows ? [failedPart(fromRows.part, error)] : []),
     ];
   }
   const updatedAt = naiveUtc(executionStartTime);
   const rows = contents.rows;
-  const [backup, metadata] = await Promise.allSettled([
+  const [backup, metadata, extra] = await Promise.allSettled([
     write.backup ? archiveBackup(clients.s3, deployment, table, contents, executionStartTime) : notRequested[0],
     write.metadata
       ? writeMetadataTable(
@@ -64,11 +70,13 @@ export async function exportTable(
           rows.map((row) => tableRowRecord(row, updatedAt)),
         )
       : notRequested[1],
+    fromRows?.run(rows),
   ]);
   return [
     backup.status === 'fulfilled' ? backup.value : failedPart(backupPartName(table), backup.reason),
     metadata.status === 'fulfilled'
       ? metadata.value
       : { ...failedPart(metadataPartName(table), metadata.reason), newPartition: false },
+    ...(fromRows ? [extra.status === 'fulfilled' ? extra.value! : failedPart(fromRows.part, extra.reason)] : []),
   ];
 }

@@ -28,7 +28,7 @@ export function metadataPartName(table: MetadataTable): string {
   return `metadata/${table}`;
 }
 
-async function listFolder(s3: S3Client, bucket: string, folder: string): Promise<string[]> {
+export async function listFolder(s3: S3Client, bucket: string, folder: string): Promise<string[]> {
   const keys: string[] = [];
   try {
     for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: `${folder}/` })) {
@@ -41,7 +41,7 @@ async function listFolder(s3: S3Client, bucket: string, folder: string): Promise
   return keys;
 }
 
-async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
+export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
   for (let start = 0; start < keys.length; start += 1000) {
     const batch = keys.slice(start, start + 1000);
     const response = await s3.send(

@@ -1,14 +1,14 @@
-import { deploymentFromEnvironment, ENVIRONMENT, type Deployment } from '#shared/run/deployment';
+import { ENVIRONMENT, settingsFromEnvironment, type ServiceSettings } from '#shared/run/deployment';
 
-let cached: { key: string; deployment: Deployment } | undefined;
+let cached: { key: string; settings: ServiceSettings } | undefined;
 
 /**
- * The deployment of this function instance, read from the environment on first use. Read again if
- * the environment changed: never on Lambda, but local runs and tests set up several deployments in
- * one process.
+ * The settings of this function instance, read from the environment on first use. Read again if the
+ * environment changed: never on Lambda, but local runs and tests set up several deployments in one
+ * process.
  */
-export function currentDeployment(): Deployment {
+export function currentSettings(): ServiceSettings {
   const key = JSON.stringify(Object.values(ENVIRONMENT).map((name) => process.env[name] ?? null));
-  if (cached?.key !== key) cached = { key, deployment: deploymentFromEnvironment() };
-  return cached.deployment;
+  if (cached?.key !== key) cached = { key, settings: settingsFromEnvironment() };
+  return cached.settings;
 }

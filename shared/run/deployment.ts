@@ -5,23 +5,50 @@
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import type { BackupTable, PartitionIdentity } from '#shared/aws/s3-layout';
 import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
+import { groupNameProblem } from '#shared/run/group-name';
 
+/**
+ * What the exporters of one group need: where to write, the group's tables and stack, and the zone
+ * its `localcron()` values are read in. Built per execution from the service's settings and the
+ * group the execution serves ({@link groupDeployment}).
+ */
 export interface Deployment extends PartitionIdentity {
   /** `null` when `MetadataAndBackupS3Path` is empty: the feature is off. */
   destination: S3Location | null;
   tables: Record<BackupTable, string>;
   kmsKeyArn?: string;
+  /** The group's zone: this service's TimeZone when set, else its CloneSquad stack's, else its region's. */
   timeZone: string;
   cloneSquadStackName: string;
   userSuppliedJsonMetadata: string;
   glueCrawlerName?: string;
-  /** The backup schedule's name; `undefined` when none is deployed (the feature is off). */
-  scheduleName?: string;
-  /** The workflow's state machine, which scheduled runs start. */
+}
+
+/** The service's own settings, the same for every group it serves (one per deployment). */
+export interface ServiceSettings {
+  /** The one group served; `undefined`: every CloneSquad group of the account and region. */
+  groupName?: string;
+  accountId: string;
+  region: string;
+  destination: S3Location | null;
+  kmsKeyArn?: string;
+  /** The TimeZone parameter: when set, every group's `localcron()` is read in it. */
+  timeZone?: string;
+  /** Single-group mode: the stack and tables the parameters name. */
+  cloneSquadStackName?: string;
+  tables?: Record<BackupTable, string>;
+  userSuppliedJsonMetadata: string;
+  glueCrawlerName?: string;
+  /** EventBridge Scheduler group holding one schedule per group; `undefined` when the feature is off. */
+  scheduleGroup?: string;
+  /** What each group's schedule starts: the function that names the slot's execution, and the role. */
+  scheduledRunFunctionArn?: string;
+  scheduleRoleArn?: string;
+  /** The workflow's state machine, which scheduled runs and the fan-out start. */
   stateMachineArn?: string;
 }
 
-/** Names of the environment variables, one per deployment parameter. */
+/** Names of the environment variables, one per setting. */
 export const ENVIRONMENT = {
   groupName: 'GROUP_NAME',
   accountId: 'ACCOUNT_ID',
@@ -34,23 +61,11 @@ export const ENVIRONMENT = {
   cloneSquadStackName: 'CLONESQUAD_STACK_NAME',
   userSuppliedJsonMetadata: 'USER_SUPPLIED_JSON_METADATA',
   glueCrawlerName: 'GLUE_CRAWLER_NAME',
-  scheduleName: 'BACKUP_SCHEDULE_NAME',
+  scheduleGroup: 'BACKUP_SCHEDULE_GROUP',
+  scheduledRunFunctionArn: 'SCHEDULED_RUN_FUNCTION_ARN',
+  scheduleRoleArn: 'BACKUP_SCHEDULE_ROLE_ARN',
   stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
-
-/**
- * Why `name` cannot be a CloneSquad group name, or `undefined` when it can. The name is part of
- * DynamoDB table names and of S3 keys, so it is held to the characters both accept safely.
- */
-export function groupNameProblem(name: string): string | undefined {
-  if (name === '') return 'is empty';
-  if (name.length > 64) return `is ${name.length} characters long, more than 64`;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    return 'may hold only letters, digits, "_", "." and "-", and must begin with a letter or digit';
-  }
-  if (name.includes('..')) return 'must not contain ".."';
-  return undefined;
-}
 
 export function validateGroupName(name: string): string {
   const problem = groupNameProblem(name);
@@ -115,25 +130,58 @@ function optional(env: Environment, name: string): string | undefined {
   return value ? value : undefined;
 }
 
-export function deploymentFromEnvironment(env: Environment = process.env): Deployment {
-  const groupName = validateGroupName(required(env, ENVIRONMENT.groupName));
-  const defaults = defaultTableNames(groupName);
+export function settingsFromEnvironment(env: Environment = process.env): ServiceSettings {
+  const groupName = optional(env, ENVIRONMENT.groupName);
+  const timeZone = optional(env, ENVIRONMENT.timeZone);
+  const kmsKeyArn = optional(env, ENVIRONMENT.kmsKeyArn);
+  const single = groupName === undefined ? undefined : validateGroupName(groupName);
+  const defaults = single === undefined ? undefined : defaultTableNames(single);
   return {
-    groupName,
+    groupName: single,
     accountId: required(env, ENVIRONMENT.accountId),
     region: required(env, ENVIRONMENT.region),
     destination: parseS3Path(env[ENVIRONMENT.destination]),
-    tables: {
-      configuration: optional(env, ENVIRONMENT.configurationTable) ?? defaults.configuration,
-      scheduler: optional(env, ENVIRONMENT.schedulerTable) ?? defaults.scheduler,
-    },
-    kmsKeyArn: optional(env, ENVIRONMENT.kmsKeyArn) && validateKmsKeyArn(env[ENVIRONMENT.kmsKeyArn]!.trim()),
-    timeZone: validateTimeZone(optional(env, ENVIRONMENT.timeZone) ?? 'UTC'),
-    cloneSquadStackName: optional(env, ENVIRONMENT.cloneSquadStackName) ?? `CloneSquad-${groupName}`,
+    kmsKeyArn: kmsKeyArn && validateKmsKeyArn(kmsKeyArn),
+    timeZone: timeZone && validateTimeZone(timeZone),
+    ...(single !== undefined && defaults
+      ? {
+          cloneSquadStackName: optional(env, ENVIRONMENT.cloneSquadStackName) ?? defaultStackName(single),
+          tables: {
+            configuration: optional(env, ENVIRONMENT.configurationTable) ?? defaults.configuration,
+            scheduler: optional(env, ENVIRONMENT.schedulerTable) ?? defaults.scheduler,
+          },
+        }
+      : {}),
     userSuppliedJsonMetadata: env[ENVIRONMENT.userSuppliedJsonMetadata] ?? '',
     glueCrawlerName: optional(env, ENVIRONMENT.glueCrawlerName),
-    scheduleName: optional(env, ENVIRONMENT.scheduleName),
+    scheduleGroup: optional(env, ENVIRONMENT.scheduleGroup),
+    scheduledRunFunctionArn: optional(env, ENVIRONMENT.scheduledRunFunctionArn),
+    scheduleRoleArn: optional(env, ENVIRONMENT.scheduleRoleArn),
     stateMachineArn: optional(env, ENVIRONMENT.stateMachineArn),
+  };
+}
+
+/** The stack name a single-group deployment reads when CloneSquadStackName is not given. */
+export function defaultStackName(groupName: string): string {
+  return `CloneSquad-${groupName}`;
+}
+
+/** What the exporters of one group need, from the service's settings and the group's own facts. */
+export function groupDeployment(
+  settings: ServiceSettings,
+  group: { groupName: string; tables: Record<BackupTable, string>; stackName: string; timeZone: string },
+): Deployment {
+  return {
+    groupName: group.groupName,
+    accountId: settings.accountId,
+    region: settings.region,
+    destination: settings.destination,
+    tables: group.tables,
+    kmsKeyArn: settings.kmsKeyArn,
+    timeZone: group.timeZone,
+    cloneSquadStackName: group.stackName,
+    userSuppliedJsonMetadata: settings.userSuppliedJsonMetadata,
+    glueCrawlerName: settings.glueCrawlerName,
   };
 }
 

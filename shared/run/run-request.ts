@@ -1,12 +1,14 @@
 /**
- * The execution input (SPEC §8): what a console StartExecution, the `backup` API and the schedule
- * may ask of one run. `{}` runs everything; `{"parts": [...]}` narrows the run to the parts named.
+ * The execution input: what a console StartExecution, the `backup` API and the schedules may ask of
+ * one run. `{}` runs everything for every group the deployment serves; `{"groupName": G}` runs one
+ * group; `{"parts": [...]}` narrows the run to the parts named.
  * The JSON Schema below is the contract: the API validates request bodies against it (an API
  * Gateway model), and the workflow's first step validates any input with {@link parseRunRequest},
  * which follows the same schema and names the field and the allowed values when it refuses.
  */
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import { BACKUP_TABLES, METADATA_TABLES } from '#shared/aws/s3-layout';
+import { GROUP_NAME_PATTERN, groupNameProblem, MAX_GROUP_NAME_CHARS } from '#shared/run/group-name';
 
 /** Parts a run can be narrowed to, as the summary names them. */
 export const RUN_PARTS = [
@@ -52,10 +54,17 @@ const ALLOWED_VALUES = [...Object.keys(PART_GROUPS), ...RUN_PARTS];
 export const RUN_REQUEST_SCHEMA = {
   $schema: 'http://json-schema.org/draft-04/schema#',
   title: 'BackupRunRequest',
-  description: 'Execution input: {} runs everything; "parts" narrows the run.',
+  description:
+    'Execution input: {} runs everything for every group; "groupName" runs one group; "parts" narrows the run.',
   type: 'object',
   additionalProperties: false,
   properties: {
+    groupName: {
+      description: 'The CloneSquad group to run; every group the deployment serves when absent.',
+      type: 'string',
+      pattern: GROUP_NAME_PATTERN.source,
+      maxLength: MAX_GROUP_NAME_CHARS,
+    },
     parts: {
       description: 'Parts to run; "backups" and "metadata" stand for every part of their kind.',
       type: 'array',
@@ -66,9 +75,10 @@ export const RUN_REQUEST_SCHEMA = {
   },
 } as const;
 
-/** The run as the workflow carries it: the parts to produce, in {@link RUN_PARTS} order. */
-export interface RunPlan {
+/** What an input asks for: the parts to produce, in {@link RUN_PARTS} order, and the group if one is named. */
+export interface RunRequest {
   requestedParts: RunPart[];
+  groupName?: string;
 }
 
 function refuse(field: string, problem: string, fix: string): never {
@@ -76,7 +86,8 @@ function refuse(field: string, problem: string, fix: string): never {
 }
 
 const ALLOWED_TEXT = ALLOWED_VALUES.map((value) => JSON.stringify(value)).join(', ');
-const EXAMPLE = 'for example {} to run everything, or {"parts": ["backups", "metadata/instances"]}';
+const EXAMPLE =
+  'for example {} to run everything, {"groupName": "web"} for one group, or {"parts": ["backups", "metadata/instances"]}';
 
 /**
  * Validates an execution input and expands it into the parts to run. Throws a
@@ -86,7 +97,7 @@ const EXAMPLE = 'for example {} to run everything, or {"parts": ["backups", "met
  * parseRunRequest({ parts: ['backups', 'metadata/volumes'] }).requestedParts;
  * // ['backup/configuration', 'backup/scheduler', 'metadata/instances', 'metadata/volumes']
  */
-export function parseRunRequest(input: unknown): RunPlan {
+export function parseRunRequest(input: unknown): RunRequest {
   if (input === null || input === undefined) return { requestedParts: [...RUN_PARTS] };
   if (typeof input !== 'object' || Array.isArray(input)) {
     refuse(
@@ -95,16 +106,18 @@ export function parseRunRequest(input: unknown): RunPlan {
       `give a JSON object, ${EXAMPLE}`,
     );
   }
-  const unknown = Object.keys(input).filter((field) => field !== 'parts');
+  const unknown = Object.keys(input).filter((field) => field !== 'parts' && field !== 'groupName');
   if (unknown.length > 0) {
     refuse(
       ` field ${unknown.map((field) => quoteInput(field)).join(', ')}`,
       'no such field',
-      `the only field is "parts" (an array of ${ALLOWED_TEXT}), ${EXAMPLE}`,
+      `the fields are "groupName" (a CloneSquad group) and "parts" (an array of ${ALLOWED_TEXT}), ${EXAMPLE}`,
     );
   }
+  const groupName = parseGroupName((input as { groupName?: unknown }).groupName);
+  const group = groupName === undefined ? {} : { groupName };
   const parts = (input as { parts?: unknown }).parts;
-  if (parts === undefined) return { requestedParts: [...RUN_PARTS] };
+  if (parts === undefined) return { requestedParts: [...RUN_PARTS], ...group };
   if (!Array.isArray(parts)) {
     refuse('.parts', `it is ${quoteInput(parts)}, not an array`, `give an array of ${ALLOWED_TEXT}`);
   }
@@ -128,7 +141,20 @@ export function parseRunRequest(input: unknown): RunPlan {
   for (const group of PRODUCED_TOGETHER) {
     if (group.some((part) => wanted.has(part))) for (const part of group) wanted.add(part);
   }
-  return { requestedParts: RUN_PARTS.filter((part) => wanted.has(part)) };
+  return { requestedParts: RUN_PARTS.filter((part) => wanted.has(part)), ...group };
+}
+
+function parseGroupName(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = typeof value === 'string' ? groupNameProblem(value) : 'is not a string';
+  if (problem) {
+    refuse(
+      '.groupName',
+      `${quoteInput(value)} is not a group name: it ${problem}`,
+      'give the GroupName of a CloneSquad deployment of this account and region, or leave "groupName" out to run every group',
+    );
+  }
+  return value as string;
 }
 
 /**

@@ -140,6 +140,8 @@ export interface ExecutionSummary {
   parts: PartResult[];
   /** One line for humans and for the failure cause shown in the console. */
   message: string;
+  /** What is worth knowing about the group itself (its stack missing, a second export elsewhere…). */
+  warnings?: string[];
 }
 
 /**
@@ -176,11 +178,29 @@ export function normalizePart(raw: RawPartResult): PartResult {
 }
 
 /**
- * A failed execution's cause is the summary's JSON, and Step Functions keeps 32,768 characters of a
- * cause: past that the `backup` API could not answer it as JSON. The summary's JSON is kept within
- * this many UTF-8 bytes (never fewer than its characters), with room to spare.
+ * A failed execution's cause is the summary step's error, whose message is the summary's JSON (see
+ * {@link partsFailedError}), and Step Functions keeps 32,768 characters of a cause: past that the
+ * summary could not be read back as JSON. The whole cause is kept within this many UTF-8 bytes
+ * (never fewer than its characters), with room to spare.
  */
 export const MAX_SUMMARY_BYTES = 32_000;
+
+/** The error the summary step ends a failed execution with: its message is the summary's JSON. */
+export class PartsFailed extends Error {
+  constructor(summary: ExecutionSummary) {
+    super(JSON.stringify(summary));
+    this.name = 'PartsFailed';
+    // Lambda sends the stack as the error's trace, inside the cause: only the name, so the cause holds the summary.
+    this.stack = 'PartsFailed';
+  }
+}
+
+/** The cause Step Functions records when the summary step throws {@link PartsFailed}. */
+export function partsFailedCause(summary: ExecutionSummary): string {
+  return JSON.stringify({ errorType: 'PartsFailed', errorMessage: JSON.stringify(summary), trace: ['PartsFailed'] });
+}
+
+const causeBytes = (summary: ExecutionSummary) => Buffer.byteLength(partsFailedCause(summary), 'utf8');
 
 const MAX_HEADER_CHARS = 100;
 
@@ -189,7 +209,12 @@ const MAX_HEADER_CHARS = 100;
  * shown ever shorter until it fits, and should even their names not fit (thousands of parts), the
  * failed ones come first and the message says how many are left out. Counts always cover every part.
  */
-export function summarize(groupName: string, executionStartTime: string, rawParts: RawPartResult[]): ExecutionSummary {
+export function summarize(
+  groupName: string,
+  executionStartTime: string,
+  rawParts: RawPartResult[],
+  groupWarnings: string[] = [],
+): ExecutionSummary {
   const parts = rawParts.map(normalizePart);
   const counts: Record<PartStatus, number> = { ok: 0, failed: 0, skipped: 0 };
   for (const part of parts) counts[part.status] += 1;
@@ -199,6 +224,7 @@ export function summarize(groupName: string, executionStartTime: string, rawPart
     groupName: group,
     executionStartTime: cutText(executionStartTime, MAX_HEADER_CHARS),
     counts,
+    ...(groupWarnings.length > 0 ? { warnings: boundedWarnings(groupWarnings, 3) } : {}),
   };
   const tally = `${group}: ${counts.ok} ok, ${counts.failed} failed, ${counts.skipped} skipped`;
   const message = (shown: PartResult[], max: number) => {
@@ -211,7 +237,7 @@ export function summarize(groupName: string, executionStartTime: string, rawPart
   for (const fitting of FITTINGS) {
     fitted = parts.map((part) => fitPart(part, fitting));
     summary = { ...header, parts: fitted, message: message(fitted, fitting.message) };
-    if (jsonBytes(summary) <= MAX_SUMMARY_BYTES) return summary;
+    if (causeBytes(summary) <= MAX_SUMMARY_BYTES) return summary;
   }
   return withPartsLeftOut(summary!, fitted);
 }
@@ -219,13 +245,14 @@ export function summarize(groupName: string, executionStartTime: string, rawPart
 function withPartsLeftOut(summary: ExecutionSummary, parts: PartResult[]): ExecutionSummary {
   const note = (count: number) => `; ${count} parts left out of this summary (each function's log has its results)`;
   const base = { ...summary, parts: [], message: `${summary.message}${note(parts.length)}` };
-  let budget = MAX_SUMMARY_BYTES - jsonBytes(base);
+  let budget = MAX_SUMMARY_BYTES - causeBytes(base);
   const failedFirst = parts
     .map((part, index) => ({ part, index }))
     .sort((a, b) => Number(b.part.status === 'failed') - Number(a.part.status === 'failed'));
   const kept = new Set<number>();
   for (const { part, index } of failedFirst) {
-    const cost = jsonBytes(part) + 1;
+    // Inside the cause, the summary's JSON is itself a JSON string: escaping at most doubles a part.
+    const cost = 2 * jsonBytes(part) + 2;
     if (cost > budget) break;
     budget -= cost;
     kept.add(index);

@@ -1,43 +1,87 @@
 /**
- * The backup schedule (SPEC §8): an EventBridge Scheduler schedule, hourly by default, that the
- * Configuration-table key `backup.cron` changes without a redeploy (shared/backup-cron.ts). The key
- * is read strongly consistently and the schedule is updated only when it differs; an invalid value
- * keeps the current schedule and the result says why. Run by every execution and on every change of
- * the key (the table's stream, filtered to that key).
+ * Each group's backup schedule: one EventBridge Scheduler schedule per group, named after the group,
+ * in the deployment's own schedule group (deleting the stack deletes them all). Its expression
+ * follows the group's effective `backup.cron` (shared/schedule/backup-cron.ts) without a redeploy:
+ * the configuration branch of every run applies the value it has just read, and the groups'
+ * reconciliation (shared/groups/reconcile.ts) creates the schedule of a new group, applies
+ * changes that no run sees (a disabled schedule runs nothing) and deletes the schedule of a group
+ * that is gone. An invalid value keeps the current schedule, and the part says why.
  */
-import { GetItemCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
   GetScheduleCommand,
-  ResourceNotFoundException as ScheduleNotFoundException,
+  paginateListSchedules,
+  ResourceNotFoundException,
   UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
   type GetScheduleCommandOutput,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { describeError, quoteInput, UserInputError } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
+import type { ServiceSettings } from '#shared/run/deployment';
+import { failedPart, type PartResult } from '#shared/run/summary';
 import {
   BACKUP_CRON_KEY,
+  DEFAULT_SCHEDULE_EXPRESSION,
   describeSetting,
   desiredSchedule,
-  SCHEDULE_GROUP,
   SCHEDULE_PART,
   upcomingRuns,
   type DesiredSchedule,
   type ScheduleSetting,
 } from '#shared/schedule/backup-cron';
-import { failedPart, skippedPart, type PartResult } from '#shared/run/summary';
 
-export interface ScheduleClients {
-  dynamodb: DynamoDBClient;
-  scheduler: SchedulerClient;
+/** Where the deployment keeps its groups' schedules, and what they start. */
+export interface ScheduleTarget {
+  scheduleGroup: string;
+  /** The function that starts a slot's execution (shared/schedule/scheduled-run.ts). */
+  functionArn: string;
+  /** The role Scheduler assumes to invoke it. */
+  roleArn: string;
 }
 
-export interface ScheduleTarget {
-  /** The schedule's name; empty when the deployment has none (MetadataAndBackupS3Path empty). */
-  scheduleName?: string;
-  configurationTable: string;
-  /** The deployment's `TimeZone`, for `localcron()`. */
-  timeZone: string;
+/** Where the groups' schedules are, or `undefined` when the feature is off (no schedule group). */
+export function scheduleTargetOf(settings: ServiceSettings): ScheduleTarget | undefined {
+  if (!settings.scheduleGroup || !settings.scheduledRunFunctionArn || !settings.scheduleRoleArn) return undefined;
+  return {
+    scheduleGroup: settings.scheduleGroup,
+    functionArn: settings.scheduledRunFunctionArn,
+    roleArn: settings.scheduleRoleArn,
+  };
+}
+
+/** The input a group's schedule hands the starting function: the slot, and the group. */
+export function scheduleInput(groupName: string): string {
+  // <aws.scheduler.scheduled-time> is Scheduler's own placeholder, replaced at each slot.
+  return JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>', groupName });
+}
+
+/** The Configuration keys the effective `backup.cron` is resolved from, but the parameter sets' own. */
+export const SCHEDULE_ROW_KEYS = ['override:backup.cron', 'config.active_parameter_set', BACKUP_CRON_KEY] as const;
+
+/** A parameter set's own `backup.cron` key. */
+export function parameterSetCronKey(set: string): string {
+  return `[${set}]${BACKUP_CRON_KEY}`;
+}
+
+/** Every key the effective `backup.cron` may be resolved from, `*` standing for any parameter set. */
+export const SCHEDULE_ROW_KEY_PATTERNS = [...SCHEDULE_ROW_KEYS, parameterSetCronKey('*')] as const;
+
+/** A Configuration table row, as far as the schedule is concerned. */
+export interface ConfigurationRow {
+  key: string;
+  value: string;
+}
+
+/**
+ * The effective `backup.cron` of a group's Configuration rows, and the key it came from.
+ */
+export function effectiveValue(rows: readonly ConfigurationRow[]): { value: string | undefined; key: string } {
+  const row = rows.find((candidate) => candidate.key === BACKUP_CRON_KEY);
+  return { value: row?.value, key: BACKUP_CRON_KEY };
 }
 
 function currentSetting(schedule: GetScheduleCommandOutput): ScheduleSetting {
@@ -48,34 +92,17 @@ function currentSetting(schedule: GetScheduleCommandOutput): ScheduleSetting {
   };
 }
 
-/** `backup.cron`'s value, or `undefined` when the row is absent or expired (TTL deletes lazily). */
-async function readBackupCron(dynamodb: DynamoDBClient, table: string, now: Date): Promise<string | undefined> {
-  let item;
+async function getSchedule(
+  scheduler: SchedulerClient,
+  target: ScheduleTarget,
+  groupName: string,
+): Promise<GetScheduleCommandOutput | undefined> {
   try {
-    ({ Item: item } = await dynamodb.send(
-      new GetItemCommand({ TableName: table, Key: { Key: { S: BACKUP_CRON_KEY } }, ConsistentRead: true }),
-    ));
+    return await scheduler.send(new GetScheduleCommand({ Name: groupName, GroupName: target.scheduleGroup }));
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) {
-      throw new UserInputError(
-        `ConfigurationTable ${quoteInput(table)}`,
-        'no DynamoDB table of that name exists in this account and region',
-        'check that the CloneSquad deployment exists here, or redeploy with ConfigurationTable set to its table name',
-      );
-    }
+    if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
   }
-  if (!item) return undefined;
-  const expiration = Number(item.ExpirationTime?.N);
-  if (Number.isFinite(expiration) && expiration < now.getTime() / 1000) return undefined;
-  if (item.Value?.S === undefined) {
-    throw new UserInputError(
-      BACKUP_CRON_KEY,
-      `its value is ${item.Value ? `a ${Object.keys(item.Value)[0]} value` : 'missing'}, not a string`,
-      'write it again as a string (DynamoDB type S)',
-    );
-  }
-  return item.Value.S;
 }
 
 function nextRunText(setting: ScheduleSetting, now: Date): string {
@@ -83,91 +110,167 @@ function nextRunText(setting: ScheduleSetting, now: Date): string {
   return next ? `; next run ${next.toISOString()}` : '';
 }
 
+export interface AppliedSchedule {
+  /** What the schedule says now. */
+  setting: ScheduleSetting;
+  /** What it said before, when it changed or was created (`undefined` before creation). */
+  before?: ScheduleSetting;
+  changed: boolean;
+}
+
 /**
- * Makes the schedule say what `backup.cron` asks for, and answers the `schedule` part: `ok` (with
- * what it found or changed), `failed` (an invalid value or a missing table or schedule: the
- * schedule is left as it is, and the error says why), or `skipped` (no schedule is deployed).
+ * Makes the group's schedule say what `desired` asks, creating it when it does not exist yet (a
+ * disabled value creates it disabled, at the default expression, so that re-enabling it is an
+ * update like any other).
  */
-export async function reconcileSchedule(
-  clients: ScheduleClients,
+export async function applyGroupSchedule(
+  scheduler: SchedulerClient,
   target: ScheduleTarget,
+  groupName: string,
+  desired: DesiredSchedule,
+  group: { stackId?: string } = {},
+): Promise<AppliedSchedule> {
+  const existing = await getSchedule(scheduler, target, groupName);
+  const stackId = group.stackId ?? stackIdIn(existing?.Description);
+  const description = scheduleDescription(groupName, stackId);
+  const current = existing ? currentSetting(existing) : undefined;
+  const wanted: ScheduleSetting =
+    desired.state === 'DISABLED'
+      ? { expression: DEFAULT_SCHEDULE_EXPRESSION, timeZone: 'UTC', ...current, state: 'DISABLED' }
+      : desired;
+  if (
+    current &&
+    current.expression === wanted.expression &&
+    current.timeZone === wanted.timeZone &&
+    current.state === wanted.state &&
+    existing?.Description === description
+  ) {
+    return { setting: current, changed: false };
+  }
+  const schedule: CreateScheduleCommandInput = {
+    Name: groupName,
+    GroupName: target.scheduleGroup,
+    Description: description,
+    ScheduleExpression: wanted.expression,
+    ScheduleExpressionTimezone: wanted.timeZone,
+    State: wanted.state,
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    Target: {
+      Arn: target.functionArn,
+      RoleArn: target.roleArn,
+      Input: scheduleInput(groupName),
+      RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 },
+    },
+  };
+  if (!existing) {
+    try {
+      await scheduler.send(new CreateScheduleCommand(schedule));
+      return { setting: wanted, changed: true };
+    } catch (error) {
+      // Another run created it meanwhile: bring it to this value as an update.
+      if (!(error instanceof ConflictException)) throw error;
+    }
+  }
+  // UpdateSchedule replaces the whole schedule: what this service does not manage is sent back as it is.
+  await scheduler.send(
+    new UpdateScheduleCommand({
+      ...schedule,
+      StartDate: existing?.StartDate,
+      EndDate: existing?.EndDate,
+      KmsKeyArn: existing?.KmsKeyArn,
+      ActionAfterCompletion: existing?.ActionAfterCompletion,
+    }),
+  );
+  return { setting: wanted, before: current, changed: true };
+}
+
+/**
+ * The `schedule` part of a run: the group's schedule made to follow its effective `backup.cron`,
+ * read from the rows the configuration branch has just read. An invalid value keeps the schedule as
+ * it is and fails the part, saying why.
+ */
+export async function reconcileGroupSchedule(
+  scheduler: SchedulerClient,
+  target: ScheduleTarget | undefined,
+  group: { groupName: string; timeZone: string },
+  rows: readonly ConfigurationRow[],
   now = new Date(),
 ): Promise<PartResult> {
-  if (!target.scheduleName) {
-    return skippedPart(SCHEDULE_PART, 'no schedule is deployed (MetadataAndBackupS3Path is empty)');
+  if (!target) {
+    return {
+      part: SCHEDULE_PART,
+      status: 'skipped',
+      reason: 'no schedule is deployed (MetadataAndBackupS3Path is empty)',
+    };
   }
-  let value: string | undefined;
-  let schedule: GetScheduleCommandOutput;
-  try {
-    [value, schedule] = await Promise.all([
-      readBackupCron(clients.dynamodb, target.configurationTable, now),
-      getSchedule(clients.scheduler, target.scheduleName),
-    ]);
-  } catch (error) {
-    if (!(error instanceof UserInputError)) throw error;
-    log('error', `${SCHEDULE_PART}: ${error.message}`, { part: SCHEDULE_PART });
-    return failedPart(SCHEDULE_PART, error);
-  }
-  const current = currentSetting(schedule);
-  const source = value === undefined ? `${BACKUP_CRON_KEY} not set` : `${BACKUP_CRON_KEY} ${quoteInput(value)}`;
+  const { value, key } = effectiveValue(rows);
+  const source = value === undefined ? `${BACKUP_CRON_KEY} not set` : `${key} ${quoteInput(value)}`;
   let desired: DesiredSchedule;
   try {
-    desired = desiredSchedule(value, target.timeZone, now);
+    desired = desiredSchedule(value, group.timeZone, now);
   } catch (error) {
     if (!(error instanceof UserInputError)) throw error;
-    const kept = `The schedule is kept as it is: ${describeSetting(current)}.`;
+    const existing = await getSchedule(scheduler, target, group.groupName);
+    const kept = existing
+      ? `The schedule is kept as it is: ${describeSetting(currentSetting(existing))}.`
+      : 'The group has no schedule yet; it gets one once the value is valid.';
     const result = {
       ...failedPart(SCHEDULE_PART, error),
       error: { ...describeError(error), message: `${error.message}. ${kept}` },
     };
-    log('error', result.error.message, { part: SCHEDULE_PART });
+    log('error', result.error.message, { part: SCHEDULE_PART, groupName: group.groupName });
     return result;
   }
-  const wanted: ScheduleSetting = desired.state === 'DISABLED' ? { ...current, state: 'DISABLED' } : desired;
-  if (
-    wanted.expression === current.expression &&
-    wanted.timeZone === current.timeZone &&
-    wanted.state === current.state
-  ) {
-    const reason = `${source}: the schedule is already ${describeSetting(current)}${nextRunText(current, now)}`;
-    log('info', reason, { part: SCHEDULE_PART });
-    return { part: SCHEDULE_PART, status: 'ok', reason };
-  }
-  await clients.scheduler.send(
-    new UpdateScheduleCommand({
-      // UpdateSchedule replaces the whole schedule: everything but the three settings is sent back as it is.
-      Name: target.scheduleName,
-      GroupName: SCHEDULE_GROUP,
-      ScheduleExpression: wanted.expression,
-      ScheduleExpressionTimezone: wanted.timeZone,
-      State: wanted.state,
-      FlexibleTimeWindow: schedule.FlexibleTimeWindow ?? { Mode: 'OFF' },
-      Target: schedule.Target,
-      Description: schedule.Description,
-      StartDate: schedule.StartDate,
-      EndDate: schedule.EndDate,
-      KmsKeyArn: schedule.KmsKeyArn,
-      ActionAfterCompletion: schedule.ActionAfterCompletion,
-    }),
-  );
-  const reason =
-    `${source}: the schedule is now ${describeSetting(wanted)} (was ${describeSetting(current)})` +
-    nextRunText(wanted, now);
-  log('info', reason, { part: SCHEDULE_PART });
+  const applied = await applyGroupSchedule(scheduler, target, group.groupName, desired);
+  const reason = applied.changed
+    ? `${source}: the schedule is now ${describeSetting(applied.setting)}` +
+      (applied.before ? ` (was ${describeSetting(applied.before)})` : ' (created)') +
+      nextRunText(applied.setting, now)
+    : `${source}: the schedule is already ${describeSetting(applied.setting)}${nextRunText(applied.setting, now)}`;
+  log('info', reason, { part: SCHEDULE_PART, groupName: group.groupName });
   return { part: SCHEDULE_PART, status: 'ok', reason };
 }
 
-async function getSchedule(scheduler: SchedulerClient, name: string): Promise<GetScheduleCommandOutput> {
+/**
+ * A schedule's description, which also records the group's stack id: the groups' reconciliation
+ * tells a deleted group's schedule by it (stack ids are never reused, names are).
+ */
+function scheduleDescription(groupName: string, stackId: string | undefined): string {
+  const stack = stackId ? ` (stack ${stackId})` : '';
+  return `Backups and CMDB export of CloneSquad group ${groupName}${stack}; follows its ${BACKUP_CRON_KEY}`;
+}
+
+function stackIdIn(description: string | undefined): string | undefined {
+  return /\(stack (arn:[^)\s]+)\)/.exec(description ?? '')?.[1];
+}
+
+/** The stack id a group's schedule recorded, if it has a schedule that recorded one. */
+export async function recordedStackId(
+  scheduler: SchedulerClient,
+  target: ScheduleTarget,
+  groupName: string,
+): Promise<string | undefined> {
+  return stackIdIn((await getSchedule(scheduler, target, groupName))?.Description);
+}
+
+/** The names of the groups that have a schedule in the deployment's schedule group. */
+export async function scheduledGroups(scheduler: SchedulerClient, target: ScheduleTarget): Promise<string[]> {
+  const names: string[] = [];
+  for await (const page of paginateListSchedules({ client: scheduler }, { GroupName: target.scheduleGroup })) {
+    for (const schedule of page.Schedules ?? []) if (schedule.Name) names.push(schedule.Name);
+  }
+  return names.sort();
+}
+
+/** Deletes a group's schedule; one already gone is fine. */
+export async function deleteGroupSchedule(
+  scheduler: SchedulerClient,
+  target: ScheduleTarget,
+  groupName: string,
+): Promise<void> {
   try {
-    return await scheduler.send(new GetScheduleCommand({ Name: name, GroupName: SCHEDULE_GROUP }));
+    await scheduler.send(new DeleteScheduleCommand({ Name: groupName, GroupName: target.scheduleGroup }));
   } catch (error) {
-    if (error instanceof ScheduleNotFoundException) {
-      throw new UserInputError(
-        `schedule ${quoteInput(name)}`,
-        `it does not exist in the ${SCHEDULE_GROUP} schedule group of this account and region`,
-        'redeploy the service, which creates it',
-      );
-    }
-    throw error;
+    if (!(error instanceof ResourceNotFoundException)) throw error;
   }
 }

@@ -1,24 +1,27 @@
 /**
- * Starts the execution of one schedule slot. EventBridge Scheduler delivers at least once (and
- * retries), so the execution is named after the slot: Step Functions refuses a second execution of
- * the same name, and a slot never runs twice. The name cannot be built by Scheduler itself: its
- * `<aws.scheduler.scheduled-time>` holds colons, which execution names do not allow.
+ * Starts the execution of one group's schedule slot. EventBridge Scheduler delivers at least once
+ * (and retries), so the execution is named after the slot and the group: Step Functions refuses a
+ * second execution of the same name, and a slot never runs twice. The name cannot be built by
+ * Scheduler itself: its `<aws.scheduler.scheduled-time>` holds colons, which execution names refuse.
  */
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { log } from '#shared/aws/log';
+import { createHash } from 'node:crypto';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { quoteInput } from '#shared/aws/errors';
+import { log } from '#shared/aws/log';
+import { executionNameSafe, startExecution } from '#shared/aws/executions';
 
-/** The execution input of a scheduled run: everything (see run-request.ts). */
-export const SCHEDULED_INPUT = '{}';
+/** Longest execution name Step Functions takes. */
+const MAX_EXECUTION_NAME = 80;
 
 /**
- * `scheduled-YYYYMMDDTHHMMSSZ` for the slot's UTC time (letters, digits and `-` only, as
- * CloudWatch Logs wants execution names).
+ * `scheduled-YYYYMMDDTHHMMSSZ-GROUP` for the slot's UTC time (letters, digits, `-` and `_` only, as
+ * CloudWatch Logs wants execution names). A group name too long to fit is cut and followed by a hash
+ * of it, so two groups never share a name.
  *
  * @example
- * scheduledExecutionName('2024-03-31T00:00:00Z'); // 'scheduled-20240331T000000Z'
+ * scheduledExecutionName('2024-03-31T00:00:00Z', 'web'); // 'scheduled-20240331T000000Z-web'
  */
-export function scheduledExecutionName(scheduledTime: string): string {
+export function scheduledExecutionName(scheduledTime: string, groupName: string): string {
   const time = new Date(scheduledTime);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(scheduledTime) || Number.isNaN(time.getTime())) {
     throw new TypeError(
@@ -26,37 +29,36 @@ export function scheduledExecutionName(scheduledTime: string): string {
         'The schedule target passes <aws.scheduler.scheduled-time>.',
     );
   }
-  return `scheduled-${time
+  const slot = `scheduled-${time
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '')}`;
+    .replace(/\.\d{3}/, '')}-`;
+  const room = MAX_EXECUTION_NAME - slot.length;
+  const group = executionNameSafe(groupName, Number.MAX_SAFE_INTEGER);
+  if (group.length <= room && group === groupName) return `${slot}${group}`;
+  const hash = createHash('sha256').update(groupName).digest('hex').slice(0, 8);
+  return `${slot}${group.slice(0, room - hash.length - 1)}-${hash}`;
 }
 
 export interface ScheduledStart {
   executionName: string;
   executionArn: string;
-  /** The slot had been started already (a repeated delivery); nothing new was started. */
-  alreadyStarted: boolean;
+  groupName: string;
 }
 
+/** Starts the slot's execution for the group, or finds it started already (a repeated delivery). */
 export async function startScheduledRun(
   sfn: SFNClient,
   stateMachineArn: string,
-  scheduledTime: string,
+  slot: { scheduledTime: string; groupName: string },
 ): Promise<ScheduledStart> {
-  const executionName = scheduledExecutionName(scheduledTime);
-  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
-  try {
-    const started = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name: executionName, input: SCHEDULED_INPUT }),
-    );
-    log('info', `started ${executionName} for the slot ${scheduledTime}`, { executionArn: started.executionArn });
-    return { executionName, executionArn: started.executionArn ?? executionArn, alreadyStarted: false };
-  } catch (error) {
-    if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    log('info', `the slot ${scheduledTime} was started already (${executionName}); not started again`, {
-      executionArn,
-    });
-    return { executionName, executionArn, alreadyStarted: true };
-  }
+  const executionName = scheduledExecutionName(slot.scheduledTime, slot.groupName);
+  const started = await startExecution(sfn, stateMachineArn, executionName, {
+    groupName: slot.groupName,
+    input: JSON.stringify({ groupName: slot.groupName }),
+  });
+  log('info', `started ${executionName} for group ${slot.groupName}, slot ${slot.scheduledTime}`, {
+    executionArn: started.executionArn,
+  });
+  return { executionName, executionArn: started.executionArn, groupName: slot.groupName };
 }
