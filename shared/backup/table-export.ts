@@ -13,19 +13,27 @@ import {
 } from '#shared/backup/backup';
 import type { Deployment } from '#shared/run/deployment';
 import { writeMetadataTable, metadataPartName, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import { naiveUtc } from '#shared/metadata/records';
+import { utcTextWithOffset } from '#shared/metadata/records';
 import type { BackupTable } from '#shared/aws/s3-layout';
 import { notRequestedPart } from '#shared/run/run-request';
 import { failedPart, type PartResult } from '#shared/run/summary';
 import type { TableRow } from '#shared/backup/table-rows';
 
-/** A `clonesquad_configuration` / `clonesquad_scheduler` line. */
-export function tableRowRecord(row: TableRow, updatedAt: string): object {
+/** A `clonesquad_configuration` / `clonesquad_scheduler` line, typed as the original's (every field text). */
+export interface TableRowLine {
+  Key: string;
+  Value: string;
+  /** Epoch seconds as digits; absent when the row has no TTL. */
+  ExpirationTime?: string;
+  MetadataRecordLastUpdatedAt: string;
+}
+
+export function tableRowRecord(row: TableRow, executionStartTime: string): TableRowLine {
   return {
     Key: row.key,
     Value: row.value,
-    ...(row.expirationTime !== undefined ? { ExpirationTime: row.expirationTime } : {}),
-    MetadataRecordLastUpdatedAt: updatedAt,
+    ...(row.expirationTime !== undefined ? { ExpirationTime: String(row.expirationTime) } : {}),
+    MetadataRecordLastUpdatedAt: utcTextWithOffset(executionStartTime),
   };
 }
 
@@ -58,7 +66,6 @@ export async function exportTable(
       ...(fromRows ? [failedPart(fromRows.part, error)] : []),
     ];
   }
-  const updatedAt = naiveUtc(executionStartTime);
   const rows = contents.rows;
   const [backup, metadata, extra] = await Promise.allSettled([
     write.backup ? archiveBackup(clients.s3, deployment, table, contents, executionStartTime) : notRequested[0],
@@ -67,7 +74,7 @@ export async function exportTable(
           clients.s3,
           deployment,
           table,
-          rows.map((row) => tableRowRecord(row, updatedAt)),
+          rows.map((row) => tableRowRecord(row, executionStartTime)),
         )
       : notRequested[1],
     fromRows?.run(rows),

@@ -11,6 +11,14 @@ export function naiveUtc(instant: Date | string | number): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/**
+ * UTC text as the original CloneSquad writes its export time (Python's `str()` of an aware datetime):
+ * `YYYY-MM-DD HH:MM:SS.ffffff+00:00`, always six fraction digits, so the texts sort in time order.
+ */
+export function utcTextWithOffset(instant: Date | string | number): string {
+  return `${naiveUtc(instant)}000+00:00`;
+}
+
 const PARTITION_COLUMN_LENGTHS = new Set(PARTITION_COLUMNS.map((column) => column.length));
 
 /** True when a top-level field would collide with a partition column (`accountid`, `region`, `groupname`). */

@@ -8,8 +8,8 @@
 CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`clonesquad_configuration` (
   `key` string,
   `value` string,
-  `expirationtime` bigint,
-  `metadatarecordlastupdatedat` timestamp
+  `expirationtime` string,
+  `metadatarecordlastupdatedat` string
 )
 COMMENT 'Rows of each CloneSquad Configuration table'
 PARTITIONED BY (

@@ -1,11 +1,15 @@
-import { bigint, columns, string, timestamp, type TableSchema } from '#shared/catalog/schema-types';
+import { columns, string, type TableSchema } from '#shared/catalog/schema-types';
 
-/** One line per table row, parameter-set rows included with their raw `Key`. */
+/**
+ * One line per table row, parameter-set rows included with their raw `Key`. Typed as the original
+ * CloneSquad tables type them (text), so queries written for those run unchanged: the export time is
+ * the original's text, and ExpirationTime (epoch seconds) is text in both tables, so the two union.
+ */
 const tableRowColumns = columns({
   Key: string,
   Value: string,
-  ExpirationTime: bigint,
-  MetadataRecordLastUpdatedAt: timestamp,
+  ExpirationTime: string,
+  MetadataRecordLastUpdatedAt: string,
 });
 
 export const configurationTable: TableSchema = {

@@ -83,10 +83,10 @@ describe('backup.cron values (shared/backup-cron.ts)', () => {
     expect(refusal('cron(0 * ? * ? *)')).to.match(/exactly one of day-of-month/);
     expect(refusal('cron(0 25 * * ? *)')).to.match(/^backup\.cron "cron\(0 25 \* \* \? \*\)": cron-parser refuses it/);
     expect(refusal('cron(0 2 ? * FUNDAY *)')).to.match(/day-of-week "FUNDAY" is not 1–7 or SUN–SAT/);
-    expect(refusal('rate(1 hour)')).to.match(/it is not cron\(…\), localcron\(…\) or disabled/);
+    expect(refusal('every hour')).to.match(/it is not cron\(…\), localcron\(…\), rate\(…\) or disabled/);
     expect(refusal('0 * * * ? *')).to.match(/it is not cron\(…\)/);
     expect(refusal('cron(0 0 1 1 ? 2020)')).to.match(/it never runs after 2024-03-20T10:17:00\.000Z/);
-    for (const value of ['cron(0 * * * *)', 'rate(1 hour)']) {
+    for (const value of ['cron(0 * * * *)', 'rate(1 hours)']) {
       expect(refusal(value)).to.match(/Fix: set backup\.cron to cron\(…\) in UTC or localcron\(…\) .* or disabled/);
     }
   });

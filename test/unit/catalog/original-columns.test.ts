@@ -57,13 +57,6 @@ const SDK_DATE_JSON = JSON.stringify(SAMPLE_TIME);
  * Nested columns of a missing or differently-shaped column are not listed separately.
  */
 const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
-  // The original writes Python's str(datetime) with its offset ("2024-05-01 10:30:00.123456+00:00"),
-  // which the Hive JSON SerDe cannot read as a timestamp, so its DDL types it string; a timestamp
-  // column breaks queries that compare it with text.
-  { table: 'configuration', path: 'MetadataRecordLastUpdatedAt', original: 'string', ours: 'timestamp' },
-  // The original never writes ExpirationTime (always null); its DDL still types it string.
-  { table: 'scheduler', path: 'ExpirationTime', original: 'string', ours: 'bigint' },
-  { table: 'scheduler', path: 'MetadataRecordLastUpdatedAt', original: 'string', ours: 'timestamp' },
   // Timestamps of the SDK object: the original writes them as naive UTC text and types them timestamp.
   { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', ours: 'string' },
   { table: 'instances', path: 'LaunchTime', original: 'timestamp', ours: 'string' },
@@ -432,8 +425,8 @@ function discoveryRecords(): unknown[] {
 
 function tableRowRecords(): unknown[] {
   return [
-    tableRowRecord({ key: 'ec2.schedule.min_instance_count', value: '2' }, UPDATED_AT),
-    tableRowRecord({ key: 'app.disable', value: '0', expirationTime: 1714560000 }, UPDATED_AT),
+    tableRowRecord({ key: 'ec2.schedule.min_instance_count', value: '2' }, EXECUTION_START),
+    tableRowRecord({ key: 'app.disable', value: '0', expirationTime: 1714560000 }, EXECUTION_START),
   ];
 }
 
