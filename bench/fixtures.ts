@@ -6,7 +6,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
-import type { TableRow } from '#shared/backup/table-rows';
+import type { TableRow } from '#shared/catalog/table-rows';
 
 export const BENCH_GROUP = 'bench';
 /** EBS volumes per generated instance: a root volume and a data volume. */

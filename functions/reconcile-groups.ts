@@ -5,6 +5,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
 import { reconcileGroups, type ReconcileReport } from '#shared/groups/reconcile';
 import { currentSettings } from '#shared/run/deployment-cache';
+import { affectsBackupCron } from '#shared/schedule/backup-cron';
 
 const clients = {
   cloudformation: new CloudFormationClient(clientSettings()),
@@ -18,7 +19,12 @@ const clients = {
  * batch of Configuration-table stream records filtered to the rows `backup.cron` depends on; each
  * brings every group's schedule up to date. Fails when any group failed (after doing the others).
  */
-export async function handler(_event: unknown): Promise<ReconcileReport> {
+export async function handler(event: unknown): Promise<ReconcileReport | { skipped: string }> {
+  const records = (event as { Records?: { dynamodb?: { Keys?: { Key?: { S?: string } } } }[] } | null)?.Records;
+  // The stream's filter lets every parameter-set row through: only rows backup.cron depends on matter.
+  if (records && !records.some((record) => affectsBackupCron(record.dynamodb?.Keys?.Key?.S ?? ''))) {
+    return { skipped: 'no changed row can change backup.cron' };
+  }
   const report = await reconcileGroups(clients, currentSettings());
   const failed = report.groups.filter((group) => group.error);
   if (failed.length > 0) {

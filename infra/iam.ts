@@ -17,7 +17,7 @@ import type { S3Location } from '#shared/aws/s3-path';
 import { getAtt, iamText, TOKEN, type Cfn, type PolicyStatement } from '#infra/cloudformation';
 import { resourceArns, type DeploymentParameters, type ResourceNames } from '#infra/deployment-config';
 import { defaultTableNames } from '#shared/run/deployment';
-import { SCHEDULE_ROW_KEY_PATTERNS } from '#shared/schedule/backup-schedule';
+import { BACKUP_CRON_ROW_KEY_PATTERNS } from '#shared/schedule/backup-cron';
 
 /** Every write is made with this ACL; the condition keeps it so. */
 const BUCKET_OWNER_FULL_CONTROL = { 's3:x-amz-acl': 'bucket-owner-full-control' };
@@ -217,7 +217,7 @@ export class Grants {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         Resource: this.tables(['configuration']),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...SCHEDULE_ROW_KEY_PATTERNS] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...BACKUP_CRON_ROW_KEY_PATTERNS] } },
       },
     ];
   }

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { featureOffError } from '#shared/run/deployment';
 import { RUN_REQUEST_SCHEMA } from '#shared/run/run-request';
-import { SCHEDULE_ROW_KEYS } from '#shared/schedule/backup-schedule';
+import { BACKUP_CRON_STREAM_FILTER_PATTERNS } from '#shared/schedule/backup-cron';
 import {
   cfn,
   cfnDeep,
@@ -32,15 +32,6 @@ export const GROUPS_RECONCILE_RATE = 'rate(15 minutes)';
 /** The Scheduler group of the reconciliation's own schedule: not the groups', which holds one per group. */
 const SERVICE_SCHEDULE_GROUP = 'default';
 export const API_PATH = 'backup';
-
-/**
- * Lambda event filter of the Configuration table's stream: the rows the effective `backup.cron` is
- * resolved from. Parameter-set rows are matched by their `[` (every `[set]backup.cron` row, and the
- * other rows of the sets, which change nothing and cost one idle reconciliation).
- */
-export const SCHEDULE_ROWS_FILTER = JSON.stringify({
-  dynamodb: { Keys: { Key: { S: [...SCHEDULE_ROW_KEYS, { prefix: '[' }] } } },
-});
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -172,7 +163,7 @@ function streamResources(streamArn: string): Record<string, Resource> {
         // The 15-minute reconciliation catches up anyway: a change that keeps failing is not retried for long.
         MaximumRetryAttempts: 2,
         MaximumRecordAgeInSeconds: 3600,
-        FilterCriteria: { Filters: [{ Pattern: SCHEDULE_ROWS_FILTER }] },
+        FilterCriteria: { Filters: BACKUP_CRON_STREAM_FILTER_PATTERNS.map((pattern) => ({ Pattern: pattern })) },
       },
     },
   };

@@ -122,7 +122,10 @@ export function parseSeed(text: string, source: string): Seed {
     }
   }
   const organization = parseOrganization(fields.organization, source);
-  if (!multi) return { groups: [parseGroup(fields, source)], decoys: [], ...(organization ? { organization } : {}) };
+  if (!multi) {
+    const { organization: _organization, ...group } = fields;
+    return { groups: [parseGroup(group, source)], decoys: [], ...(organization ? { organization } : {}) };
+  }
   if (!Array.isArray(fields.groups) || fields.groups.length === 0) {
     throw new UserInputError(
       `seed file ${source}, section groups`,

@@ -17,7 +17,7 @@ import { utcTextWithOffset } from '#shared/metadata/records';
 import type { BackupTable } from '#shared/aws/s3-layout';
 import { notRequestedPart } from '#shared/run/run-request';
 import { failedPart, type PartResult } from '#shared/run/summary';
-import type { TableRow } from '#shared/backup/table-rows';
+import type { TableRow } from '#shared/catalog/table-rows';
 
 /** A `clonesquad_configuration` / `clonesquad_scheduler` line, typed as the original's (every field text). */
 export interface TableRowLine {

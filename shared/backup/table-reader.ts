@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient, paginateScan, ResourceNotFoundException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
-import type { TableRow } from '#shared/backup/table-rows';
+import type { TableRow } from '#shared/catalog/table-rows';
 
 export interface TableContents {
   rows: TableRow[];

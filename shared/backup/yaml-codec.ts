@@ -5,7 +5,7 @@
  */
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
-import { parameterSetKey, type TableRow } from '#shared/backup/table-rows';
+import { parameterSetKey, type TableRow } from '#shared/catalog/table-rows';
 
 // The writer lives apart, free of the YAML library, so that the functions that only write backups
 // are bundled without it (115 KB less to load at each cold start).

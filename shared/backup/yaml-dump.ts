@@ -10,7 +10,7 @@
  * escapes that both versions define.
  */
 import { provenanceLine, type BackupProvenance } from '#shared/backup/provenance';
-import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/backup/table-rows';
+import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/catalog/table-rows';
 
 /** Letters first (so never a number, date or `.inf`), then a conservative set; no `: `, ` #` or edges of space. */
 const PLAIN_SAFE = /^[A-Za-z](?:[A-Za-z0-9_./-]| (?=[A-Za-z0-9_./-]))*$/;

@@ -25,7 +25,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { describeError } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
 import { rowFromItem } from '#shared/backup/table-reader';
-import type { TableRow } from '#shared/backup/table-rows';
+import type { TableRow } from '#shared/catalog/table-rows';
 import { removeGroupMetadata } from '#shared/metadata/group-removal';
 import type { ServiceSettings } from '#shared/run/deployment';
 import { findCloneSquadGroups } from '#shared/groups/find-groups';
@@ -34,15 +34,20 @@ import type { GroupPlan } from '#shared/run/group-plan';
 import {
   applyGroupSchedule,
   deleteGroupSchedule,
-  effectiveValue,
-  parameterSetCronKey,
   recordedStackId,
-  SCHEDULE_ROW_KEYS,
   scheduledGroups,
   scheduleTargetOf,
   type ScheduleTarget,
 } from '#shared/schedule/backup-schedule';
-import { describeSetting, desiredSchedule } from '#shared/schedule/backup-cron';
+import {
+  ACTIVE_PARAMETER_SET_KEY,
+  BACKUP_CRON_KEY,
+  describeSetting,
+  desiredSchedule,
+  effectiveBackupCron,
+  OVERRIDE_BACKUP_CRON_KEY,
+} from '#shared/schedule/backup-cron';
+import { parameterSetKey } from '#shared/catalog/table-rows';
 
 export interface ReconcileClients {
   cloudformation: CloudFormationClient;
@@ -69,18 +74,23 @@ export async function readScheduleRows(dynamodb: DynamoDBClient, table: string, 
   const response = await dynamodb.send(
     new BatchGetItemCommand({
       RequestItems: {
-        [table]: { Keys: SCHEDULE_ROW_KEYS.map((key) => ({ Key: { S: key } })), ConsistentRead: true },
+        [table]: {
+          Keys: [OVERRIDE_BACKUP_CRON_KEY, ACTIVE_PARAMETER_SET_KEY, BACKUP_CRON_KEY].map((key) => ({
+            Key: { S: key },
+          })),
+          ConsistentRead: true,
+        },
       },
     }),
   );
   items.push(...(response.Responses?.[table] ?? []));
   const rows = live(items, now);
-  const activeSet = rows.find((row) => row.key === 'config.active_parameter_set')?.value.trim();
+  const activeSet = rows.find((row) => row.key === ACTIVE_PARAMETER_SET_KEY)?.value.trim();
   if (activeSet) {
     const { Item } = await dynamodb.send(
       new GetItemCommand({
         TableName: table,
-        Key: { Key: { S: parameterSetCronKey(activeSet) } },
+        Key: { Key: { S: parameterSetKey(activeSet, BACKUP_CRON_KEY) } },
         ConsistentRead: true,
       }),
     );
@@ -118,7 +128,8 @@ export async function reconcileGroups(
   for (const plan of plans) {
     try {
       const rows = await readScheduleRows(clients.dynamodb, plan.tables.configuration, now);
-      const desired = desiredSchedule(effectiveValue(rows).value, plan.timeZone, now);
+      const effective = effectiveBackupCron(rows);
+      const desired = desiredSchedule(effective.value, plan.timeZone, now, effective.key ?? BACKUP_CRON_KEY);
       const applied = await applyGroupSchedule(clients.scheduler, target, plan.groupName, desired, {
         stackId: stackIds.get(plan.groupName),
       });

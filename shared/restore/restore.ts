@@ -43,7 +43,7 @@ import {
 } from '#shared/aws/s3-layout';
 import { bucketNameProblem, formatS3Path, type S3Location } from '#shared/aws/s3-path';
 import { readTable } from '#shared/backup/table-reader';
-import { compareCodePoints, type TableRow } from '#shared/backup/table-rows';
+import { compareCodePoints, type TableRow } from '#shared/catalog/table-rows';
 import { loadBackupYaml, type LoadOptions } from '#shared/backup/yaml-codec';
 
 export const RESTORE_MODES = ['merge', 'restore'] as const;

@@ -24,7 +24,7 @@
  * events there) and CloneSquad's other escapes `\;` and `\=`, which no schedule expression allows.
  */
 import { quoteInput, UserInputError } from '#shared/aws/errors';
-import { splitParameterSetKey, type TableRow } from '#shared/backup/table-rows';
+import { splitParameterSetKey, type TableRow } from '#shared/catalog/table-rows';
 import { parseSchedule, ScheduleError } from '#shared/schedule/aws-schedule';
 
 export const BACKUP_CRON_KEY = 'backup.cron';
@@ -32,8 +32,6 @@ export const OVERRIDE_BACKUP_CRON_KEY = `override:${BACKUP_CRON_KEY}`;
 export const ACTIVE_PARAMETER_SET_KEY = 'config.active_parameter_set';
 export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 * * * ? *)';
 export const SCHEDULE_PART = 'schedule';
-/** Scheduler's group of the schedule CloudFormation creates. */
-export const SCHEDULE_GROUP = 'default';
 
 export type ScheduleState = 'ENABLED' | 'DISABLED';
 

@@ -19,15 +19,17 @@ import {
   type GetScheduleCommandOutput,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { describeError, quoteInput, UserInputError } from '#shared/aws/errors';
+import { describeError, UserInputError } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
 import type { ServiceSettings } from '#shared/run/deployment';
 import { failedPart, type PartResult } from '#shared/run/summary';
 import {
   BACKUP_CRON_KEY,
   DEFAULT_SCHEDULE_EXPRESSION,
+  describeEffectiveBackupCron,
   describeSetting,
   desiredSchedule,
+  effectiveBackupCron,
   SCHEDULE_PART,
   upcomingRuns,
   type DesiredSchedule,
@@ -59,29 +61,10 @@ export function scheduleInput(groupName: string): string {
   return JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>', groupName });
 }
 
-/** The Configuration keys the effective `backup.cron` is resolved from, but the parameter sets' own. */
-export const SCHEDULE_ROW_KEYS = ['override:backup.cron', 'config.active_parameter_set', BACKUP_CRON_KEY] as const;
-
-/** A parameter set's own `backup.cron` key. */
-export function parameterSetCronKey(set: string): string {
-  return `[${set}]${BACKUP_CRON_KEY}`;
-}
-
-/** Every key the effective `backup.cron` may be resolved from, `*` standing for any parameter set. */
-export const SCHEDULE_ROW_KEY_PATTERNS = [...SCHEDULE_ROW_KEYS, parameterSetCronKey('*')] as const;
-
 /** A Configuration table row, as far as the schedule is concerned. */
 export interface ConfigurationRow {
   key: string;
   value: string;
-}
-
-/**
- * The effective `backup.cron` of a group's Configuration rows, and the key it came from.
- */
-export function effectiveValue(rows: readonly ConfigurationRow[]): { value: string | undefined; key: string } {
-  const row = rows.find((candidate) => candidate.key === BACKUP_CRON_KEY);
-  return { value: row?.value, key: BACKUP_CRON_KEY };
 }
 
 function currentSetting(schedule: GetScheduleCommandOutput): ScheduleSetting {
@@ -203,11 +186,11 @@ export async function reconcileGroupSchedule(
       reason: 'no schedule is deployed (MetadataAndBackupS3Path is empty)',
     };
   }
-  const { value, key } = effectiveValue(rows);
-  const source = value === undefined ? `${BACKUP_CRON_KEY} not set` : `${key} ${quoteInput(value)}`;
+  const effective = effectiveBackupCron(rows);
+  const source = describeEffectiveBackupCron(effective);
   let desired: DesiredSchedule;
   try {
-    desired = desiredSchedule(value, group.timeZone, now);
+    desired = desiredSchedule(effective.value, group.timeZone, now, effective.key ?? BACKUP_CRON_KEY);
   } catch (error) {
     if (!(error instanceof UserInputError)) throw error;
     const existing = await getSchedule(scheduler, target, group.groupName);

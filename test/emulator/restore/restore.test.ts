@@ -30,7 +30,7 @@ import {
 } from '#shared/restore/restore';
 import { archiveBackupKey, archiveStamp, latestBackupKey, type BackupTable } from '#shared/aws/s3-layout';
 import { readTable } from '#shared/backup/table-reader';
-import { compareCodePoints, type TableRow } from '#shared/backup/table-rows';
+import { compareCodePoints, type TableRow } from '#shared/catalog/table-rows';
 import { dumpBackupYaml, loadBackupYaml } from '#shared/backup/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import {

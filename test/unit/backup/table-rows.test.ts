@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { compareCodePoints, parameterSetKey, splitParameterSetKey } from '#shared/backup/table-rows';
+import { compareCodePoints, parameterSetKey, splitParameterSetKey } from '#shared/catalog/table-rows';
 
 describe('table rows (SPEC §3)', () => {
   describe('parameter-set keys [name]subkey', () => {

@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import { provenanceLine, readProvenance, type BackupProvenance } from '#shared/backup/provenance';
 import { UserInputError } from '#shared/aws/errors';
-import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/backup/table-rows';
+import { compareCodePoints, splitParameterSetKey, type TableRow } from '#shared/catalog/table-rows';
 import { dumpBackupYaml, formatScalar, loadBackupYaml } from '#shared/backup/yaml-codec';
 import { ALL_HOSTILE, hostileText, longString } from '#test/support/hostile-strings';
 import { PyYaml, PyYamlError } from '#test/support/pyyaml';
