@@ -1,6 +1,6 @@
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { isArray, requireField } from '#shared/aws/handler-input';
 import { BACKUP_TABLES } from '#shared/aws/s3-layout';
 import { publishLatestBackups, type BackupPartResult } from '#shared/backup/backup';
@@ -9,8 +9,8 @@ import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
 import { boundedParts, flattenParts, type PartResult } from '#shared/run/summary';
 
-const s3 = new S3Client(s3ClientSettings());
-const glue = new GlueClient(clientSettings());
+const s3 = clientsPerRegion(() => new S3Client(s3ClientSettings()));
+const glue = clientsPerRegion(() => new GlueClient(clientSettings()));
 
 /**
  * Event: `{ parts, group, executionStartTime, requestedParts? }`, the results of the export branches.
@@ -26,9 +26,9 @@ export async function handler(event: unknown): Promise<PartResult[]> {
     skippedParts(
       task,
       BACKUP_TABLES.map((table) => `backup/${table}`),
-    )?.map((part) => ({ ...part, part: 'archive' }))[0] ?? (await publishLatestBackups(s3, task.deployment, backups));
+    )?.map((part) => ({ ...part, part: 'archive' }))[0] ?? (await publishLatestBackups(s3(), task.deployment, backups));
   const catalog = task.group.skipReason
     ? { part: CATALOG_PART, status: 'skipped' as const, reason: task.group.skipReason }
-    : await updateCatalog(glue, settings.glueCrawlerName, parts);
+    : await updateCatalog(glue(), settings.glueCrawlerName, parts);
   return boundedParts([archive, catalog]);
 }

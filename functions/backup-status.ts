@@ -1,9 +1,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { clientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion } from '#shared/aws/clients';
 import { describeRun } from '#shared/groups/status';
 import { currentSettings } from '#shared/run/deployment-cache';
 
-const sfn = new SFNClient(clientSettings());
+const sfn = clientsPerRegion(() => new SFNClient(clientSettings()));
 
 interface ProxyAnswer {
   statusCode: number;
@@ -30,7 +30,7 @@ export async function handler(event: unknown): Promise<ProxyAnswer> {
   }
   const stateMachineArn = currentSettings().stateMachineArn;
   if (!stateMachineArn) throw new TypeError('STATE_MACHINE_ARN is not set; the deployment sets it');
-  const run = await describeRun(sfn, stateMachineArn, id);
+  const run = await describeRun(sfn(), stateMachineArn, id);
   if (!run) {
     return answer(404, {
       message: 'no execution of this state machine has that id. Fix: use the executionId that POST /backup answered',

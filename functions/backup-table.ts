@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { isOneOf, requireField } from '#shared/aws/handler-input';
 import { BACKUP_TABLES } from '#shared/aws/s3-layout';
 import { exportTable } from '#shared/backup/table-export';
@@ -11,11 +11,11 @@ import { boundedParts, type PartResult } from '#shared/run/summary';
 import { SCHEDULE_PART } from '#shared/schedule/backup-cron';
 import { reconcileGroupSchedule, scheduleTargetOf } from '#shared/schedule/backup-schedule';
 
-const clients = {
+const clients = clientsPerRegion(() => ({
   dynamodb: new DynamoDBClient(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
   scheduler: new SchedulerClient(clientSettings()),
-};
+}));
 
 /**
  * Event: `{ table: "configuration" | "scheduler", group, executionStartTime, requestedParts? }`.
@@ -31,7 +31,7 @@ export async function handler(event: unknown): Promise<PartResult[]> {
   const skipped = skippedParts(task, withSchedule ? [...parts, SCHEDULE_PART] : parts);
   if (skipped) return skipped;
   const target = scheduleTargetOf(settings);
-  const result = await exportTable(clients, task.deployment, {
+  const result = await exportTable(clients(), task.deployment, {
     table,
     executionStartTime: task.executionStartTime,
     write: { backup: task.requested(parts[0]), metadata: task.requested(parts[1]) },
@@ -39,7 +39,7 @@ export async function handler(event: unknown): Promise<PartResult[]> {
       ? {
           fromRows: {
             part: SCHEDULE_PART,
-            run: (rows) => reconcileGroupSchedule(clients.scheduler, target, task.group, rows),
+            run: (rows) => reconcileGroupSchedule(clients().scheduler, target, task.group, rows),
           },
         }
       : {}),

@@ -2,23 +2,25 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { exportDiscovery } from '#shared/metadata/discovery';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
 import { boundedPart, type PartResult } from '#shared/run/summary';
 
-const clients = {
+const clients = clientsPerRegion(() => ({
   cloudformation: new CloudFormationClient(clientSettings()),
   organizations: new OrganizationsClient(clientSettings()),
   ec2: new EC2Client(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
-};
+}));
 
 /** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/discovery` part. */
 export async function handler(event: unknown): Promise<PartResult> {
   const task = groupTask(event, currentSettings());
   const skipped = skippedParts(task, ['metadata/discovery']);
   if (skipped) return skipped[0];
-  return boundedPart(await exportDiscovery(clients, task.deployment, { executionStartTime: task.executionStartTime }));
+  return boundedPart(
+    await exportDiscovery(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
+  );
 }

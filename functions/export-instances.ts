@@ -1,12 +1,15 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { exportInstancesAndVolumes } from '#shared/metadata/instances';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
 import { boundedParts, type PartResult } from '#shared/run/summary';
 
-const clients = { ec2: new EC2Client(clientSettings()), s3: new S3Client(s3ClientSettings()) };
+const clients = clientsPerRegion(() => ({
+  ec2: new EC2Client(clientSettings()),
+  s3: new S3Client(s3ClientSettings()),
+}));
 
 /**
  * Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/instances` and
@@ -17,6 +20,6 @@ export async function handler(event: unknown): Promise<PartResult[]> {
   const skipped = skippedParts(task, ['metadata/instances', 'metadata/volumes']);
   if (skipped) return skipped;
   return boundedParts(
-    await exportInstancesAndVolumes(clients, task.deployment, { executionStartTime: task.executionStartTime }),
+    await exportInstancesAndVolumes(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
   );
 }

@@ -1,17 +1,17 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
 import { boundedPart, type PartResult } from '#shared/run/summary';
 
-const clients = {
+const clients = clientsPerRegion(() => ({
   ssm: new SSMClient(clientSettings()),
   ec2: new EC2Client(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
-};
+}));
 
 /** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/maintenance-windows` part. */
 export async function handler(event: unknown): Promise<PartResult> {
@@ -19,6 +19,6 @@ export async function handler(event: unknown): Promise<PartResult> {
   const skipped = skippedParts(task, ['metadata/maintenance-windows']);
   if (skipped) return skipped[0];
   return boundedPart(
-    await exportMaintenanceWindows(clients, task.deployment, { executionStartTime: task.executionStartTime }),
+    await exportMaintenanceWindows(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
   );
 }

@@ -1,11 +1,14 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { clientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion } from '#shared/aws/clients';
 import { isString, requireField } from '#shared/aws/handler-input';
 import { planRun, type RunPlan } from '#shared/groups/plan';
 import { currentSettings } from '#shared/run/deployment-cache';
 
-const clients = { cloudformation: new CloudFormationClient(clientSettings()), sfn: new SFNClient(clientSettings()) };
+const clients = clientsPerRegion(() => ({
+  cloudformation: new CloudFormationClient(clientSettings()),
+  sfn: new SFNClient(clientSettings()),
+}));
 
 /**
  * Event: `{ input, executionArn }`, the execution input and the execution itself. Answers the group
@@ -14,5 +17,5 @@ const clients = { cloudformation: new CloudFormationClient(clientSettings()), sf
  */
 export async function handler(event: unknown): Promise<RunPlan> {
   const executionArn = requireField(event, 'executionArn', isString, "the execution's ARN ($$.Execution.Id)");
-  return planRun(clients, currentSettings(), { input: (event as { input?: unknown }).input, executionArn });
+  return planRun(clients(), currentSettings(), { input: (event as { input?: unknown }).input, executionArn });
 }

@@ -2,17 +2,17 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
 import { reconcileGroups, type ReconcileReport } from '#shared/groups/reconcile';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { affectsBackupCron } from '#shared/schedule/backup-cron';
 
-const clients = {
+const clients = clientsPerRegion(() => ({
   cloudformation: new CloudFormationClient(clientSettings()),
   dynamodb: new DynamoDBClient(clientSettings()),
   scheduler: new SchedulerClient(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
-};
+}));
 
 /**
  * Event: anything — its 15-minute schedule, a CloudFormation stack change, or (single-group mode) a
@@ -25,7 +25,7 @@ export async function handler(event: unknown): Promise<ReconcileReport | { skipp
   if (records && !records.some((record) => affectsBackupCron(record.dynamodb?.Keys?.Key?.S ?? ''))) {
     return { skipped: 'no changed row can change backup.cron' };
   }
-  const report = await reconcileGroups(clients, currentSettings());
+  const report = await reconcileGroups(clients(), currentSettings());
   const failed = report.groups.filter((group) => group.error);
   if (failed.length > 0) {
     throw new Error(

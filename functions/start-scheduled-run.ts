@@ -1,10 +1,10 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { clientSettings } from '#shared/aws/clients';
+import { clientSettings, clientsPerRegion } from '#shared/aws/clients';
 import { isString, requireField } from '#shared/aws/handler-input';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { startScheduledRun, type ScheduledStart } from '#shared/schedule/scheduled-run';
 
-const sfn = new SFNClient(clientSettings());
+const sfn = clientsPerRegion(() => new SFNClient(clientSettings()));
 
 /** Event: `{ scheduledTime, groupName }`, the slot (`<aws.scheduler.scheduled-time>`) of a group's schedule. */
 export async function handler(event: unknown): Promise<ScheduledStart> {
@@ -12,5 +12,5 @@ export async function handler(event: unknown): Promise<ScheduledStart> {
   const groupName = requireField(event, 'groupName', isString, "the group's name");
   const stateMachineArn = currentSettings().stateMachineArn;
   if (!stateMachineArn) throw new TypeError('STATE_MACHINE_ARN is not set; the deployment sets it');
-  return startScheduledRun(sfn, stateMachineArn, { scheduledTime, groupName });
+  return startScheduledRun(sfn(), stateMachineArn, { scheduledTime, groupName });
 }

@@ -41,3 +41,21 @@ export function s3ClientSettings(env: Record<string, string | undefined> = proce
   const settings = clientSettings(env);
   return { ...settings, forcePathStyle: settings.endpoint !== undefined };
 }
+
+/**
+ * A function's SDK clients, built on first use for the region of the environment, then reused.
+ * On Lambda that is once per process (one region). A local run serves several regions from one
+ * process, and an SDK client keeps the region it was built for: it gets one set per region.
+ */
+export function clientsPerRegion<T>(build: () => T, env: Record<string, string | undefined> = process.env): () => T {
+  const built = new Map<string, T>();
+  return () => {
+    const region = env.AWS_REGION ?? '';
+    let clients = built.get(region);
+    if (clients === undefined) {
+      clients = build();
+      built.set(region, clients);
+    }
+    return clients;
+  };
+}
