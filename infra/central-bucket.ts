@@ -11,6 +11,19 @@
  * infra/generated/central-bucket-stack.json, which creates the bucket, the key and the policy.
  */
 import { join } from 'node:path';
+import {
+  cfnDeep,
+  iamLiteral,
+  policyDocument,
+  pseudoParameters,
+  ref,
+  renderTokens,
+  token,
+  TOKEN,
+  type Cfn,
+  type PolicyDocument,
+  type PolicyStatement,
+} from '#infra/cloudformation';
 import { UserInputError } from '#shared/aws/errors';
 import { S3_PATH_PARAMETERS } from '#infra/catalog-stack';
 import {
@@ -30,41 +43,26 @@ export const GENERATED_CENTRAL_STACK = join(__dirname, 'generated', 'central-buc
 export const PRINCIPAL_ACCOUNT = '${aws:PrincipalAccount}';
 
 /**
- * Values only known when the policy is rendered: a literal (JSON documents) or a template parameter
- * (CloudFormation). Delimited by a private-use character, as in deploy/cloudformation.ts, so they
- * pass through the key-layout functions as if they were values.
+ * Values only known when the policy is rendered: a literal (JSON documents for an existing bucket) or
+ * a template parameter or pseudo parameter (CloudFormation).
  */
 const VALUE = {
-  partition: '\uE000AWS::Partition\uE000',
-  region: '\uE000AWS::Region\uE000',
-  account: '\uE000AWS::AccountId\uE000',
-  bucket: '\uE000BucketName\uE000',
-  prefix: '\uE000Prefix\uE000',
-  organizationId: '\uE000OrganizationId\uE000',
-  urlSuffix: '\uE000AWS::URLSuffix\uE000',
+  partition: TOKEN.partition,
+  region: TOKEN.region,
+  account: TOKEN.accountId,
+  urlSuffix: TOKEN.urlSuffix,
+  bucket: token('BucketName'),
+  prefix: token('Prefix'),
+  organizationId: token('OrganizationId'),
 } as const;
-type ValueName = keyof typeof VALUE;
-const VALUE_PATTERN = /\uE000([^\uE000]*)\uE000/g;
-const HAS_VALUE = /\uE000/;
-const NAME_OF_TOKEN = Object.fromEntries(
-  Object.entries(VALUE).map(([name, token]) => [token.slice(1, -1), name]),
-) as Record<string, ValueName>;
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-export interface Statement {
-  Sid: string;
-  Effect: 'Allow' | 'Deny';
-  Principal: '*' | { AWS: Json };
-  Action: string | string[];
-  Resource: string | string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
+/** A statement of the bucket's or the key's policy (they always name a principal). */
+export type Statement = PolicyStatement & { Principal: '*' | { AWS: Json } };
 
-export interface PolicyDocument {
-  Version: '2012-10-17';
-  Statement: Statement[];
-}
+/** A policy whose statements all name a principal. */
+export type BucketPolicyDocument = PolicyDocument<Statement>;
 
 /** A deployment's partitions, for any region and group of the calling account. */
 const OWN_PARTITIONS: PartitionIdentity = { accountId: PRINCIPAL_ACCOUNT, region: '*', groupName: '*' };
@@ -270,8 +268,8 @@ export function objectOwnershipAdvice(bucket: { bucket: string; region: string }
   ];
 }
 
-function document(statements: Statement[]): PolicyDocument {
-  return { Version: '2012-10-17', Statement: statements };
+function document(statements: Statement[]): BucketPolicyDocument {
+  return policyDocument(statements);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,33 +287,16 @@ export interface PolicyValues {
   readers?: string[];
 }
 
-/** IAM's escapes for characters with a meaning in a resource or a `…Like` condition. */
-function iamLiteral(text: string): string {
-  return text.replace(/[*?$]/g, (character) => `\${${character}}`);
-}
-
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
-
 function renderLiteral<T>(value: T, values: PolicyValues): T {
-  const literal: Record<ValueName, string> = {
-    partition: partitionOf(values.region),
-    region: values.region,
-    account: values.account,
-    bucket: iamLiteral(values.root.bucket),
-    prefix: iamLiteral(values.root.prefix),
-    organizationId: values.organizationId,
-    urlSuffix: partitionOf(values.region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com',
-  };
-  return JSON.parse(
-    JSON.stringify(value).replace(VALUE_PATTERN, (_whole, token: string) => literal[NAME_OF_TOKEN[token]]),
-  ) as T;
+  return renderTokens(value, {
+    ...pseudoParameters(values.account, values.region),
+    BucketName: iamLiteral(values.root.bucket),
+    Prefix: iamLiteral(values.root.prefix),
+    OrganizationId: values.organizationId,
+  });
 }
 
-export function bucketPolicy(values: PolicyValues): PolicyDocument {
+export function bucketPolicy(values: PolicyValues): BucketPolicyDocument {
   const withPrefix = values.root.prefix !== '';
   const readers = values.readers ?? [];
   return renderLiteral(
@@ -327,7 +308,7 @@ export function bucketPolicy(values: PolicyValues): PolicyDocument {
   );
 }
 
-export function kmsKeyPolicy(values: PolicyValues): PolicyDocument {
+export function kmsKeyPolicy(values: PolicyValues): BucketPolicyDocument {
   return renderLiteral(document(kmsKeyPolicyStatements(values.root.prefix !== '')), values);
 }
 
@@ -374,26 +355,7 @@ export function checkPolicyValues(values: PolicyValues): PolicyValues {
 // ---------------------------------------------------------------------------------------------
 // CloudFormation: the central bucket stack
 
-type Cfn = Json;
-
-/**
- * A value as CloudFormation: a string holding {@link VALUE}s becomes an `Fn::Sub`, in which IAM's own
- * `${…}` (policy variables and escapes) are written `${!…}` so CloudFormation leaves them as they are.
- */
-function toCfn(value: Json): Cfn {
-  if (typeof value === 'string') {
-    if (!HAS_VALUE.test(value)) return value;
-    const template = value.replace(/\$\{/g, '${!').replace(VALUE_PATTERN, (_whole, token: string) => `\${${token}}`);
-    return { 'Fn::Sub': template };
-  }
-  if (Array.isArray(value)) return value.map(toCfn);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toCfn(item)]));
-  }
-  return value;
-}
-
-const ref = (name: string) => ({ Ref: name });
+const toCfn = (value: Statement | Json): Cfn => cfnDeep(value);
 
 function cfnDocument(
   statements: (withPrefix: boolean) => Statement[],

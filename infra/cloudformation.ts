@@ -107,12 +107,12 @@ export interface PolicyStatement {
   Condition?: Record<string, Record<string, Cfn>>;
 }
 
-export interface PolicyDocument {
+export interface PolicyDocument<S = PolicyStatement | Cfn> {
   Version: '2012-10-17';
-  Statement: (PolicyStatement | Cfn)[];
+  Statement: S[];
 }
 
-export function policyDocument(statements: (PolicyStatement | Cfn)[]): PolicyDocument {
+export function policyDocument<S>(statements: S[]): PolicyDocument<S> {
   return { Version: '2012-10-17', Statement: statements };
 }
 

@@ -4,7 +4,13 @@
  * the local runner reads for the handlers and their timeouts.
  */
 import { cfnDeep, getAtt, iamText, policyDocument, TOKEN, type Cfn, type PolicyStatement } from '#infra/cloudformation';
-import { FUNCTIONS, type DeploymentParameters, type FunctionName, type ResourceNames } from '#infra/deployment-config';
+import {
+  FUNCTIONS,
+  resourceNames,
+  type DeploymentParameters,
+  type FunctionName,
+  type ResourceNames,
+} from '#infra/deployment-config';
 import { describeAnything, Grants, LOG_DELIVERY_ACTIONS } from '#infra/iam';
 
 export interface FunctionDescription {
@@ -188,6 +194,19 @@ export function functionStatements(name: FunctionName, grants: Grants): PolicySt
     },
     ...FUNCTION_DESCRIPTIONS[name].grants(grants),
   ];
+}
+
+/** Every function's role statements, by function (the docs' IAM page and the policy tests read them). */
+export function roleStatements(
+  parameters: DeploymentParameters,
+  // osls's default stage; serverless-config.ts passes the real one.
+  names: ResourceNames = resourceNames(parameters.groupName, 'dev'),
+): Record<FunctionName, PolicyStatement[]> {
+  const grants = new Grants(parameters, names);
+  return Object.fromEntries(FUNCTIONS.map((name) => [name, functionStatements(name, grants)])) as Record<
+    FunctionName,
+    PolicyStatement[]
+  >;
 }
 
 const LAMBDA_TRUST: Cfn = {

@@ -20,16 +20,15 @@ import { promisify } from 'node:util';
 import { runSimulation, type EvaluationResult } from '@cloud-copilot/iam-simulate';
 import { expect } from 'chai';
 import { resolveParameters } from '#infra/deployment-config';
-import { functionStatements, type Statement as RoleStatement } from '#infra/iam';
+import { roleStatements as functionStatements } from '#infra/functions';
+import type { PolicyStatement as RoleStatement } from '#infra/cloudformation';
 import {
   bucketPolicy,
   centralBucketStackTemplate,
   checkPolicyValues,
   GENERATED_CENTRAL_STACK,
   kmsKeyPolicy,
-  type PolicyDocument,
   type PolicyValues,
-  type Statement,
 } from '#infra/central-bucket';
 import { parsePolicyOptions, policiesCommand, USAGE as POLICIES_USAGE } from '#cli/policies';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
@@ -63,8 +62,15 @@ interface Caller {
   iamAllowsEverything: boolean;
 }
 
-/** A statement of a bucket policy (with a Principal) or of a role policy (without). */
-type PolicyStatement = Omit<Statement, 'Principal'> & { Principal?: Statement['Principal'] };
+/** A statement of a bucket policy (with a Principal) or of a role policy (without), as IAM reads it. */
+interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: '*' | { AWS: string | string[] };
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
 interface Policy {
   Version: '2012-10-17';
   Statement: PolicyStatement[];
@@ -120,8 +126,8 @@ function conditionHolds(operator: string, key: string, expected: string[], conte
   }
 }
 
-function principalMatches(principal: Statement['Principal'], caller: Caller): boolean {
-  if (principal === '*') return true;
+function principalMatches(principal: PolicyStatement['Principal'], caller: Caller): boolean {
+  if (principal === undefined || principal === '*') return true;
   const arns = asList(principal.AWS as string | string[]);
   return arns.includes(caller.arn) || arns.includes(`arn:aws:iam::${caller.account}:root`);
 }
@@ -228,7 +234,7 @@ const NOTHING_ALLOWED: Policy = { Version: '2012-10-17', Statement: [] };
  * IAM's rule for a request on a resource with a resource policy: an explicit deny in either policy
  * wins; a caller of the resource's own account needs an allow from either; any other caller from both.
  */
-function suiteBucketDecision(policy: PolicyDocument, request: Request): Decision {
+function suiteBucketDecision(policy: Policy, request: Request): Decision {
   const own = suiteDecision(request.caller.iamAllowsEverything ? ALLOW_EVERYTHING : NOTHING_ALLOWED, request);
   const bucket = suiteDecision(policy, request);
   if (own === 'deny' || bucket === 'deny') return 'deny';
@@ -238,7 +244,11 @@ function suiteBucketDecision(policy: PolicyDocument, request: Request): Decision
 }
 
 /** The decision on a request to the central bucket, whose policy is `policy`. */
-async function decide(policy: PolicyDocument, request: Request): Promise<Decision> {
+async function decide(policy: Policy | object, request: Request): Promise<Decision> {
+  return decideOn(policy as Policy, request);
+}
+
+async function decideOn(policy: Policy, request: Request): Promise<Decision> {
   const simulator = await simulatorDecision(request, {
     resourcePolicy: policy,
     identityPolicy: request.caller.iamAllowsEverything ? ALLOW_EVERYTHING : undefined,
@@ -486,38 +496,41 @@ describe('least privilege and data protection (issue 5)', () => {
           }
         });
 
-        it("admits every S3 grant a deployment's own role holds (infra/iam.ts)", async () => {
-          const parameters = resolveParameters({
-            groupName: 'web',
-            metadataAndBackupS3Path: `s3://${root.bucket}${root.prefix ? `/${root.prefix}` : ''}`,
-          });
-          const grants = Object.values(functionStatements(parameters))
-            .flat()
-            .filter((statement) => statement.Action.some((action) => action.startsWith('s3:')));
-          expect(grants).to.have.length.above(0);
-          for (const statement of grants) {
-            for (const action of statement.Action) {
-              for (const resource of statement.Resource.map((value) => sampleOf(value, ACCOUNT_A))) {
-                const { StringEquals = {}, StringEqualsIfExists = {} } = statement.Condition ?? {};
-                const { ['s3:prefix']: prefixes = [], ...required } = { ...StringEquals, ...StringEqualsIfExists };
-                // The request sends what the role requires of it.
-                const sent = Object.fromEntries(
-                  Object.entries(required).map(([key, value]) => [key, cfnText(value, ACCOUNT_A)]),
-                );
-                const requests =
-                  action === 's3:ListBucket'
-                    ? asList(prefixes).map((prefix) => ({ 's3:prefix': sampleOf(prefix, ACCOUNT_A) }))
-                    : [sent];
-                for (const keys of requests) {
-                  expect(
-                    await decide(policy, { caller: memberA, action, resource, keys }),
-                    `${action} ${resource}`,
-                  ).to.equal('allow');
+        for (const groupName of ['web', '']) {
+          const mode = groupName ? 'a single-group' : 'an all-groups';
+          it(`admits every S3 grant the roles of ${mode} deployment hold (infra/iam.ts)`, async () => {
+            const parameters = resolveParameters({
+              groupName,
+              metadataAndBackupS3Path: `s3://${root.bucket}${root.prefix ? `/${root.prefix}` : ''}`,
+            });
+            const grants = Object.values(functionStatements(parameters))
+              .flat()
+              .filter((statement) => asList(statement.Action).some((action) => action.startsWith('s3:')));
+            expect(grants).to.have.length.above(0);
+            for (const statement of grants) {
+              for (const action of asList(statement.Action)) {
+                for (const resource of asList(statement.Resource).map((value) => sampleOf(value, ACCOUNT_A))) {
+                  const { StringEquals = {}, StringEqualsIfExists = {} } = statement.Condition ?? {};
+                  const { ['s3:prefix']: prefixes = [], ...required } = { ...StringEquals, ...StringEqualsIfExists };
+                  // The request sends what the role requires of it.
+                  const sent = Object.fromEntries(
+                    Object.entries(required).map(([key, value]) => [key, cfnText(value, ACCOUNT_A)]),
+                  );
+                  const requests =
+                    action === 's3:ListBucket'
+                      ? asList(prefixes).map((prefix) => ({ 's3:prefix': sampleOf(prefix, ACCOUNT_A) }))
+                      : [sent];
+                  for (const keys of requests) {
+                    expect(
+                      await decide(policy, { caller: memberA, action, resource, keys }),
+                      `${action} ${resource}`,
+                    ).to.equal('allow');
+                  }
                 }
               }
             }
-          }
-        });
+          });
+        }
       });
     }
 
@@ -797,6 +810,11 @@ function cfnText(value: unknown, accountId: string): string {
     const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
     return parts.map((part) => cfnText(part, accountId)).join(separator);
   }
+  if ('Fn::Sub' in object && typeof object['Fn::Sub'] === 'string') {
+    return object['Fn::Sub'].replace(/\$\{(!?)([^}]+)\}/g, (whole, bang: string, name: string) =>
+      bang ? `\${${name}}` : (pseudo[name] ?? whole),
+    );
+  }
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 
@@ -818,9 +836,9 @@ function rolePolicy(statements: RoleStatement[], accountId: string): Policy {
     Version: '2012-10-17',
     Statement: statements
       .filter((statement) => !JSON.stringify(statement.Resource).includes('Fn::GetAtt'))
-      .map(({ Condition, ...statement }) => ({
+      .map(({ Condition, Principal: _principal, ...statement }) => ({
         ...statement,
-        Resource: statement.Resource.map(render).flat(),
+        Resource: asList(statement.Resource).map(render).flat(),
         ...(Condition
           ? {
               Condition: Object.fromEntries(
