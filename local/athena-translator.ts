@@ -66,7 +66,9 @@ export class AthenaTranslator {
       this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
     child.on('error', (error) => this.end(error));
-    child.on('exit', (code, signal) =>
+    // Writing to a translator that has ended fails; 'close' says why, once its stderr is read.
+    child.stdin.on('error', () => undefined);
+    child.on('close', (code, signal) =>
       this.end(new Error(`the SQL translator (sqlglot) ended (${signal ?? `code ${code}`}): ${this.stderr.trim()}`)),
     );
     this.holdProcessOpen(false);
