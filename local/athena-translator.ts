@@ -30,7 +30,9 @@ interface Failure {
 
 type Answer = { statements: TranslatedStatement[] } | { error: Failure };
 
-const shown = (statement: string) => (statement.length > 500 ? `${statement.slice(0, 500)}…` : statement);
+/** A statement as a message shows it: its first 500 characters, its lines indented under `  in: `. */
+export const shownStatement = (statement: string) =>
+  (statement.length > 500 ? `${statement.slice(0, 500)}…` : statement).replace(/\n/g, '\n      ');
 
 /** A statement sqlglot could not read or translate: which one, sqlglot's message, and where. */
 export class TranslationError extends Error {
@@ -43,7 +45,7 @@ export class TranslationError extends Error {
     const where = failure.line === null ? '' : ` (line ${failure.line}, column ${failure.column})`;
     super(
       `${which} could not be translated from Athena SQL: sqlglot: ${failure.message}${where}\n` +
-        `  in: ${shown(failure.athena).replace(/\n/g, '\n      ')}`,
+        `  in: ${shownStatement(failure.athena)}`,
     );
     this.name = 'TranslationError';
     this.statement = failure.athena;

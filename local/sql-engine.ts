@@ -22,7 +22,7 @@ import { PARTITION_COLUMNS, TABLES, duckdbColumnsArgument, duckdbType, type Tabl
 import { UserInputError } from '#shared/aws/errors';
 import { METADATA_TABLES, metadataTableFolder } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
-import { AthenaTranslator } from '#local/athena-translator';
+import { AthenaTranslator, shownStatement } from '#local/athena-translator';
 import { PROJECT_ROOT } from '#local/python-env';
 
 export const VIEWS_FOLDER = join(PROJECT_ROOT, 'glue', 'views');
@@ -39,9 +39,6 @@ export interface QueryResult {
   rows: Json[][];
 }
 
-const shown = (statement: string) =>
-  (statement.length > 500 ? `${statement.slice(0, 500)}…` : statement).replace(/\n/g, '\n      ');
-
 /** A failed statement: which one, its Athena text, DuckDB's message, and the DuckDB text that ran. */
 export class StatementError extends Error {
   constructor(
@@ -52,8 +49,8 @@ export class StatementError extends Error {
     cause: Error,
   ) {
     super(
-      `statement ${index + 1} of ${count} failed: ${cause.message}\n  in: ${shown(statement)}` +
-        (duckdb === statement ? '' : `\n  ran as (DuckDB): ${shown(duckdb)}`),
+      `statement ${index + 1} of ${count} failed: ${cause.message}\n  in: ${shownStatement(statement)}` +
+        (duckdb === statement ? '' : `\n  ran as (DuckDB): ${shownStatement(duckdb)}`),
       { cause },
     );
     this.name = 'StatementError';
@@ -200,9 +197,10 @@ export class SqlEngine {
         dataFiles(join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'))),
       ),
     );
+    const translator = AthenaTranslator.start();
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    const engine = new SqlEngine(instance, connection, AthenaTranslator.start(), [], files.flat().length);
+    const engine = new SqlEngine(instance, connection, translator, [], files.flat().length);
     try {
       for (const statement of [
         ...ATHENA_SEMANTICS,
