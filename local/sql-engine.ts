@@ -3,7 +3,7 @@
  * over the gzip JSON Lines of a local copy of the bucket, with the columns of the catalog's schemas,
  * and the shipped views of glue/views/ created first. Athena SQL runs as written: sqlglot translates
  * each statement to DuckDB's dialect (athena-translator.ts), the current schema is
- * `awsdatacatalog."default"`, and the session settings and macros below give DuckDB Athena's meaning
+ * `awsdatacatalog."default"`, and the DuckDB settings and macros below give it Athena's meaning
  * where the translation cannot.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -124,7 +124,7 @@ export function tableViewSql(table: TableSchema, files: string[]): string {
 
 /**
  * A timestamp as Athena shows one of the tables' (timestamp(3)): `2026-11-30 20:39:17.920`; with a
- * time zone (from_iso8601_timestamp, current_timestamp) followed by the session's zone, UTC.
+ * time zone (from_iso8601_timestamp, current_timestamp) followed by the engine's zone, UTC.
  */
 function athenaTimestamp(value: DuckDBTimestampValue | DuckDBTimestampTZValue, zone: string): string | null {
   const date = new Date(Number(value.micros / 1000n));
