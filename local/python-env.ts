@@ -1,6 +1,7 @@
 /**
- * The project-local Python virtualenv (`.venv`) holding the AWS emulator (moto), PyYAML and
- * cfn-lint. Created on first use, and re-installed when `requirements-dev.txt` changes.
+ * The project-local Python virtualenv (`.venv`) holding the AWS emulator (moto), PyYAML, cfn-lint
+ * and sqlglot (the local query engine's SQL translator). Created on first use, and re-installed when
+ * `requirements-dev.txt` changes.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,7 +35,7 @@ function findPython(): string {
 export function ensurePythonEnv(): void {
   const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
   if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === wanted && existsSync(venvBin('python'))) return;
-  console.error('Setting up the Python tools in .venv (moto, PyYAML, cfn-lint); this happens once…');
+  console.error('Setting up the Python tools in .venv (moto, PyYAML, cfn-lint, sqlglot); this happens once…');
   if (!existsSync(venvBin('python'))) execFileSync(findPython(), ['-m', 'venv', VENV], { stdio: 'inherit' });
   execFileSync(
     venvBin('python'),

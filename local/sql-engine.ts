@@ -1,14 +1,18 @@
 /**
  * Athena SQL on the exported files, locally: DuckDB with one view `clonesquad_*` per metadata table
- * over the gzip JSON Lines of a local copy of the bucket, with the columns of glue/schema.ts, and
- * the shipped views of glue/views/ created first. Athena SQL runs unchanged: the current schema is
- * `awsdatacatalog."default"`, and `default.` (a keyword DuckDB cannot parse there) is quoted.
+ * over the gzip JSON Lines of a local copy of the bucket, with the columns of the catalog's schemas,
+ * and the shipped views of glue/views/ created first. Athena SQL runs as written: sqlglot translates
+ * each statement to DuckDB's dialect (athena-translator.ts), the current schema is
+ * `awsdatacatalog."default"`, and the DuckDB settings and macros below give it Athena's meaning
+ * where the translation cannot.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   DuckDBConnection,
   DuckDBInstance,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
   DuckDBTypeId,
   JsonDuckDBValueConverter,
   type DuckDBValueConverter,
@@ -18,6 +22,7 @@ import { PARTITION_COLUMNS, TABLES, duckdbColumnsArgument, duckdbType, type Tabl
 import { UserInputError } from '#shared/aws/errors';
 import { METADATA_TABLES, metadataTableFolder } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
+import { AthenaTranslator, shownStatement } from '#local/athena-translator';
 import { PROJECT_ROOT } from '#local/python-env';
 
 export const VIEWS_FOLDER = join(PROJECT_ROOT, 'glue', 'views');
@@ -34,106 +39,22 @@ export interface QueryResult {
   rows: Json[][];
 }
 
-/** A failed statement: which one, its text, and DuckDB's message. */
+/** A failed statement: which one, its Athena text, DuckDB's message, and the DuckDB text that ran. */
 export class StatementError extends Error {
   constructor(
     readonly index: number,
     readonly count: number,
     readonly statement: string,
+    readonly duckdb: string,
     cause: Error,
   ) {
-    const shown = statement.length > 500 ? `${statement.slice(0, 500)}…` : statement;
-    super(`statement ${index + 1} of ${count} failed: ${cause.message}\n  in: ${shown.replace(/\n/g, '\n      ')}`, {
-      cause,
-    });
+    super(
+      `statement ${index + 1} of ${count} failed: ${cause.message}\n  in: ${shownStatement(statement)}` +
+        (duckdb === statement ? '' : `\n  ran as (DuckDB): ${shownStatement(duckdb)}`),
+      { cause },
+    );
     this.name = 'StatementError';
   }
-}
-
-interface Segment {
-  code: boolean;
-  text: string;
-}
-
-/** Splits SQL into code and non-code (string literals, quoted identifiers, comments). */
-function segments(sql: string): Segment[] {
-  const result: Segment[] = [];
-  let code = '';
-  let index = 0;
-  const flush = () => {
-    if (code) result.push({ code: true, text: code });
-    code = '';
-  };
-  while (index < sql.length) {
-    const char = sql[index];
-    const next = sql[index + 1];
-    let end = -1;
-    if (char === "'" || char === '"' || char === '`') {
-      end = index + 1;
-      for (;;) {
-        end = sql.indexOf(char, end);
-        if (end === -1) end = sql.length;
-        else if (sql[end + 1] === char) {
-          end += 2;
-          continue;
-        } else end += 1;
-        break;
-      }
-    } else if (char === '-' && next === '-') {
-      end = sql.indexOf('\n', index);
-      if (end === -1) end = sql.length;
-    } else if (char === '/' && next === '*') {
-      end = sql.indexOf('*/', index + 2);
-      end = end === -1 ? sql.length : end + 2;
-    }
-    if (end === -1) {
-      code += char;
-      index += 1;
-    } else {
-      flush();
-      result.push({ code: false, text: sql.slice(index, end) });
-      index = end;
-    }
-  }
-  flush();
-  return result;
-}
-
-/** The statements of a script, split on `;` outside strings, quoted identifiers and comments. */
-export function splitStatements(sql: string): string[] {
-  const statements: string[] = [];
-  let current: Segment[] = [];
-  const close = () => {
-    if (current.some((segment) => segment.code && segment.text.trim() !== '')) {
-      statements.push(
-        current
-          .map((segment) => segment.text)
-          .join('')
-          .trim(),
-      );
-    }
-    current = [];
-  };
-  for (const segment of segments(sql)) {
-    if (!segment.code) {
-      current.push(segment);
-      continue;
-    }
-    const parts = segment.text.split(';');
-    parts.forEach((part, position) => {
-      if (position > 0) close();
-      if (part) current.push({ code: true, text: part });
-    });
-  }
-  close();
-  return statements;
-}
-
-/** Quotes the keyword `default` where Athena uses it as a qualifier (`default.t`, `awsdatacatalog.default.t`). */
-export function athenaToDuckdb(sql: string): string {
-  return segments(sql)
-    .map((segment) => (segment.code ? segment.text.replace(/\bdefault(?=\s*\.)/gi, '"default"') : segment.text))
-    .join('');
 }
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -201,8 +122,29 @@ export function tableViewSql(table: TableSchema, files: string[]): string {
   ].join(' ');
 }
 
-/** Numbers as JSON numbers when exact (DuckDB's JSON converter gives BIGINT and DECIMAL as text). */
+/**
+ * A timestamp as Athena shows one of the tables' (timestamp(3)): `2026-11-30 20:39:17.920`; with a
+ * time zone (from_iso8601_timestamp, current_timestamp) followed by the engine's zone, UTC.
+ */
+function athenaTimestamp(value: DuckDBTimestampValue | DuckDBTimestampTZValue, zone: string): string | null {
+  const date = new Date(Number(value.micros / 1000n));
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) return null;
+  return `${date.toISOString().replace('T', ' ').replace('Z', '')}${zone}`;
+}
+
+/**
+ * Numbers as JSON numbers when exact (DuckDB's JSON converter gives BIGINT and DECIMAL as text), and
+ * timestamps as Athena shows them.
+ */
 const toJson: DuckDBValueConverter<Json> = (value, type, converter) => {
+  if (type.typeId === DuckDBTypeId.TIMESTAMP && value instanceof DuckDBTimestampValue) {
+    const shown = athenaTimestamp(value, '');
+    if (shown !== null) return shown;
+  }
+  if (type.typeId === DuckDBTypeId.TIMESTAMP_TZ && value instanceof DuckDBTimestampTZValue) {
+    const shown = athenaTimestamp(value, ' UTC');
+    if (shown !== null) return shown;
+  }
   const converted = JsonDuckDBValueConverter(value, type, converter);
   if (typeof converted !== 'string') return converted;
   switch (type.typeId) {
@@ -218,10 +160,30 @@ const toJson: DuckDBValueConverter<Json> = (value, type, converter) => {
   }
 };
 
+/**
+ * What DuckDB needs to give Athena's answers where the translation keeps DuckDB's meaning (the
+ * translator calls the macros in place of Athena's functions; athena_to_duckdb.py says why for each).
+ * Athena's `/` on two integers is an integer division (5 / 2 = 2).
+ */
+const ATHENA_SEMANTICS = [
+  `SET TimeZone = 'UTC'`,
+  `SET integer_division = true`,
+  `CREATE TEMP MACRO athena_json_extract(json_text, path) AS
+     CASE WHEN json_valid(json_text) THEN json_extract(json_text, path) END`,
+  `CREATE TEMP MACRO athena_json_extract_scalar(json_text, path) AS
+     CASE WHEN json_valid(json_text) AND json_type(json_text, path) NOT IN ('OBJECT', 'ARRAY')
+       THEN json_extract_string(json_text, path) END`,
+  `CREATE TEMP MACRO athena_regexp_extract(text, pattern, group_index) AS
+     CASE WHEN regexp_matches(text, pattern) THEN regexp_extract(text, pattern, group_index) END`,
+  `CREATE TEMP MACRO athena_split_part(text, delimiter, part_index) AS
+     CASE WHEN part_index <= len(string_split(text, delimiter)) THEN split_part(text, delimiter, part_index) END`,
+];
+
 export class SqlEngine {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly translator: AthenaTranslator,
     /** Shipped views that could not be created, with the reason; empty when all were. */
     readonly viewProblems: string[],
     /** The partition objects the tables read: 0 when the location holds no export at all. */
@@ -235,12 +197,13 @@ export class SqlEngine {
         dataFiles(join(bucket.folder, ...metadataTableFolder(bucket.location, table).split('/'))),
       ),
     );
+    const translator = AthenaTranslator.start();
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    const engine = new SqlEngine(instance, connection, [], files.flat().length);
+    const engine = new SqlEngine(instance, connection, translator, [], files.flat().length);
     try {
       for (const statement of [
-        `SET TimeZone = 'UTC'`,
+        ...ATHENA_SEMANTICS,
         `ATTACH ':memory:' AS awsdatacatalog`,
         `CREATE SCHEMA awsdatacatalog."default"`,
         `USE awsdatacatalog."default"`,
@@ -271,7 +234,8 @@ export class SqlEngine {
         try {
           await this.run(view.sql);
         } catch (error) {
-          failed.push({ ...view, error: ((error as Error).cause as Error | undefined)?.message ?? String(error) });
+          const cause = error instanceof StatementError ? (error.cause as Error) : (error as Error);
+          failed.push({ ...view, error: cause.message });
         }
       }
       if (failed.length === 0 || failed.length === pending.length) {
@@ -282,23 +246,27 @@ export class SqlEngine {
     }
   }
 
-  /** Runs the statements in order; the result is the last one's. */
+  /**
+   * Runs the statements of an Athena script in order; the result is the last one's. Every statement
+   * is translated before the first runs, so a script that cannot be translated changes nothing.
+   */
   async run(sql: string): Promise<QueryResult> {
-    const statements = splitStatements(sql);
+    const statements = await this.translator.translate(sql);
     if (statements.length === 0) throw new Error('no SQL statement given');
     let result: QueryResult = { columns: [], rows: [] };
-    for (const [index, statement] of statements.entries()) {
+    for (const [index, { athena, duckdb }] of statements.entries()) {
       try {
-        const reader = await this.connection.runAndReadAll(athenaToDuckdb(statement));
+        const reader = await this.connection.runAndReadAll(duckdb);
         result = { columns: reader.columnNames(), rows: reader.convertRows(toJson) as Json[][] };
       } catch (error) {
-        throw new StatementError(index, statements.length, statement, error as Error);
+        throw new StatementError(index, statements.length, athena, duckdb, error as Error);
       }
     }
     return result;
   }
 
   close(): void {
+    this.translator.close();
     this.connection.closeSync();
     this.instance.closeSync();
   }

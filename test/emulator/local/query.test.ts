@@ -10,16 +10,10 @@ import { PARTITION_COLUMNS, TABLES, recordProblems } from '#shared/catalog/schem
 import { mirrorFolder } from '#local/mirror';
 import { PROJECT_ROOT } from '#local/python-env';
 import { cacheFolder, formatResult, savedQuery, syncMetadata } from '#cli/query';
-import {
-  QUERIES_FOLDER,
-  SqlEngine,
-  StatementError,
-  athenaToDuckdb,
-  splitStatements,
-  type LocalBucket,
-} from '#local/sql-engine';
+import { QUERIES_FOLDER, SqlEngine, StatementError, type LocalBucket } from '#local/sql-engine';
 import type { Deployment } from '#shared/run/deployment';
 import { UserInputError } from '#shared/aws/errors';
+import { TranslationError } from '#local/athena-translator';
 import { naiveUtc } from '#shared/metadata/records';
 import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
 import { metadataKey, type MetadataTable, type PartitionIdentity } from '#shared/aws/s3-layout';
@@ -131,7 +125,7 @@ const cli = (args: string[]) =>
     (error: { code: number; stdout: string; stderr: string }) => error,
   );
 
-const SPEC_VIEW = readFileSync(join(PROJECT_ROOT, 'glue', 'views', 'displayallhostnames.sql'), 'utf8');
+const SHIPPED_VIEW = readFileSync(join(PROJECT_ROOT, 'glue', 'views', 'displayallhostnames.sql'), 'utf8');
 
 describe('local Athena SQL on the exports (DuckDB)', () => {
   let out: string;
@@ -166,8 +160,8 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     ]);
   });
 
-  it('runs the SPEC view text pasted as a statement, then a query on it', async () => {
-    const result = await engine.run(`${SPEC_VIEW};\nSELECT count(*) AS n FROM displayallhostnames`);
+  it('runs the shipped view text pasted as a statement, then a query on it', async () => {
+    const result = await engine.run(`${SHIPPED_VIEW};\nSELECT count(*) AS n FROM displayallhostnames`);
     expect(result).to.deep.equal({ columns: ['n'], rows: [[3]] });
   });
 
@@ -224,30 +218,23 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     expect(sets.rows).to.deep.equal([['night', '0']]);
   });
 
-  it('names the failing statement', async () => {
+  it("names the failing statement, its Athena text, DuckDB's message and the DuckDB text it ran as", async () => {
     const error = await engine.run('SELECT 1;\nSELECT nosuchcolumn FROM default.clonesquad_instances').catch((e) => e);
     expect(error).to.be.instanceOf(StatementError);
     expect(error.message).to.match(/^statement 2 of 2 failed: Binder Error: .*nosuchcolumn/);
-    expect(error.message).to.include('in: SELECT nosuchcolumn FROM default.clonesquad_instances');
+    expect(error.message).to.match(
+      /\n {2}in: SELECT nosuchcolumn FROM default\.clonesquad_instances\n {2}ran as \(DuckDB\): SELECT nosuchcolumn FROM "default"\.clonesquad_instances$/,
+    );
   });
 
-  describe('SQL text handling', () => {
-    it('splits on semicolons outside strings, quoted identifiers and comments', () => {
-      expect(splitStatements(`SELECT 'a;b' AS "x;y"; -- c;d\n/* e;f */ SELECT 2;;  ;\nSELECT 'it''s;' `)).to.deep.equal(
-        [`SELECT 'a;b' AS "x;y"`, `-- c;d\n/* e;f */ SELECT 2`, `SELECT 'it''s;'`],
-      );
-      expect(splitStatements('  -- only a comment\n')).to.deep.equal([]);
-    });
-
-    it('quotes default only as a qualifier in code', () => {
-      expect(
-        athenaToDuckdb(
-          `SELECT x.default, 'default.a', "default".b -- default.c\nFROM default.t, awsdatacatalog.default .u`,
-        ),
-      ).to.equal(
-        `SELECT x.default, 'default.a', "default".b -- default.c\nFROM "default".t, awsdatacatalog."default" .u`,
-      );
-    });
+  it('runs no statement of a script that cannot be translated', async () => {
+    const error = await engine
+      .run('CREATE OR REPLACE VIEW half_done AS SELECT 1 AS one; SELECT count(* FROM half_done')
+      .catch((e) => e);
+    expect(error).to.be.instanceOf(TranslationError);
+    expect(
+      (await engine.run("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'")).rows,
+    ).to.deep.equal([[0]]);
   });
 
   describe('output formats', () => {
@@ -332,9 +319,28 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     });
 
     it('fails with the statement and DuckDB message', async () => {
-      const run = await cli(['--out', out, '--s3-path', s3Path, 'SELECT 1; SELEC 2']);
+      const run = await cli([
+        '--out',
+        out,
+        '--s3-path',
+        s3Path,
+        'SELECT 1; SELECT nosuchcolumn FROM clonesquad_instances',
+      ]);
       expect(run.code).to.equal(1);
-      expect(run.stderr).to.match(/^error: statement 2 of 2 failed: Parser Error: [\s\S]*\n {2}in: SELEC 2\n$/);
+      expect(run.stderr).to.match(
+        /^error: statement 2 of 2 failed: Binder Error: [\s\S]*\n {2}in: SELECT nosuchcolumn FROM clonesquad_instances\n$/,
+      );
+    });
+
+    it("fails with the statement, sqlglot's message and the position when it cannot be translated", async () => {
+      const run = await cli(['--out', out, '--s3-path', s3Path, 'SELECT 1; SELEC 2']);
+      expect(run).to.deep.include({
+        code: 1,
+        stdout: '',
+        stderr:
+          'error: statement 2 of 2 could not be translated from Athena SQL: sqlglot: Invalid expression / Unexpected token (line 1, column 17)\n' +
+          '  in: SELEC 2\n',
+      });
     });
   });
 

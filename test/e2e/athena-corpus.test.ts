@@ -1,0 +1,110 @@
+/**
+ * Athena SQL as written for Athena, run by the local engine on what a local run of the sample group
+ * exports: every statement of the corpus (test/fixtures/athena-corpus/) gives the rows worked out
+ * for it from the seed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Json } from '@duckdb/node-api';
+import { expect } from 'chai';
+import { DEFAULT_S3_PATH } from '#local/local-run';
+import { PROJECT_ROOT } from '#local/python-env';
+import { SqlEngine } from '#local/sql-engine';
+import { metadataTableFolder } from '#shared/aws/s3-layout';
+import { parseS3Path } from '#shared/aws/s3-path';
+import { naiveUtc } from '#shared/metadata/records';
+import { expectedRows, loadAthenaCorpus, type CorpusFacts } from '#test/support/athena-corpus';
+
+const destination = parseS3Path(DEFAULT_S3_PATH)!;
+
+/** `npm run local -- --out OUT` on the sample seed, in a child process with its own emulator. */
+function runSampleLocally(out: string): void {
+  execFileSync(
+    process.execPath,
+    [
+      '--import=tsx',
+      '--disable-warning=NodeVersionSupportWarning',
+      join(PROJECT_ROOT, 'cli', 'local.ts'),
+      '--out',
+      out,
+    ],
+    { cwd: PROJECT_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' }, stdio: 'ignore' },
+  );
+}
+
+/** The exported records of the maintenance-windows table, read without the engine. */
+function maintenanceRecords(bucketFolder: string): Record<string, Json>[] {
+  const folder = join(bucketFolder, ...metadataTableFolder(destination, 'maintenance-windows').split('/'));
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .flatMap((entry) =>
+      gunzipSync(readFileSync(join(entry.parentPath, entry.name)))
+        .toString('utf8')
+        .split('\n'),
+    )
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, Json>);
+}
+
+/** What the expected rows need of this run: its start, and whether it fell in batch's Sunday window. */
+function runFacts(out: string, bucketFolder: string): CorpusFacts {
+  const { summary } = JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8'));
+  const exportedAt = naiveUtc(summary.executionStartTime);
+  const batch = maintenanceRecords(bucketFolder).find((record) => record.Fleet === 'batch')!;
+  const details = batch.NextMaintenanceWindowDetails as Record<string, Json>;
+  return {
+    exportedAt,
+    exportedAtSeconds: exportedAt.slice(0, 19),
+    batchInMaintenance: batch.IsMaintenanceTime === true,
+    batchMaintenanceEnd: String(details.EndTime),
+  };
+}
+
+describe('the Athena SQL corpus on the sample group exported by npm run local', function () {
+  this.timeout(180_000);
+  const corpus = loadAthenaCorpus();
+  let out: string;
+  let engine: SqlEngine;
+  let facts: CorpusFacts;
+
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), 'athena-corpus-'));
+    runSampleLocally(out);
+    const bucketFolder = join(out, 's3', destination.bucket);
+    facts = runFacts(out, bucketFolder);
+    engine = await SqlEngine.open({ folder: bucketFolder, location: destination });
+  });
+  after(() => {
+    engine?.close();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('holds at least 40 entries, among them every saved query', () => {
+    expect(corpus.length).to.be.at.least(40);
+    const saved = readdirSync(join(PROJECT_ROOT, 'glue', 'queries')).map((file) => `glue/queries/${file}`);
+    expect(corpus.map((entry) => entry.sqlFile)).to.include.members(saved);
+  });
+
+  it('creates every shipped view', () => {
+    expect(engine.viewProblems).to.deep.equal([]);
+  });
+
+  for (const entry of corpus) {
+    it(entry.name, async () => {
+      const result = await engine.run(entry.sql);
+      const expected = { columns: entry.columns, rows: expectedRows(entry, facts) };
+      if (entry.ordered) {
+        expect(result).to.deep.equal(expected);
+      } else {
+        const sorted = (rows: Json[][]) => rows.map((row) => JSON.stringify(row)).sort();
+        expect({ columns: result.columns, rows: sorted(result.rows) }).to.deep.equal({
+          columns: expected.columns,
+          rows: sorted(expected.rows),
+        });
+      }
+    });
+  }
+});
