@@ -11,6 +11,8 @@ export interface StartedExecution {
   groupName: string;
   executionName: string;
   executionArn: string;
+  /** It had been started already (a repeated delivery, a retried step): nothing new was started. */
+  alreadyStarted: boolean;
 }
 
 /**
@@ -38,9 +40,14 @@ export async function startExecution(
   const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   try {
     const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: run.input }));
-    return { groupName: run.groupName, executionName: name, executionArn: started.executionArn ?? executionArn };
+    return {
+      groupName: run.groupName,
+      executionName: name,
+      executionArn: started.executionArn ?? executionArn,
+      alreadyStarted: false,
+    };
   } catch (error) {
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    return { groupName: run.groupName, executionName: name, executionArn };
+    return { groupName: run.groupName, executionName: name, executionArn, alreadyStarted: true };
   }
 }

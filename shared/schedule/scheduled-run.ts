@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { quoteInput } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
-import { executionNameSafe, startExecution } from '#shared/aws/executions';
+import { executionNameSafe, startExecution, type StartedExecution } from '#shared/aws/executions';
 
 /** Longest execution name Step Functions takes. */
 const MAX_EXECUTION_NAME = 80;
@@ -40,11 +40,7 @@ export function scheduledExecutionName(scheduledTime: string, groupName: string)
   return `${slot}${group.slice(0, room - hash.length - 1)}-${hash}`;
 }
 
-export interface ScheduledStart {
-  executionName: string;
-  executionArn: string;
-  groupName: string;
-}
+export type ScheduledStart = StartedExecution;
 
 /** Starts the slot's execution for the group, or finds it started already (a repeated delivery). */
 export async function startScheduledRun(
@@ -57,8 +53,12 @@ export async function startScheduledRun(
     groupName: slot.groupName,
     input: JSON.stringify({ groupName: slot.groupName }),
   });
-  log('info', `started ${executionName} for group ${slot.groupName}, slot ${slot.scheduledTime}`, {
-    executionArn: started.executionArn,
-  });
-  return { executionName, executionArn: started.executionArn, groupName: slot.groupName };
+  log(
+    'info',
+    started.alreadyStarted
+      ? `the slot ${slot.scheduledTime} of group ${slot.groupName} was started already (${executionName}); not started again`
+      : `started ${executionName} for group ${slot.groupName}, slot ${slot.scheduledTime}`,
+    { executionArn: started.executionArn },
+  );
+  return started;
 }

@@ -16,8 +16,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { checkParameterNames, PARAMETERS, resolveParameters, type RawParameters } from '#infra/deployment-config';
 import { packageService, type PackageResult } from '#cli/package';
-import { applySeed, parseSeed } from '#local/seed';
-import { deploymentFromEnvironment, ENVIRONMENT, requireDestination } from '#shared/run/deployment';
+import { applyGroupSeed, parseSeed } from '#local/seed';
+import { defaultTableNames, ENVIRONMENT, requireDestination, settingsFromEnvironment } from '#shared/run/deployment';
 import { clientSettings } from '#shared/aws/clients';
 import { dynamoDbItemBytes } from '#shared/aws/dynamodb-item-size';
 import { userMetadataFields } from '#shared/metadata/discovery';
@@ -58,7 +58,7 @@ function atPackageTime(parameters: RawParameters): string {
 /** The message the functions give at run time, reading the same value from their environment. */
 function atRunTime(variables: Record<string, string>): string {
   return messageOf(() =>
-    deploymentFromEnvironment({
+    settingsFromEnvironment({
       [ENVIRONMENT.groupName]: 'web',
       [ENVIRONMENT.accountId]: '111122223333',
       [ENVIRONMENT.region]: 'eu-west-1',
@@ -204,11 +204,14 @@ describe('bad input: clear messages (issue 5)', () => {
   });
 
   describe('deployment parameters, at package time', () => {
-    it('a missing GroupName', () => {
+    it('a parameter of a single-group deployment without GroupName (an all-groups deployment)', () => {
       expectClear(
-        messageOf(() => resolveParameters({})),
-        `GroupName "": the name is empty. ${GROUP_FIX}`,
+        messageOf(() => resolveParameters({ cloneSquadStackName: 'MyCloneSquad-web', schedulerTable: 'Sched' })),
+        'CloneSquadStackName, SchedulerTable: only a single-group deployment takes it: with GroupName empty, the ' +
+          "deployment serves every CloneSquad group of its account and region and reads each group's stack and " +
+          'tables from CloudFormation. Fix: set GroupName to serve one group, or leave these parameters out',
       );
+      expect(resolveParameters({}).groupName).to.equal(undefined);
     });
 
     it('an unknown (mistyped) parameter name', () => {
@@ -557,7 +560,8 @@ describe('bad input: clear messages (issue 5)', () => {
       expectClear(
         seed('groupName: demo\nconfig: {}\n'),
         'seed file my-seed.yaml: "config" is not a known section. ' +
-          'Fix: use only groupName, region, configuration, scheduler, instances, maintenanceWindows, stack, organization',
+          'Fix: use only groupName, region, configuration, scheduler, instances, maintenanceWindows, stack, ' +
+          'missingTables, organization',
       );
     });
 
@@ -584,8 +588,8 @@ describe('bad input: clear messages (issue 5)', () => {
     describe("a table row over the local emulator's item size limit, lower than DynamoDB's", () => {
       /** The row `big` of `bytes` bytes as DynamoDB counts them (names and values in UTF-8). */
       const bigRow = (bytes: number) => tableItem('big', 'x'.repeat(bytes - 'KeybigValue'.length));
-      const seedOf = (bytes: number) =>
-        `groupName: demo\nscheduler:\n  big: "${bigRow(bytes).Value.S!}"\n  small: "1"\n`;
+      const seedOf = (bytes: number, groupName = 'demo') =>
+        `groupName: ${groupName}\nscheduler:\n  big: "${bigRow(bytes).Value.S!}"\n  small: "1"\n`;
       let dynamodb: DynamoDBClient;
       before(() => ({ dynamodb } = emulatorClients()));
 
@@ -600,10 +604,10 @@ describe('bad input: clear messages (issue 5)', () => {
       });
 
       it('a seed row of 405,000 bytes is accepted and written to the emulator', async () => {
-        const parsed = parseSeed(seedOf(405_000), 'my-seed.yaml');
-        const tableNames = { configuration: uniqueName('seed-configuration'), scheduler: uniqueName('seed-scheduler') };
+        const [group] = parseSeed(seedOf(405_000, uniqueName('big')), 'my-seed.yaml').groups;
+        const tableNames = defaultTableNames(group.groupName);
         const { ec2, ssm, cloudformation, organizations } = awsClientsOf();
-        await applySeed({ dynamodb, ec2, ssm, cloudformation, organizations }, parsed, tableNames);
+        await applyGroupSeed({ dynamodb, ec2, ssm, cloudformation, organizations }, group);
         const { Item } = await dynamodb.send(
           new GetItemCommand({ TableName: tableNames.scheduler, Key: { Key: { S: 'big' } }, ConsistentRead: true }),
         );
