@@ -25,6 +25,7 @@ import {
   type PolicyStatement,
 } from '#infra/cloudformation';
 import { UserInputError } from '#shared/aws/errors';
+import { ARTIFACT_BUCKET_PREFIX, artifactsStackTemplate } from '#infra/artifacts';
 import { S3_PATH_PARAMETERS } from '#infra/catalog-stack';
 import {
   archiveBackupKey,
@@ -33,6 +34,8 @@ import {
   METADATA_TABLES,
   metadataPartitionFolder,
   metadataTableFolder,
+  newPartitionsFolder,
+  partitionPath,
   type PartitionIdentity,
 } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
@@ -87,6 +90,11 @@ export function everyArchive(withPrefix: boolean): string[] {
 
 export function ownMetadataPrefixes(withPrefix: boolean): string[] {
   return METADATA_TABLES.map((table) => `${metadataPartitionFolder(root(withPrefix), OWN_PARTITIONS, table)}/*`);
+}
+
+/** The markers by which a deployment of the calling account says it created partitions. */
+export function ownNewPartitionMarkers(withPrefix: boolean): string {
+  return `${newPartitionsFolder(root(withPrefix))}/${partitionPath(OWN_PARTITIONS)}/*`;
 }
 
 const IN_ORGANIZATION = { 'aws:PrincipalOrgID': VALUE.organizationId };
@@ -152,7 +160,25 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
       },
     },
     {
-      // The archive step copies an archive to latest-; a retried backup compares; restore reads.
+      // The catalog's account starts its crawler on these (a member account cannot start it).
+      Sid: 'OrgAccountsMarkOwnNewPartitions',
+      Effect: 'Allow',
+      Principal: ORG_PRINCIPALS,
+      Action: 's3:PutObject',
+      Resource: objectArn(ownNewPartitionMarkers(withPrefix)),
+      Condition: { StringEquals: { ...IN_ORGANIZATION, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+    },
+    {
+      // A metadata write first checks (HEAD) whether its object is there.
+      Sid: 'OrgAccountsReadOwnMetadata',
+      Effect: 'Allow',
+      Principal: ORG_PRINCIPALS,
+      Action: 's3:GetObject',
+      Resource: metadata.map(objectArn),
+      Condition: { StringEquals: IN_ORGANIZATION },
+    },
+    {
+      // The archive step reads an archive and writes latest-; a retried backup compares; restore reads.
       Sid: 'OrgAccountsReadOwnBackups',
       Effect: 'Allow',
       Principal: ORG_PRINCIPALS,
@@ -395,6 +421,13 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
           "Roles of this account that read the metadata tables (the catalog stack's CrawlerRoleArn, Athena users); empty for none beyond IAM",
         Default: '',
       },
+      ArtifactRegions: {
+        Type: 'CommaDelimitedList',
+        Description:
+          'Regions the regional service is rolled out to (StackSet): each gets an artifact bucket the Organization ' +
+          `reads, named ${ARTIFACT_BUCKET_PREFIX}-ACCOUNT-REGION; empty for none (a single-account deployment)`,
+        Default: '',
+      },
       CreateBucket: {
         Type: 'String',
         Description: `true to create the bucket; false when it exists already (the policy then replaces its policy, and its object ownership must be set to ${OBJECT_OWNERSHIP}: npm run policies prints how)`,
@@ -406,6 +439,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
       HasPrefix: { 'Fn::Not': [{ 'Fn::Equals': [ref('Prefix'), ''] }] },
       HasReaders: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', ref('ReaderArns')] }, ''] }] },
       CreateBucket: { 'Fn::Equals': [ref('CreateBucket'), 'true'] },
+      HasArtifactRegions: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', ref('ArtifactRegions')] }, ''] }] },
     },
     Resources: {
       Key: {
@@ -453,8 +487,23 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
                 NoncurrentVersionExpiration: { NoncurrentDays: 30 },
                 AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
               },
+              {
+                // A marker has done its work once the catalog stack's trigger saw it.
+                Id: 'ExpireNewPartitionMarkers',
+                Status: 'Enabled',
+                Prefix: {
+                  'Fn::If': [
+                    'HasPrefix',
+                    toCfn(`${newPartitionsFolder(root(true))}/`),
+                    toCfn(`${newPartitionsFolder(root(false))}/`),
+                  ],
+                },
+                ExpirationInDays: 1,
+              },
             ],
           },
+          // The catalog stack starts its crawler on the new-partition markers, through EventBridge.
+          NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
         },
       },
       BucketPolicy: {
@@ -464,6 +513,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
           PolicyDocument: cfnDocument(bucketPolicyStatements, readers),
         },
       },
+      ...artifactsResources(),
     },
     Outputs: {
       MetadataAndBackupS3Path: {
@@ -475,6 +525,118 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
       KmsKeyArn: {
         Description: 'KmsKeyArn for every deployment (and for the catalog stack)',
         Value: { 'Fn::GetAtt': ['Key', 'Arn'] },
+      },
+      ArtifactBuckets: {
+        Condition: 'HasArtifactRegions',
+        Description: 'The artifact bucket of each rollout region (publish writes there)',
+        Value: { 'Fn::Sub': `${ARTIFACT_BUCKET_PREFIX}-\${AWS::AccountId}-REGION` },
+      },
+    },
+  };
+}
+
+/** The role names of the artifacts StackSet, which deploys one artifact bucket per region in this account. */
+export const ARTIFACTS_ADMINISTRATION_ROLE = 'CloneSquadBackupCmdb-ArtifactsStackSetAdministration';
+export const ARTIFACTS_EXECUTION_ROLE = 'CloneSquadBackupCmdb-ArtifactsStackSetExecution';
+
+/**
+ * The artifact buckets, one per rollout region, created by a self-managed StackSet targeting this
+ * account only (a stack creates resources in its own region only), with the two roles such a StackSet
+ * needs, each allowed no more than that.
+ */
+function artifactsResources(): Record<string, Cfn> {
+  const executionRoleArn = { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${ARTIFACTS_EXECUTION_ROLE}` };
+  return {
+    ArtifactsAdministrationRole: {
+      Type: 'AWS::IAM::Role',
+      Condition: 'HasArtifactRegions',
+      Properties: {
+        RoleName: ARTIFACTS_ADMINISTRATION_ROLE,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'cloudformation.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'assumeExecutionRole',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: executionRoleArn }],
+            },
+          },
+        ],
+      },
+    },
+    ArtifactsExecutionRole: {
+      Type: 'AWS::IAM::Role',
+      Condition: 'HasArtifactRegions',
+      Properties: {
+        RoleName: ARTIFACTS_EXECUTION_ROLE,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::GetAtt': ['ArtifactsAdministrationRole', 'Arn'] } },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'artifactBuckets',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'ArtifactStacks',
+                  Effect: 'Allow',
+                  Action: ['cloudformation:*'],
+                  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/StackSet-*' },
+                },
+                {
+                  Sid: 'ArtifactBuckets',
+                  Effect: 'Allow',
+                  Action: [
+                    's3:CreateBucket',
+                    's3:PutBucketPolicy',
+                    's3:GetBucketPolicy',
+                    's3:DeleteBucketPolicy',
+                    's3:PutBucketOwnershipControls',
+                    's3:PutBucketPublicAccessBlock',
+                    's3:PutEncryptionConfiguration',
+                    's3:PutBucketVersioning',
+                    's3:GetBucketLocation',
+                  ],
+                  Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${ARTIFACT_BUCKET_PREFIX}-\${AWS::AccountId}-*` },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    ArtifactsStackSet: {
+      Type: 'AWS::CloudFormation::StackSet',
+      Condition: 'HasArtifactRegions',
+      DependsOn: ['ArtifactsExecutionRole'],
+      Properties: {
+        StackSetName: { 'Fn::Sub': '${AWS::StackName}-artifacts' },
+        Description: 'The artifact bucket of each rollout region of the CloneSquad backups and CMDB service',
+        PermissionModel: 'SELF_MANAGED',
+        AdministrationRoleARN: { 'Fn::GetAtt': ['ArtifactsAdministrationRole', 'Arn'] },
+        ExecutionRoleName: ARTIFACTS_EXECUTION_ROLE,
+        Parameters: [{ ParameterKey: 'OrganizationId', ParameterValue: ref('OrganizationId') }],
+        StackInstancesGroup: [{ DeploymentTargets: { Accounts: [ref('AWS::AccountId')] }, Regions: ref('ArtifactRegions') }],
+        OperationPreferences: { RegionConcurrencyType: 'PARALLEL', MaxConcurrentPercentage: 100 },
+        TemplateBody: JSON.stringify(artifactsStackTemplate()),
       },
     },
   };

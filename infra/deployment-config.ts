@@ -343,7 +343,8 @@ export function resourceNames(groupName: string | undefined, stage: string) {
     stack: fitted('BackupCmdb', 128),
     stateMachine: fitted('BackupCmdb', 80),
     scheduleGroup: fitted('BackupCmdb', 64),
-    scheduleRole: fitted('BackupSchedules', 64),
+    // IAM names are global to the account, and a StackSet deploys one stack per region of each account.
+    scheduleRole: `${fitted('BackupSchedules', 64 - 1 - LONGEST_REGION_NAME.length)}-${TOKEN.region}`,
     groupsSchedule: fitted('BackupCmdb-groups', 64),
     api: fitted('backup', 1024),
     functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,

@@ -10,6 +10,7 @@ import {
   latestBackupKey,
   METADATA_TABLES,
   metadataPartitionFolder,
+  newPartitionMarkerKey,
   type MetadataTable,
   type PartitionIdentity,
 } from '#shared/aws/s3-layout';
@@ -136,6 +137,7 @@ export class Grants {
   metadataPartitions(tables: readonly MetadataTable[] = METADATA_TABLES, removeOnly = false): PolicyStatement[] {
     const folders = tables.map((table) => metadataPartitionFolder(this.root!, this.id, table));
     const objects = folders.map((folder) => this.object(`${folder}/${TOKEN.wildcard}`));
+    const markers = tables.map((table) => this.object(newPartitionMarkerKey(this.root!, this.id, table)));
     const bucket = iamText(`arn:${TOKEN.partition}:s3:::${this.root?.bucket}`);
     return this.s3([
       ...(removeOnly
@@ -147,6 +149,15 @@ export class Grants {
               Action: ['s3:PutObject', 's3:PutObjectAcl'],
               Resource: objects,
               Condition: { StringEqualsIfExists: BUCKET_OWNER_FULL_CONTROL },
+            },
+            // A HEAD of its own object tells whether the folder needs listing (a twelfth of the price).
+            { Sid: 'ReadMetadataPartitions', Effect: 'Allow' as const, Action: ['s3:GetObject'], Resource: objects },
+            {
+              Sid: 'MarkNewPartitions',
+              Effect: 'Allow' as const,
+              Action: ['s3:PutObject'],
+              Resource: markers,
+              Condition: { StringEquals: BUCKET_OWNER_FULL_CONTROL },
             },
           ]),
       {

@@ -103,7 +103,7 @@ function scheduleResources(names: ResourceNames): Record<string, Resource> {
   return {
     BackupScheduleGroup: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: names.scheduleGroup } },
     // Named: the functions that create the groups' schedules hand it over by its ARN (a Ref would loop).
-    BackupSchedulesRole: { ...role, Properties: { ...role.Properties, RoleName: names.scheduleRole } },
+    BackupSchedulesRole: { ...role, Properties: { ...role.Properties, RoleName: cfn(names.scheduleRole) } },
     GroupsReconcileSchedule: {
       Type: 'AWS::Scheduler::Schedule',
       Properties: {

@@ -72,6 +72,20 @@ export function metadataPartitionFolder(root: S3Location, id: PartitionIdentity,
   return `${metadataTableFolder(root, table)}/${partitionPath(id)}`;
 }
 
+/**
+ * Where writers say they created a partition folder, for the catalog's account to register it (its
+ * crawler starts on these keys). Beside the tables' folders, never inside one: Athena and the crawler
+ * never read them.
+ */
+export function newPartitionsFolder(root: S3Location): string {
+  return `${metadataFolder(root)}/_new-partitions`;
+}
+
+/** The marker of one new partition of one table. */
+export function newPartitionMarkerKey(root: S3Location, id: PartitionIdentity, table: MetadataTable): string {
+  return `${newPartitionsFolder(root)}/${partitionPath(id)}/${table}`;
+}
+
 export function metadataKey(root: S3Location, id: PartitionIdentity, table: MetadataTable): string {
   return `${metadataPartitionFolder(root, id, table)}/${fileStem(id, table)}.json.gz`;
 }

@@ -7,12 +7,13 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { DeleteObjectsCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Deployment } from '#shared/run/deployment';
 import { requireDestination } from '#shared/run/deployment';
-import { explainS3Error } from '#shared/aws/s3-objects';
-import { metadataKey, metadataPartitionFolder, type MetadataTable } from '#shared/aws/s3-layout';
+import { explainS3Error, headObject } from '#shared/aws/s3-objects';
+import type { S3Location } from '#shared/aws/s3-path';
+import { metadataKey, metadataPartitionFolder, newPartitionMarkerKey, type MetadataTable } from '#shared/aws/s3-layout';
 import type { PartResult } from '#shared/run/summary';
 import { partitionColumnCollision, recordJson } from '#shared/metadata/records';
 
@@ -57,6 +58,45 @@ export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): 
 }
 
 /**
+ * The objects of the partition folder before this write. Once this service has written its object,
+ * the folder holds only that one (nothing else writes there: CloneSquad's own export, were it pointed
+ * here, makes the group skipped), so one HEAD of it (a GET-class request, a twelfth of a LIST's price)
+ * says so; only a first write, or one after someone else's, lists the folder to sweep it.
+ */
+async function partitionObjects(s3: S3Client, bucket: string, folder: string, key: string): Promise<string[]> {
+  const head = await headObject(s3, bucket, key);
+  if (head.found === 'object') return [key];
+  return listFolder(s3, bucket, folder);
+}
+
+/**
+ * Says that this write created a partition folder, for the catalog's account (its crawler starts on
+ * these keys, which it may read across accounts where this deployment cannot start its crawler).
+ */
+async function markNewPartition(
+  s3: S3Client,
+  deployment: Deployment,
+  destination: S3Location,
+  table: MetadataTable,
+): Promise<void> {
+  const key = newPartitionMarkerKey(destination, deployment, table);
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: destination.bucket,
+        Key: key,
+        Body: '',
+        ContentType: 'text/plain',
+        ACL: 'bucket-owner-full-control',
+        ...(deployment.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: deployment.kmsKeyArn } : {}),
+      }),
+    );
+  } catch (error) {
+    throw explainS3Error(error, destination.bucket, key);
+  }
+}
+
+/**
  * Streams `records` into the partition object of `table`. A failure before the upload completes
  * leaves the previous object in place: S3 only exposes an object once it is whole.
  */
@@ -69,7 +109,7 @@ export async function writeMetadataTable(
   const destination = requireDestination(deployment);
   const folder = metadataPartitionFolder(destination, deployment, table);
   const key = metadataKey(destination, deployment, table);
-  const before = await listFolder(s3, destination.bucket, folder);
+  const before = await partitionObjects(s3, destination.bucket, folder, key);
 
   const gzip = createGzip();
   const body = new PassThrough();
@@ -121,13 +161,15 @@ export async function writeMetadataTable(
 
   const stale = before.filter((existing) => existing !== key);
   await deleteKeys(s3, destination.bucket, stale);
+  const newPartition = before.length === 0;
+  if (newPartition) await markNewPartition(s3, deployment, destination, table);
   return {
     part: metadataPartName(table),
     status: 'ok',
     keys: [key],
     records: count,
     bytes: compressedBytes,
-    newPartition: before.length === 0,
+    newPartition,
     ...(stale.length > 0 ? { warnings: [`deleted ${stale.length} other object(s) from the partition folder`] } : {}),
   };
 }

@@ -772,6 +772,7 @@ describe('least privilege and data protection (issue 5)', () => {
           Prefix: values.root.prefix,
           OrganizationId: values.organizationId,
           ReaderArns: values.readers ?? [],
+          ArtifactRegions: [],
           'AWS::AccountId': values.account,
           'AWS::Region': values.region,
           'AWS::Partition': 'aws',
