@@ -114,6 +114,14 @@ const DESCRIBE_INSTANCES: Statement = {
   Resource: ['*'],
 };
 
+/** The group's subfleet names, from instance tags and the instances ended lately (shared/metadata/subfleets.ts). */
+const DESCRIBE_SUBFLEET_TAGS: Statement = {
+  Sid: 'DescribeGroupSubfleetTags',
+  Effect: 'Allow',
+  Action: ['ec2:DescribeTags', 'ec2:DescribeInstanceStatus'],
+  Resource: ['*'],
+};
+
 /** The schedule's role, which scheduled runs go through (deploy/triggers.ts). */
 export const SCHEDULE_ROLE_LOGICAL_ID = 'BackupScheduleRole';
 
@@ -207,7 +215,7 @@ export function functionStatements(
           ),
         ],
       },
-      DESCRIBE_INSTANCES,
+      DESCRIBE_SUBFLEET_TAGS,
       ...s3(metadata(['discovery'])),
     ],
     exportInstances: [
@@ -227,7 +235,7 @@ export function functionStatements(
         Action: ['ssm:ListTagsForResource'],
         Resource: [arn('ssm', `maintenancewindow/${TOKEN.wildcard}`)],
       },
-      DESCRIBE_INSTANCES,
+      DESCRIBE_SUBFLEET_TAGS,
       ...s3(metadata(['maintenance-windows'])),
     ],
     summarize: [],

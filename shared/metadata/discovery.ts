@@ -22,7 +22,7 @@ import {
   GetTemplateSummaryCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
@@ -32,12 +32,7 @@ import { describeError, quoteInput } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
 import { formatS3Path } from '#shared/aws/s3-path';
 import { metadataPartName, writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import {
-  INSTANCES_PAGE_SIZE,
-  MANAGED_INSTANCE_STATES,
-  managedInstancesFilters,
-  SUBFLEET_NAME_TAG,
-} from '#shared/metadata/instances';
+import { listSubfleets } from '#shared/metadata/subfleets';
 import { isPartitionColumnName, naiveUtc } from '#shared/metadata/records';
 
 export interface DiscoveryClients {
@@ -240,24 +235,6 @@ function accountWarning(error: unknown, accountId: string): string {
     return `${lead}: the account is not in an AWS Organization visible from here (${name}); ${tail}`;
   }
   return `${lead} failed (${name}: ${message}); ${tail}. The next run tries again`;
-}
-
-/** Distinct, sorted `clonesquad:subfleet-name` values of the group's live instances. */
-export async function listSubfleets(ec2: EC2Client, groupName: string): Promise<string[]> {
-  const names = new Set<string>();
-  const live: readonly string[] = MANAGED_INSTANCE_STATES;
-  const filters = managedInstancesFilters(groupName);
-  for await (const page of paginateDescribeInstances(
-    { client: ec2, pageSize: INSTANCES_PAGE_SIZE },
-    { Filters: filters },
-  )) {
-    for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
-      if (!live.includes(instance.State?.Name ?? '')) continue;
-      const subfleet = instance.Tags?.find((tag) => tag.Key === SUBFLEET_NAME_TAG)?.Value;
-      if (subfleet) names.add(subfleet);
-    }
-  }
-  return [...names].sort();
 }
 
 /**

@@ -27,10 +27,10 @@ import {
 import type { Deployment } from '#shared/run/deployment';
 import { quoteInput } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
-import { listSubfleets } from '#shared/metadata/discovery';
 import { GROUP_NAME_TAG } from '#shared/metadata/instances';
 import { writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { naiveUtc } from '#shared/metadata/records';
+import { listSubfleets } from '#shared/metadata/subfleets';
 import { parseSchedule, withMemory, type Schedule } from '#shared/schedule/aws-schedule';
 
 export const GLOBAL_DEFAULT_WINDOW = 'CS-GlobalDefaultMaintenanceWindow';

@@ -7,10 +7,12 @@ import {
   GetTemplateSummaryCommand,
 } from '@aws-sdk/client-cloudformation';
 import {
-  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeTagsCommand,
   EC2Client,
   TerminateInstancesCommand,
-  type DescribeInstancesCommandInput,
+  type DescribeInstanceStatusCommandInput,
+  type DescribeTagsCommandInput,
 } from '@aws-sdk/client-ec2';
 import { AccessDeniedException, DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -23,12 +25,12 @@ import type { Deployment } from '#shared/run/deployment';
 import {
   buildDiscoveryRecord,
   exportDiscovery,
-  listSubfleets,
   templateVersion,
   userMetadataFields,
   type DiscoveryClients,
 } from '#shared/metadata/discovery';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
+import { listSubfleets } from '#shared/metadata/subfleets';
 import { metadataKey } from '#shared/aws/s3-layout';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { seedImageId } from '#local/seed-instances';
@@ -292,7 +294,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       mock.on(GetTemplateSummaryCommand).resolves({ Parameters: [{ ParameterKey: 'LogLevels', NoEcho: false }] });
       mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources": {}}' });
       const ec2 = new EC2Client({ region: 'eu-west-1' });
-      mockClient(ec2).on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      mockClient(ec2).on(DescribeTagsCommand).resolves({ Tags: [] });
       const organizations = new OrganizationsClient({ region: 'us-east-1' });
       mockClient(organizations)
         .on(DescribeAccountCommand)
@@ -328,34 +330,88 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       expect(result.warnings).to.equal(undefined);
     });
 
-    it('reads every DescribeInstances page (MaxResults 1000, group tag, live states), distinct and sorted', async () => {
+    it('lists subfleets from tags alone: the group members, their subfleet tag in chunks, minus ended instances', async () => {
+      // Prepare
       const ec2 = new EC2Client({ region: 'eu-west-1' });
-      const requests: DescribeInstancesCommandInput[] = [];
-      const instance = (subfleet: string | undefined, state = 'running') => ({
-        State: { Name: state as 'running' },
-        Tags: subfleet === undefined ? [] : [{ Key: 'clonesquad:subfleet-name', Value: subfleet }],
-      });
-      const pages = [
-        { Reservations: [{ Instances: [instance('web'), instance(undefined)] }], NextToken: 't1' },
-        { Reservations: [{ Instances: [instance('batch'), instance('zz', 'terminated')] }], NextToken: 't2' },
-        { Reservations: [{ Instances: [instance('web'), instance('api')] }] },
-      ];
-      mockClient(ec2)
-        .on(DescribeInstancesCommand)
-        .callsFake((input: DescribeInstancesCommandInput) => {
-          requests.push(JSON.parse(JSON.stringify(input)));
-          return pages[requests.length - 1];
+      const calls: { command: string; input: object }[] = [];
+      const members = Array.from({ length: 450 }, (_, index) => `i-${String(index).padStart(17, '0')}`);
+      const subfleetOf = (id: string) => {
+        const index = Number(id.slice(2));
+        if (index % 5 === 0) return undefined;
+        return index === 449 ? 'ended-only' : ['web', 'batch', 'api', ''][index % 4];
+      };
+      const mock = mockClient(ec2);
+      mock.on(DescribeTagsCommand).callsFake((input: DescribeTagsCommandInput) => {
+        calls.push({ command: 'DescribeTags', input: JSON.parse(JSON.stringify(input)) });
+        const filter = (name: string) => input.Filters!.find((candidate) => candidate.Name === name)?.Values ?? [];
+        if (filter('key')[0] === 'clonesquad:group-name') {
+          const page = input.NextToken ? 1 : 0;
+          const ids = page === 0 ? members.slice(0, 300) : members.slice(300);
+          const tags = ids.map((ResourceId) => ({ ResourceId, Key: 'clonesquad:group-name', Value: 'grp' }));
+          return { Tags: tags, ...(page === 0 ? { NextToken: 'members-2' } : {}) };
+        }
+        const tags = filter('resource-id').flatMap((ResourceId) => {
+          const Value = subfleetOf(ResourceId);
+          return Value === undefined ? [] : [{ ResourceId, Key: 'clonesquad:subfleet-name', Value }];
         });
+        return { Tags: tags };
+      });
+      mock.on(DescribeInstanceStatusCommand).callsFake((input: DescribeInstanceStatusCommandInput) => {
+        calls.push({ command: 'DescribeInstanceStatus', input: JSON.parse(JSON.stringify(input)) });
+        return input.NextToken
+          ? { InstanceStatuses: [{ InstanceId: members[449], InstanceState: { Name: 'shutting-down' } }] }
+          : { InstanceStatuses: [{ InstanceId: 'i-of-another-group' }], NextToken: 'ended-2' };
+      });
 
-      expect(await listSubfleets(ec2, 'grp')).to.deep.equal(['api', 'batch', 'web']);
-      expect(requests.map((request) => request.NextToken)).to.deep.equal([undefined, 't1', 't2']);
-      for (const request of requests) {
-        expect(request.MaxResults).to.equal(1000);
-        expect(request.Filters).to.deep.equal([
-          { Name: 'tag:clonesquad:group-name', Values: ['grp'] },
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ]);
-      }
+      // Act
+      const subfleets = await listSubfleets(ec2, 'grp');
+
+      // Assess
+      expect(subfleets).to.deep.equal(['api', 'batch', 'web']);
+      const membersFilters = [
+        { Name: 'resource-type', Values: ['instance'] },
+        { Name: 'key', Values: ['clonesquad:group-name'] },
+        { Name: 'value', Values: ['grp'] },
+      ];
+      const subfleetFilters = (ids: string[]) => [
+        { Name: 'resource-type', Values: ['instance'] },
+        { Name: 'key', Values: ['clonesquad:subfleet-name'] },
+        { Name: 'resource-id', Values: ids },
+      ];
+      const endedInput = {
+        IncludeAllInstances: true,
+        Filters: [{ Name: 'instance-state-name', Values: ['shutting-down', 'terminated'] }],
+        MaxResults: 1000,
+      };
+      expect(calls).to.deep.equal([
+        { command: 'DescribeTags', input: { Filters: membersFilters, MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: membersFilters, MaxResults: 1000, NextToken: 'members-2' } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(0, 198)), MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(198, 396)), MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(396)), MaxResults: 1000 } },
+        { command: 'DescribeInstanceStatus', input: endedInput },
+        { command: 'DescribeInstanceStatus', input: { ...endedInput, NextToken: 'ended-2' } },
+      ]);
+    });
+
+    it('asks for subfleet tags and instance states only when there is something to look up', async () => {
+      const ec2 = new EC2Client({ region: 'eu-west-1' });
+      const mock = mockClient(ec2);
+      mock.on(DescribeTagsCommand).resolves({ Tags: [] });
+
+      expect(await listSubfleets(ec2, 'empty')).to.deep.equal([]);
+      expect(mock.calls().map((call) => call.args[0].constructor.name)).to.deep.equal(['DescribeTagsCommand']);
+
+      mock.reset();
+      mock
+        .on(DescribeTagsCommand)
+        .resolvesOnce({ Tags: [{ ResourceId: 'i-1', Key: 'clonesquad:group-name', Value: 'main-only' }] })
+        .resolves({ Tags: [] });
+      expect(await listSubfleets(ec2, 'main-only')).to.deep.equal([]);
+      expect(mock.calls().map((call) => call.args[0].constructor.name)).to.deep.equal([
+        'DescribeTagsCommand',
+        'DescribeTagsCommand',
+      ]);
     });
   });
 

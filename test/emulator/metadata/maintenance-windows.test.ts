@@ -16,7 +16,7 @@ import {
 } from '#shared/metadata/maintenance-windows';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { seedImageId } from '#local/seed-instances';
-import { launchInstance } from '#test/support/ec2';
+import { emulatorEc2, launchInstance, recordCalls } from '#test/support/ec2';
 
 const table = TABLES['maintenance-windows'];
 const NOW = new Date('2024-05-01T10:30:00Z');
@@ -174,6 +174,27 @@ describe('maintenance-windows export (emulator)', () => {
     const web = byFleet.get('web')!.MaintenanceWindows[0];
     expect(web.Tags).to.deep.equal([{ Key: 'clonesquad:group-name', Value: g }]);
     expect(web.NextExecutionTime).to.equal('2024-05-02 01:00:00.000');
+  });
+
+  it('reads the fleets from instance tags, never from DescribeInstances', async () => {
+    const groupName = uniqueName('mw');
+    await launch(groupName, 'web');
+    const gone = await launch(groupName, 'retired');
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
+    const recorded = emulatorEc2();
+    const calls = recordCalls(recorded);
+
+    const result = await exportMaintenanceWindows({ ssm, ec2: recorded, s3 }, deploymentFor(groupName), {
+      executionStartTime: EXECUTION_START,
+      now: NOW,
+    });
+
+    expect(result.records).to.equal(2);
+    expect(calls.map((call) => call.command)).to.deep.equal([
+      'DescribeTagsCommand',
+      'DescribeTagsCommand',
+      'DescribeInstanceStatusCommand',
+    ]);
   });
 
   it('says whether each fleet is in maintenance now and when the period starts and ends', async () => {
