@@ -222,8 +222,19 @@ describe('maintenance-windows export (emulator)', () => {
       StartTime: '2024-05-01 10:00:00.000',
       EndTime: '2024-05-01 13:00:00.000',
     });
-    expect(main.NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal(everyFleet);
+    expect(main.NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: everyFleet,
+      // The matching window's own period, inside the union above; its next start after this one.
+      _ActivePeriod: true,
+      _StartTime: '2024-05-01 10:00:00.000',
+      _EndTime: '2024-05-01 12:00:00.000',
+      NextExecutionTime: '2024-05-02 10:00:00.000',
+      _FutureNextExecutionTime: '2024-05-02 10:00:00.000',
+    });
     expect(main.NextMaintenanceWindowDetails!.MatchingWindowMessage).to.match(/in a maintenance period/);
+    for (const window of main.MaintenanceWindows) {
+      expect(Object.keys(window).filter((field) => field.startsWith('_'))).to.deep.equal([]);
+    }
     const web = during.byFleet.get('web')!;
     expect(web.IsMaintenanceTime).to.equal(true);
     expect(web.NextMaintenanceWindowDetails).to.include({
@@ -240,7 +251,13 @@ describe('maintenance-windows export (emulator)', () => {
       StartTime: '2024-05-01 13:00:00.000',
       EndTime: '2024-05-01 14:00:00.000',
     });
-    expect(webAfter.NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal(webOnly);
+    expect(webAfter.NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: webOnly,
+      _ActivePeriod: false,
+      _StartTime: '2024-05-01 13:00:00.000',
+      _EndTime: '2024-05-01 14:00:00.000',
+      _FutureNextExecutionTime: '2024-05-01 13:00:00.000',
+    });
     expect(webAfter.NextMaintenanceWindowDetails!.NextWindowMessage).to.match(
       /starts at 2024-05-01T13:00:00.000Z \(in 30 min\)/,
     );
@@ -372,7 +389,13 @@ describe('maintenance-windows records (no emulator)', () => {
       StartTime: '2024-05-01 09:00:00.000',
       EndTime: '2024-05-01 14:00:00.000',
     });
-    expect(records[0].NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal('mw-a');
+    expect(records[0].NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: 'mw-a',
+      _ActivePeriod: true,
+      _StartTime: '2024-05-01 09:00:00.000',
+      _EndTime: '2024-05-01 11:00:00.000',
+      _FutureNextExecutionTime: '2024-05-02 09:00:00.000',
+    });
   });
 });
 

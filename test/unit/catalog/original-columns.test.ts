@@ -75,31 +75,6 @@ const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
   // DescribeInstanceTypes of the instance's type (the original adds it when
   // ec2.describe_instance_types.enabled is 1).
   { table: 'instances', path: '_InstanceType', original: 'struct<…>', ours: 'missing' },
-  // The matching window's own period, as the original computes it (ssm.py compute_is_maintenance_times).
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._ActivePeriod',
-    original: 'boolean',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._EndTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._FutureNextExecutionTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._StartTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
   { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', ours: 'string' },
   { table: 'volumes', path: 'CreateTime', original: 'timestamp', ours: 'string' },
 ];
@@ -133,30 +108,6 @@ const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
     writes: '{"ProductCodeId":"ProductCodeId-value","ProductCodeType":"ProductCodeType-value"}',
   },
   { table: 'instances', path: '_InstanceType', original: 'struct<…>', writes: 'nothing' },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._ActivePeriod',
-    original: 'boolean',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._EndTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._FutureNextExecutionTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._StartTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
   { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
   { table: 'volumes', path: 'CreateTime', original: 'timestamp', writes: SDK_DATE_JSON },
 ];
