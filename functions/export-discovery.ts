@@ -1,5 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
@@ -15,6 +16,7 @@ const clients = {
   organizations: new OrganizationsClient(clientSettings()),
   ec2: new EC2Client(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
+  lambda: new LambdaClient(clientSettings()),
 };
 
 /** Event: `{ executionStartTime: ISO-8601, requestedParts? }`. */

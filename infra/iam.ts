@@ -13,6 +13,7 @@ import {
 } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
 import { iamResource, TOKEN, type Cfn } from '#infra/cloudformation';
+import { conventionalDiscoveryFunctionName } from '#shared/metadata/discovery-function';
 import { BACKUP_CRON_KEY, SCHEDULE_GROUP } from '#shared/schedule/backup-cron';
 import {
   FUNCTIONS,
@@ -201,8 +202,20 @@ export function functionStatements(
       {
         Sid: 'ReadCloneSquadStack',
         Effect: 'Allow',
-        Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+        Action: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:GetTemplate',
+          'cloudformation:GetTemplateSummary',
+          'cloudformation:DescribeStackResource',
+        ],
         Resource: [arn('cloudformation', `stack/${parameters.cloneSquadStackName}/${TOKEN.wildcard}`)],
+      },
+      {
+        // Its environment holds the original record's fields the stack shows nowhere else.
+        Sid: 'ReadCloneSquadDiscoveryFunction',
+        Effect: 'Allow',
+        Action: ['lambda:GetFunctionConfiguration'],
+        Resource: [arn('lambda', `function:${conventionalDiscoveryFunctionName(parameters.groupName)}`)],
       },
       {
         // The account's own ARN in its Organization, whose id and management account it need not know.

@@ -375,9 +375,15 @@ describe('deployment package (osls package)', function () {
       ],
       exportDiscovery: [
         ...each(
-          ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+          [
+            'cloudformation:DescribeStacks',
+            'cloudformation:GetTemplate',
+            'cloudformation:GetTemplateSummary',
+            'cloudformation:DescribeStackResource',
+          ],
           [arn('cloudformation', 'stack/CloneSquad-demo/*')],
         ),
+        `lambda:GetFunctionConfiguration ${arn('lambda', 'function:CloneSquad-Discovery-demo')}`,
         `organizations:DescribeAccount ${OWN_ACCOUNT_IN_ORGANIZATION}`,
         'ec2:DescribeTags *',
         'ec2:DescribeInstanceStatus *',

@@ -81,10 +81,6 @@ const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
 
 /** KNOWN DIFFERENCES of the records our exporters write (shared/metadata/*.ts, shared/table-export.ts). */
 const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
-  // Fields of the CloneSquad Discovery function's environment that DescribeStacks does not show.
-  { table: 'discovery', path: 'ApiGwVpcEndpointDNSEntry', original: 'string', writes: 'nothing' },
-  { table: 'discovery', path: 'DiscoveryLambdaIamRoleArn', original: 'string', writes: 'nothing' },
-  { table: 'discovery', path: 'InteractLambdaIamRoleArn', original: 'string', writes: 'nothing' },
   // The SDK's Date objects, serialised by JSON.stringify: ISO text with T and Z, which the Hive JSON
   // SerDe does not read as a timestamp (the query fails).
   { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
@@ -360,6 +356,12 @@ const cloneSquadStack: StackFacts = {
   },
   installTime: new Date('2024-04-02T09:00:00.000Z'),
   version: 'v0.27.1',
+  // Its Discovery function's environment (lambda:GetFunctionConfiguration).
+  functionFields: {
+    ApiGwVpcEndpointDNSEntry: `vpce-0a1b2c3d4e5f60789-abcdefgh.execute-api.${REGION}.vpce.amazonaws.com`,
+    DiscoveryLambdaIamRoleArn: `arn:aws:iam::${ACCOUNT}:role/CloneSquad-${GROUP}-DiscoveryFunctionRole-4D5E6F`,
+    InteractLambdaIamRoleArn: `arn:aws:iam::${ACCOUNT}:role/CloneSquad-${GROUP}-InteractFunctionRole-7A8B9C`,
+  },
 };
 
 function discoveryRecords(): unknown[] {
