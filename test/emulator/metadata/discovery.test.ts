@@ -31,6 +31,7 @@ import {
   userMetadataFields,
   type DiscoveryClients,
 } from '#shared/metadata/discovery';
+import { parseCloneSquadTime } from '#shared/metadata/discovery-function';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { listSubfleets } from '#shared/metadata/subfleets';
 import { metadataKey } from '#shared/aws/s3-layout';
@@ -580,6 +581,17 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       expect(timeZone('us-east-1', undefined)).to.equal('America/New_York');
       expect(timeZone('il-central-1', '')).to.equal('UTC');
       expect(timeZone('eu-west-3', 'Asia/Kolkata', 'America/Chicago')).to.equal('America/Chicago');
+    });
+
+    it("reads CloneSquad's InstallTime as Python writes an aware datetime, and nothing else", () => {
+      const read = (text: string) => parseCloneSquadTime(text)?.toISOString();
+      expect(read('2024-04-02 09:00:00.123456+00:00')).to.equal('2024-04-02T09:00:00.123Z');
+      expect(read('2024-04-02 11:00:00+02:00')).to.equal('2024-04-02T09:00:00.000Z');
+      expect(read('2024-04-02T09:00:00Z')).to.equal('2024-04-02T09:00:00.000Z');
+      expect(read('2024-04-02 09:00:00')).to.equal('2024-04-02T09:00:00.000Z');
+      for (const text of ['', 'None', '2024-04-02', '2024-13-02 09:00:00+00:00', '1712048400']) {
+        expect(read(text), text).to.equal(undefined);
+      }
     });
 
     it('turns a JSON object into X- text fields, anything else into a warning and the raw text only', () => {
