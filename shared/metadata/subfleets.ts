@@ -1,13 +1,13 @@
 /**
  * The subfleet names of a group, read from instance tags rather than from DescribeInstances: a tag
- * answers in about 0.2 KB where an instance takes 5 KB or more, and the discovery and
- * maintenance-windows exports need nothing else of the fleet. Their bundles then carry none of
- * DescribeInstances' large response model either.
+ * answers in about 0.15 KB where an instance takes 3 KB or more, and the discovery and
+ * maintenance-windows exports need nothing else of the fleet.
  *
  * Tags say nothing of an instance's state, and a terminated instance keeps its tags for as long as
  * EC2 still lists it (about an hour). The instances that are shutting down or terminated are read
- * apart, from DescribeInstanceStatus, whose answer only holds the instances ended in the region
- * lately; it is only asked when the group has subfleet instances at all.
+ * apart, from DescribeInstanceStatus, whose answer holds only the instances ended lately in the
+ * region (of every group, as it cannot filter on tags); it is asked only when the group has
+ * subfleet instances at all.
  */
 import { paginateDescribeInstanceStatus, paginateDescribeTags, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
