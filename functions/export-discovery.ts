@@ -1,5 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
@@ -13,14 +14,19 @@ const clients = clientsPerRegion(() => ({
   organizations: new OrganizationsClient(clientSettings()),
   ec2: new EC2Client(clientSettings()),
   s3: new S3Client(s3ClientSettings()),
+  lambda: new LambdaClient(clientSettings()),
 }));
 
 /** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/discovery` part. */
 export async function handler(event: unknown): Promise<PartResult> {
-  const task = groupTask(event, currentSettings());
+  const settings = currentSettings();
+  const task = groupTask(event, settings);
   const skipped = skippedParts(task, ['metadata/discovery']);
   if (skipped) return skipped[0];
   return boundedPart(
-    await exportDiscovery(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
+    await exportDiscovery(clients(), task.deployment, {
+      executionStartTime: task.executionStartTime,
+      timeZoneOverride: settings.timeZone,
+    }),
   );
 }

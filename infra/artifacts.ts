@@ -28,7 +28,10 @@ export const REGIONAL_TEMPLATE_FILE = 'regional-template.json';
  * is created in (one template for every region).
  */
 export function regionalTemplate(
-  packaged: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, unknown> },
+  packaged: {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    Outputs?: Record<string, unknown>;
+  },
   centralAccount: string,
   version: string,
 ): { Resources: Record<string, unknown>; Outputs: Record<string, unknown> } & Record<string, unknown> {
@@ -112,7 +115,9 @@ export function artifactsStackTemplate(): Record<string, Cfn> {
             IgnorePublicAcls: true,
             RestrictPublicBuckets: true,
           },
-          BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
           VersioningConfiguration: { Status: 'Enabled' },
         },
       },

@@ -545,7 +545,9 @@ export const ARTIFACTS_EXECUTION_ROLE = 'CloneSquadBackupCmdb-ArtifactsStackSetE
  * needs, each allowed no more than that.
  */
 function artifactsResources(): Record<string, Cfn> {
-  const executionRoleArn = { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${ARTIFACTS_EXECUTION_ROLE}` };
+  const executionRoleArn = {
+    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${ARTIFACTS_EXECUTION_ROLE}`,
+  };
   return {
     ArtifactsAdministrationRole: {
       Type: 'AWS::IAM::Role',
@@ -634,7 +636,9 @@ function artifactsResources(): Record<string, Cfn> {
         AdministrationRoleARN: { 'Fn::GetAtt': ['ArtifactsAdministrationRole', 'Arn'] },
         ExecutionRoleName: ARTIFACTS_EXECUTION_ROLE,
         Parameters: [{ ParameterKey: 'OrganizationId', ParameterValue: ref('OrganizationId') }],
-        StackInstancesGroup: [{ DeploymentTargets: { Accounts: [ref('AWS::AccountId')] }, Regions: ref('ArtifactRegions') }],
+        StackInstancesGroup: [
+          { DeploymentTargets: { Accounts: [ref('AWS::AccountId')] }, Regions: ref('ArtifactRegions') },
+        ],
         OperationPreferences: { RegionConcurrencyType: 'PARALLEL', MaxConcurrentPercentage: 100 },
         TemplateBody: JSON.stringify(artifactsStackTemplate()),
       },

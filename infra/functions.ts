@@ -26,6 +26,9 @@ export interface FunctionDescription {
   grants(grants: Grants): PolicyStatement[];
 }
 
+/** The subfleets of a group, from tag listings (and the states of their instances), never the fleet. */
+const SUBFLEET_READS = ['ec2:DescribeTags', 'ec2:DescribeInstanceStatus'];
+
 const READ_DISCOVERY_STACK = [
   'cloudformation:DescribeStacks',
   'cloudformation:GetTemplate',
@@ -74,7 +77,8 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
           ),
         ],
       },
-      describeAnything('DescribeGroupInstances', ['ec2:DescribeInstances']),
+      ...g.readDiscoveryFunction(),
+      describeAnything('ReadGroupSubfleetTags', SUBFLEET_READS),
       ...(g.root ? g.metadataPartitions(['discovery']) : []),
     ],
   },
@@ -105,7 +109,7 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
           iamText(`arn:${TOKEN.partition}:ssm:${TOKEN.region}:${TOKEN.accountId}:maintenancewindow/${TOKEN.wildcard}`),
         ],
       },
-      describeAnything('DescribeGroupInstances', ['ec2:DescribeInstances']),
+      describeAnything('ReadGroupSubfleetTags', SUBFLEET_READS),
       ...(g.root ? g.metadataPartitions(['maintenance-windows']) : []),
     ],
   },

@@ -19,6 +19,7 @@ import { getAtt, iamText, TOKEN, type Cfn, type PolicyStatement } from '#infra/c
 import { resourceArns, type DeploymentParameters, type ResourceNames } from '#infra/deployment-config';
 import { defaultTableNames } from '#shared/run/deployment';
 import { BACKUP_CRON_ROW_KEY_PATTERNS } from '#shared/schedule/backup-cron';
+import { conventionalDiscoveryFunctionName } from '#shared/metadata/discovery-function';
 
 /** Every write is made with this ACL; the condition keeps it so. */
 const BUCKET_OWNER_FULL_CONTROL = { 's3:x-amz-acl': 'bucket-owner-full-control' };
@@ -200,6 +201,26 @@ export class Grants {
         Effect: 'Allow',
         Action: [...new Set([...actions, 'cloudformation:ListStackResources'])],
         Resource: [this.arn('cloudformation', `stack/${TOKEN.wildcard}`)],
+      },
+    ];
+  }
+
+  /**
+   * Reading the environment of a group's CloneSquad Discovery function, which holds the original
+   * discovery record's fields the stack shows nowhere else.
+   */
+  readDiscoveryFunction(): PolicyStatement[] {
+    return [
+      {
+        Sid: 'ReadCloneSquadDiscoveryFunction',
+        Effect: 'Allow',
+        Action: ['lambda:GetFunctionConfiguration'],
+        Resource: [
+          this.arn(
+            'lambda',
+            `function:${conventionalDiscoveryFunctionName(this.parameters.groupName ?? TOKEN.wildcard)}`,
+          ),
+        ],
       },
     ];
   }

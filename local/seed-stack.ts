@@ -12,6 +12,10 @@
  *     UserSuppliedJSONMetadata: '{"Owner": "team-a", "CostCenter": 42}'
  *     ApiSecret: 'never-exported'
  *   noEcho: [ApiSecret]            # parameters declared NoEcho: discovery never writes them
+ *   discoveryFunction:             # optional: CloneSquad's Discovery function and the roles it names,
+ *     environment:                 # as its template makes them; more variables (strings) for it
+ *       ApiGwVpcEndpointDNSEntry: vpce-0abc-1234.execute-api.eu-west-1.vpce.amazonaws.com
+ *       InstallTime: '2024-04-02 09:00:00.123456+00:00'
  *   outputs:                       # every value a string
  *     InteractAPIUrl: https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/
  *     ConfigTable: arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-demo-Configuration
@@ -19,6 +23,10 @@
  *   accountName: Demo workloads    # optional, with accountEmail
  *   accountEmail: demo@example.com
  * ```
+ *
+ * With `discoveryFunction`, the stack also holds the roles `DiscoveryFunctionRole` and
+ * `InteractFunctionRole` and the function `CloneSquad-Discovery-{groupName}` (never invoked), whose
+ * environment names the two roles' ARNs as CloneSquad's does: discovery reads its record fields there.
  *
  * moto cannot rename an organization's management account (always `master`, `master@example.com`).
  * With `accountName`/`accountEmail`, a member account is created with them and its id returned by
@@ -49,6 +57,7 @@ export interface StackSeed {
   parameters: Record<string, string>;
   noEcho: string[];
   outputs: Record<string, string>;
+  discoveryFunction?: { environment: Record<string, string> };
 }
 
 export interface OrganizationSeed {
@@ -63,7 +72,15 @@ export interface AppliedStackSeed {
   accountId?: string;
 }
 
-const STACK_FIELDS = new Set(['name', 'version', 'parameters', 'noEcho', 'outputs']);
+const STACK_FIELDS = new Set(['name', 'version', 'parameters', 'noEcho', 'outputs', 'discoveryFunction']);
+const DISCOVERY_FUNCTION_FIELDS = new Set(['environment']);
+/** Variables of the Discovery function the stand-in template sets itself, as CloneSquad's does. */
+const ROLE_VARIABLES = {
+  DiscoveryLambdaIamRoleArn: 'DiscoveryFunctionRole',
+  InteractLambdaIamRoleArn: 'InteractFunctionRole',
+};
+const TEMPLATE_VARIABLES = new Set(['GroupName', ...Object.keys(ROLE_VARIABLES)]);
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ORGANIZATION_FIELDS = new Set(['accountName', 'accountEmail']);
 const LOGICAL_ID = /^[A-Za-z0-9]{1,255}$/;
 const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]{0,127}$/;
@@ -112,6 +129,32 @@ function namedStrings(section: unknown, where: string, kind: string): Record<str
   return fields as Record<string, string>;
 }
 
+function parseDiscoveryFunction(section: unknown, where: string): { environment: Record<string, string> } {
+  const fields = mapping(section ?? {}, where, 'discoveryFunction: { environment: { ApiGwVpcEndpointDNSEntry: … } }');
+  onlyFields(fields, DISCOVERY_FUNCTION_FIELDS, where);
+  const environment = mapping(fields.environment ?? {}, `${where}, environment`, '{ ApiGwVpcEndpointDNSEntry: … }');
+  for (const [name, value] of Object.entries(environment)) {
+    if (TEMPLATE_VARIABLES.has(name)) {
+      throw new UserInputError(`${where}, variable ${name}`, 'the stack sets it', 'remove it from the environment');
+    }
+    if (!VARIABLE_NAME.test(name)) {
+      throw new UserInputError(
+        `${where}, variable ${quoteInput(name)}`,
+        'Lambda variable names hold only letters, digits and "_", and do not begin with a digit',
+        'rename it',
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new UserInputError(
+        `${where}, variable ${quoteInput(name)}`,
+        `its value ${quoteInput(value)} is not a string`,
+        'quote it',
+      );
+    }
+  }
+  return { environment: environment as Record<string, string> };
+}
+
 /** Reads the `stack` section of seed file `source`; every problem is a {@link UserInputError}. */
 export function parseStackSeed(section: unknown, source: string): StackSeed {
   const where = `seed file ${source}, section stack`;
@@ -154,6 +197,9 @@ export function parseStackSeed(section: unknown, source: string): StackSeed {
     parameters,
     noEcho: noEcho as string[],
     outputs,
+    ...(fields.discoveryFunction === undefined
+      ? {}
+      : { discoveryFunction: parseDiscoveryFunction(fields.discoveryFunction, `${where}, discoveryFunction`) }),
   };
 }
 
@@ -173,9 +219,42 @@ export function parseOrganizationSeed(section: unknown, source: string): Organiz
   return { ...(accountName ? { accountName, accountEmail } : {}) };
 }
 
+const LAMBDA_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+/** CloneSquad's Discovery function as its template declares it, its environment cut down to the seed's. */
+function discoveryFunctionResources(environment: Record<string, string>): Record<string, unknown> {
+  const roles = Object.fromEntries(
+    Object.values(ROLE_VARIABLES).map((role) => [
+      role,
+      { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: LAMBDA_TRUST } },
+    ]),
+  );
+  const roleArns = Object.fromEntries(
+    Object.entries(ROLE_VARIABLES).map(([variable, role]) => [variable, { 'Fn::GetAtt': [role, 'Arn'] }]),
+  );
+  return {
+    ...roles,
+    DiscoveryFunction: {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        FunctionName: { 'Fn::Sub': 'CloneSquad-Discovery-${GroupName}' },
+        Runtime: 'python3.11',
+        Handler: 'index.discovery_handler',
+        Code: { ZipFile: 'def discovery_handler(event, context):\n    return {}\n' },
+        Role: { 'Fn::GetAtt': ['DiscoveryFunctionRole', 'Arn'] },
+        Environment: { Variables: { GroupName: { Ref: 'GroupName' }, ...roleArns, ...environment } },
+      },
+    },
+  };
+}
+
 /**
  * The stand-in template: the parameters (NoEcho where asked), CloneSquad's two tables under its
- * logical ids and names (unless `withTables` is false: a decoy), one inert resource, literal outputs.
+ * logical ids and names (unless `withTables` is false: a decoy), its Discovery function when the seed
+ * has one, an inert resource, literal outputs.
  */
 export function stackSeedTemplate(groupName: string, seed: StackSeed, { withTables = true } = {}): string {
   const noEcho = new Set(seed.noEcho);
@@ -193,11 +272,14 @@ export function stackSeedTemplate(groupName: string, seed: StackSeed, { withTabl
     Description: 'Local stand-in for a CloneSquad stack (seed file)',
     Parameters: parameters,
     Resources: {
+      // A topic, as CloneSquad's own stack has: the emulator answers DescribeStackResource only for a
+      // stack whose every resource it models (not a WaitConditionHandle).
       SeedPlaceholder: {
-        Type: 'AWS::CloudFormation::WaitConditionHandle',
+        Type: 'AWS::SNS::Topic',
         ...(seed.version ? { Metadata: { CloneSquadVersion: seed.version } } : {}),
       },
       ...(withTables ? cloneSquadTables() : {}),
+      ...(seed.discoveryFunction ? discoveryFunctionResources(seed.discoveryFunction.environment) : {}),
     },
     Outputs: outputs,
   });

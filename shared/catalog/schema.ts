@@ -26,13 +26,18 @@ export const JSON_SERDE = 'org.apache.hive.hcatalog.data.JsonSerDe';
 export const INPUT_FORMAT = 'org.apache.hadoop.mapred.TextInputFormat';
 export const OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 
-/** Hive type text as Glue and Athena take it, field names lower-cased as Hive stores them. */
-export function hiveType(type: ColumnType): string {
+/**
+ * Hive type text as Glue and Athena take it, field names lower-cased as Hive stores them. The DDL
+ * quotes them (`quoteFields`), as the original CloneSquad DDL does: Athena's DDL parser refuses an
+ * unquoted name that begins with an underscore. Glue type strings stay unquoted, as Glue writes them.
+ */
+export function hiveType(type: ColumnType, quoteFields = false): string {
+  const name = (field: Column) => (quoteFields ? `\`${field.name.toLowerCase()}\`` : field.name.toLowerCase());
   switch (type.kind) {
     case 'array':
-      return `array<${hiveType(type.of)}>`;
+      return `array<${hiveType(type.of, quoteFields)}>`;
     case 'struct':
-      return `struct<${type.fields.map((field) => `${field.name.toLowerCase()}:${hiveType(field.type)}`).join(',')}>`;
+      return `struct<${type.fields.map((field) => `${name(field)}:${hiveType(field.type, quoteFields)}`).join(',')}>`;
     default:
       return type.kind;
   }
@@ -84,7 +89,9 @@ export function gluePartitionKeys(): { Name: string; Type: string }[] {
 
 /** Athena `CREATE EXTERNAL TABLE` for manual setup; `location` is `s3://…/metadata/{folder}/`. */
 export function athenaDdl(table: TableSchema, location: string, database = 'default'): string {
-  const columnLines = glueColumns(table).map((column) => `  \`${column.Name}\` ${column.Type}`);
+  const columnLines = table.columns.map(
+    (column) => `  \`${column.name.toLowerCase()}\` ${hiveType(column.type, true)}`,
+  );
   const partitionLines = gluePartitionKeys().map((key) => `  \`${key.Name}\` ${key.Type}`);
   return [
     `CREATE EXTERNAL TABLE IF NOT EXISTS \`${database}\`.\`${table.name}\` (`,

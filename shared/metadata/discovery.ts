@@ -14,6 +14,12 @@
  *   the deployment stays visible (and joinable) in the CMDB, and the summary says what to fix.
  * - Organizations is best effort: when DescribeAccount is refused or the account is in no
  *   organization, the `Account…` fields are absent and one warning says why.
+ * - The fields of the original record that the stack does not show come from CloneSquad's
+ *   Discovery function (./discovery-function.ts), best effort with one warning. Its `InstallTime`
+ *   (CloneSquad's install or last upgrade) is preferred to the stack's last update.
+ * - `TimeZone` is the zone CloneSquad reads its own schedules in: the stack's `TimeZone` parameter,
+ *   else CloneSquad's zone for the region, else UTC (the original writes UTC for an empty
+ *   parameter, which is not the zone CloneSquad uses). An explicit override of this deployment wins.
  */
 import {
   CloudFormationClient,
@@ -22,7 +28,8 @@ import {
   GetTemplateSummaryCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
@@ -31,20 +38,18 @@ import { requireDestination, type Deployment } from '#shared/run/deployment';
 import { describeError, quoteInput } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
 import { formatS3Path } from '#shared/aws/s3-path';
+import { readDiscoveryFunction, type FunctionOnlyField } from '#shared/metadata/discovery-function';
 import { metadataPartName, writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
-import {
-  INSTANCES_PAGE_SIZE,
-  MANAGED_INSTANCE_STATES,
-  managedInstancesFilters,
-  SUBFLEET_NAME_TAG,
-} from '#shared/metadata/instances';
 import { isPartitionColumnName, naiveUtc } from '#shared/metadata/records';
+import { listSubfleets } from '#shared/metadata/subfleets';
+import { groupTimeZone } from '#shared/schedule/region-time-zones';
 
 export interface DiscoveryClients {
   cloudformation: CloudFormationClient;
   organizations: OrganizationsClient;
   ec2: EC2Client;
   s3: S3Client;
+  lambda: LambdaClient;
 }
 
 /** What the CloneSquad stack tells, NoEcho parameters already removed. */
@@ -53,9 +58,11 @@ export interface StackFacts {
   status: string;
   parameters: Record<string, string>;
   outputs: Record<string, string>;
-  /** Last update, else creation. */
+  /** CloneSquad's own install time when its Discovery function tells, else the last update, else creation. */
   installTime: Date;
   version?: string;
+  /** What its Discovery function (or its resources) tells and its parameters and outputs do not. */
+  functionFields?: Partial<Record<FunctionOnlyField, string>>;
 }
 
 export interface DiscoveryFacts {
@@ -65,6 +72,8 @@ export interface DiscoveryFacts {
   account: Record<string, string>;
   subfleets: string[];
   executionStartTime: string;
+  /** This deployment's own `TimeZone`, only when set explicitly. */
+  timeZoneOverride?: string;
 }
 
 const PART = metadataPartName('discovery');
@@ -104,11 +113,11 @@ const CONVENTIONAL_TABLES: Record<string, string> = {
 export async function exportDiscovery(
   clients: DiscoveryClients,
   deployment: Deployment,
-  request: { executionStartTime: string },
+  request: { executionStartTime: string; timeZoneOverride?: string },
 ): Promise<MetadataPartResult> {
   requireDestination(deployment);
   const warnings: string[] = [];
-  const stack = await readStack(clients.cloudformation, deployment.cloneSquadStackName, warnings);
+  const stack = await readStack(clients, deployment, warnings);
   if (!stack) {
     warnings.push(
       `CloneSquad stack ${quoteInput(deployment.cloneSquadStackName)} does not exist in ${deployment.region}: the discovery ` +
@@ -125,6 +134,7 @@ export async function exportDiscovery(
     account: account.fields,
     subfleets,
     executionStartTime: request.executionStartTime,
+    ...(request.timeZoneOverride ? { timeZoneOverride: request.timeZoneOverride } : {}),
   });
   warnings.push(...built.warnings);
   for (const warning of warnings) log('warn', warning, { part: PART, stack: deployment.cloneSquadStackName });
@@ -139,10 +149,12 @@ function isMissingStack(error: unknown): boolean {
 }
 
 async function readStack(
-  cloudformation: CloudFormationClient,
-  stackName: string,
+  clients: DiscoveryClients,
+  deployment: Deployment,
   warnings: string[],
 ): Promise<StackFacts | undefined> {
+  const { cloudformation } = clients;
+  const stackName = deployment.cloneSquadStackName;
   let stack: Stack | undefined;
   try {
     stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
@@ -168,13 +180,20 @@ async function readStack(
       `the template of stack ${quoteInput(stackName)} could not be read (${version.message}): CloneSquadVersion is left out`,
     );
   }
+  const discoveryFunction = await readDiscoveryFunction(clients, {
+    stackId: stack.StackId ?? stackName,
+    groupName: deployment.groupName,
+    accountId: deployment.accountId,
+  });
+  if (discoveryFunction.warning) warnings.push(discoveryFunction.warning);
   return {
     name: stack.StackName ?? stackName,
     status: stack.StackStatus ?? 'UNKNOWN',
     parameters,
     outputs,
-    installTime: stack.LastUpdatedTime ?? stack.CreationTime ?? new Date(0),
+    installTime: discoveryFunction.installTime ?? stack.LastUpdatedTime ?? stack.CreationTime ?? new Date(0),
     ...(typeof version === 'string' ? { version } : {}),
+    functionFields: discoveryFunction.fields,
   };
 }
 
@@ -240,24 +259,6 @@ function accountWarning(error: unknown, accountId: string): string {
     return `${lead}: the account is not in an AWS Organization visible from here (${name}); ${tail}`;
   }
   return `${lead} failed (${name}: ${message}); ${tail}. The next run tries again`;
-}
-
-/** Distinct, sorted `clonesquad:subfleet-name` values of the group's live instances. */
-export async function listSubfleets(ec2: EC2Client, groupName: string): Promise<string[]> {
-  const names = new Set<string>();
-  const live: readonly string[] = MANAGED_INSTANCE_STATES;
-  const filters = managedInstancesFilters(groupName);
-  for await (const page of paginateDescribeInstances(
-    { client: ec2, pageSize: INSTANCES_PAGE_SIZE },
-    { Filters: filters },
-  )) {
-    for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
-      if (!live.includes(instance.State?.Name ?? '')) continue;
-      const subfleet = instance.Tags?.find((tag) => tag.Key === SUBFLEET_NAME_TAG)?.Value;
-      if (subfleet) names.add(subfleet);
-    }
-  }
-  return [...names].sort();
 }
 
 /**
@@ -352,6 +353,7 @@ export function buildDiscoveryRecord(facts: DiscoveryFacts): { record: Record<st
     if (tablePrefix) {
       for (const [field, suffix] of Object.entries(CONVENTIONAL_TABLES)) fields[field] = `${tablePrefix}-${suffix}`;
     }
+    Object.assign(fields, stack.functionFields);
     if (stack.version) fields.CloneSquadVersion = stack.version;
     fields.InstallTime = naiveUtc(stack.installTime);
     fields.CloneSquadStackStatus = stack.status;
@@ -359,7 +361,11 @@ export function buildDiscoveryRecord(facts: DiscoveryFacts): { record: Record<st
 
   fields.CloneSquadStackName = deployment.cloneSquadStackName;
   fields.MetadataAndBackupS3Path = formatS3Path(requireDestination(deployment));
-  fields.TimeZone = deployment.timeZone;
+  fields.TimeZone = groupTimeZone({
+    region: deployment.region,
+    stackTimeZone: stack?.parameters.TimeZone,
+    override: facts.timeZoneOverride,
+  });
   fields.ConfigurationTable = deployment.tables.configuration;
   fields.SchedulerTable = deployment.tables.scheduler;
   // The deployment's own value wins; an existing CloneSquad user's stack parameter is the fallback.

@@ -15,6 +15,11 @@
  * period does not begin `ssm.feature.maintenance_window.start_ahead` (15 min by default, jittered)
  * early: that is a CloneSquad setting about starting instances, and this export reports SSM's
  * windows. Periods of several windows add up (union).
+ *
+ * `NextMaintenanceWindowDetails.MatchingWindow` also carries the original's `_ActivePeriod`,
+ * `_StartTime`, `_EndTime` and `_FutureNextExecutionTime`. They keep the original's meaning for that
+ * one window (its own period, whether it holds now, its next execution), without the start-ahead
+ * and its per-fleet jitter, and without the union: `StartTime`/`EndTime` beside it give the union.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -27,10 +32,10 @@ import {
 import type { Deployment } from '#shared/run/deployment';
 import { quoteInput } from '#shared/aws/errors';
 import { log } from '#shared/aws/log';
-import { listSubfleets } from '#shared/metadata/discovery';
 import { GROUP_NAME_TAG } from '#shared/metadata/instances';
 import { writeMetadataTable, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { naiveUtc } from '#shared/metadata/records';
+import { listSubfleets } from '#shared/metadata/subfleets';
 import { parseSchedule, withMemory, type Schedule } from '#shared/schedule/aws-schedule';
 
 export const GLOBAL_DEFAULT_WINDOW = 'CS-GlobalDefaultMaintenanceWindow';
@@ -78,10 +83,18 @@ export interface WindowRecord {
   Tags: WindowTag[];
 }
 
+/** The window that starts the reported period, with its own period (see the catalog's comment). */
+export interface MatchingWindowRecord extends WindowRecord {
+  _ActivePeriod: boolean;
+  _StartTime: string;
+  _EndTime: string;
+  _FutureNextExecutionTime?: string;
+}
+
 export interface NextMaintenanceWindowDetails {
   StartTime: string | null;
   EndTime: string | null;
-  MatchingWindow: WindowRecord;
+  MatchingWindow: MatchingWindowRecord;
   MatchingWindowMessage?: string;
   NextWindowMessage?: string;
 }
@@ -302,10 +315,17 @@ function details(fleet: string, state: MaintenanceState, now: number): NextMaint
   const fleetLabel = fleet === MAIN_FLEET ? 'the main fleet' : `subfleet ${fleet}`;
   const window = `${state.matching.record.WindowId} (${state.matching.name})`;
   const until = `until ${text(state.end, `more than ${HORIZON_DAYS} days later`)}`;
+  const { record, duration } = state.matching;
   const common = {
     StartTime: state.start === null ? null : naiveUtc(state.start),
     EndTime: state.end === null ? null : naiveUtc(state.end),
-    MatchingWindow: state.matching.record,
+    MatchingWindow: {
+      ...record,
+      _ActivePeriod: state.active,
+      _StartTime: naiveUtc(state.matchingStart),
+      _EndTime: naiveUtc(state.matchingStart + duration),
+      ...(record.NextExecutionTime ? { _FutureNextExecutionTime: record.NextExecutionTime } : {}),
+    },
   };
   if (state.active) {
     return {

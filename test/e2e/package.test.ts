@@ -90,7 +90,9 @@ const LOG_DELIVERY_ACTIONS = [
  * may make them. With log delivery, the only grants allowed on "*".
  */
 const UNSCOPABLE_READS: Record<string, string[]> = {
-  'ec2:DescribeInstances': ['exportDiscovery', 'exportInstances', 'exportMaintenanceWindows'],
+  'ec2:DescribeInstances': ['exportInstances'],
+  'ec2:DescribeInstanceStatus': ['exportDiscovery', 'exportMaintenanceWindows'],
+  'ec2:DescribeTags': ['exportDiscovery', 'exportMaintenanceWindows'],
   'ec2:DescribeVolumes': ['exportInstances'],
   'ssm:DescribeMaintenanceWindows': ['exportMaintenanceWindows'],
 };
@@ -373,18 +375,26 @@ describe('deployment package (osls package)', function () {
       ],
       exportDiscovery: [
         ...each(
-          ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+          [
+            'cloudformation:DescribeStacks',
+            'cloudformation:GetTemplate',
+            'cloudformation:GetTemplateSummary',
+            'cloudformation:DescribeStackResource',
+          ],
           [arn('cloudformation', 'stack/CloneSquad-demo/*')],
         ),
+        `lambda:GetFunctionConfiguration ${arn('lambda', 'function:CloneSquad-Discovery-demo')}`,
         `organizations:DescribeAccount ${OWN_ACCOUNT_IN_ORGANIZATION}`,
-        'ec2:DescribeInstances *',
+        'ec2:DescribeTags *',
+        'ec2:DescribeInstanceStatus *',
         ...writeMetadata(['discovery']),
       ],
       exportInstances: ['ec2:DescribeInstances *', 'ec2:DescribeVolumes *', ...writeMetadata(['instances', 'volumes'])],
       exportMaintenanceWindows: [
         'ssm:DescribeMaintenanceWindows *',
         `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,
-        'ec2:DescribeInstances *',
+        'ec2:DescribeTags *',
+        'ec2:DescribeInstanceStatus *',
         ...writeMetadata(['maintenance-windows']),
       ],
       summarize: [],

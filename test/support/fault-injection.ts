@@ -31,6 +31,7 @@ export const SERVICES = [
   'SSM',
   'CloudFormation',
   'Organizations',
+  'Lambda',
   'Glue',
   'Scheduler',
 ] as const;
@@ -102,6 +103,11 @@ const ERROR_CODES: Record<Service, Record<ErrorFault, [number, string]>> = {
     'server-error': [500, 'ServiceException'],
     'access-denied': [400, 'AccessDeniedException'],
   },
+  Lambda: {
+    throttling: [429, 'TooManyRequestsException'],
+    'server-error': [500, 'ServiceException'],
+    'access-denied': [403, 'AccessDeniedException'],
+  },
   Glue: {
     throttling: [400, 'ThrottlingException'],
     'server-error': [500, 'InternalServiceException'],
@@ -118,6 +124,7 @@ const JSON_PROTOCOL: Partial<Record<Service, string>> = {
   DynamoDB: 'application/x-amz-json-1.0',
   SSM: 'application/x-amz-json-1.1',
   Organizations: 'application/x-amz-json-1.1',
+  Lambda: 'application/json',
   Glue: 'application/x-amz-json-1.1',
   Scheduler: 'application/json',
 };

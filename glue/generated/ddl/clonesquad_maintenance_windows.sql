@@ -7,9 +7,9 @@
 -- (run it after each export that adds a deployment, or schedule it).
 CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`clonesquad_maintenance_windows` (
   `fleet` string,
-  `maintenancewindows` array<struct<windowid:string,name:string,description:string,enabled:boolean,duration:bigint,cutoff:bigint,schedule:string,scheduletimezone:string,scheduleoffset:bigint,startdate:timestamp,enddate:timestamp,nextexecutiontime:timestamp,tags:array<struct<key:string,value:string>>>>,
+  `maintenancewindows` array<struct<`windowid`:string,`name`:string,`description`:string,`enabled`:boolean,`duration`:bigint,`cutoff`:bigint,`schedule`:string,`scheduletimezone`:string,`scheduleoffset`:bigint,`startdate`:timestamp,`enddate`:timestamp,`nextexecutiontime`:timestamp,`tags`:array<struct<`key`:string,`value`:string>>>>,
   `ismaintenancetime` boolean,
-  `nextmaintenancewindowdetails` struct<starttime:timestamp,endtime:timestamp,matchingwindow:struct<windowid:string,name:string,description:string,enabled:boolean,duration:bigint,cutoff:bigint,schedule:string,scheduletimezone:string,scheduleoffset:bigint,startdate:timestamp,enddate:timestamp,nextexecutiontime:timestamp,tags:array<struct<key:string,value:string>>>,matchingwindowmessage:string,nextwindowmessage:string>,
+  `nextmaintenancewindowdetails` struct<`starttime`:timestamp,`endtime`:timestamp,`matchingwindow`:struct<`windowid`:string,`name`:string,`description`:string,`enabled`:boolean,`duration`:bigint,`cutoff`:bigint,`schedule`:string,`scheduletimezone`:string,`scheduleoffset`:bigint,`startdate`:timestamp,`enddate`:timestamp,`nextexecutiontime`:timestamp,`tags`:array<struct<`key`:string,`value`:string>>,`_activeperiod`:boolean,`_starttime`:timestamp,`_endtime`:timestamp,`_futurenextexecutiontime`:timestamp>,`matchingwindowmessage`:string,`nextwindowmessage`:string>,
   `metadatarecordlastupdatedat` timestamp
 )
 COMMENT 'One line per fleet with the SSM maintenance windows that apply to it'

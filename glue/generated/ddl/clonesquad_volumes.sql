@@ -26,9 +26,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`clonesquad_volumes` (
   `multiattachenabled` boolean,
   `volumeinitializationrate` bigint,
   `ownerid` string,
-  `operator` struct<managed:boolean,principal:string,hiddenbydefault:boolean>,
-  `attachments` array<struct<volumeid:string,instanceid:string,device:string,state:string,attachtime:string,deleteontermination:boolean,associatedresource:string,instanceowningservice:string,ebscardindex:bigint>>,
-  `tags` array<struct<key:string,value:string>>,
+  `operator` struct<`managed`:boolean,`principal`:string,`hiddenbydefault`:boolean>,
+  `attachments` array<struct<`volumeid`:string,`instanceid`:string,`device`:string,`state`:string,`attachtime`:string,`deleteontermination`:boolean,`associatedresource`:string,`instanceowningservice`:string,`ebscardindex`:bigint>>,
+  `tags` array<struct<`key`:string,`value`:string>>,
   `metadatarecordlastupdatedat` timestamp
 )
 COMMENT 'One line per EBS volume attached to a managed instance'

@@ -55,11 +55,15 @@ const text = (names: readonly string[], comment: string) => names.map((name) => 
  */
 const originalRecordColumns: Column[] = [
   column('CloneSquadVersion', string, 'CloneSquadVersion carried by the stack template'),
-  column('InstallTime', timestamp, 'last update of the stack, else its creation'),
+  column(
+    'InstallTime',
+    timestamp,
+    "CloneSquad's install or last upgrade (its Discovery function's InstallTime), else the stack's last update",
+  ),
   column('InteractAPIGWUrl', string, 'Interact API URL (stack output InteractAPIUrl)'),
   column('InteractApi', string, 'Interact API id (host of InteractAPIGWUrl)'),
   column('MetadataAndBackupS3Path', string, 'where this service writes, normalised'),
-  column('TimeZone', string, 'time zone of localcron() schedules'),
+  column('TimeZone', string, "zone of CloneSquad's schedules: its stack's TimeZone, else its region's, else UTC"),
   column('UserSuppliedJSONMetadata', string, 'raw text; query keys with json_extract_scalar'),
   ...text(['ConfigurationTable', 'SchedulerTable'], 'table backed up by this service'),
   ...text(
@@ -77,9 +81,10 @@ const originalRecordColumns: Column[] = [
     ],
     'stack output under its original record name',
   ),
+  column('ApiGwVpcEndpointDNSEntry', string, "from CloneSquad's Discovery function environment"),
   ...text(
-    ['ApiGwVpcEndpointDNSEntry', 'DiscoveryLambdaIamRoleArn', 'InteractLambdaIamRoleArn'],
-    'original record field the stack does not expose; null unless a stack output carries it',
+    ['DiscoveryLambdaIamRoleArn', 'InteractLambdaIamRoleArn'],
+    "from CloneSquad's Discovery function environment, else the stack's role resource",
   ),
 ];
 
@@ -111,7 +116,7 @@ export const discoveryTable: TableSchema = {
     column('CloneSquadStackName', string, 'stack read'),
     column('CloneSquadStackStatus', string, 'its status; null when it does not exist'),
     ...accountColumns,
-    column('Subfleets', array(string), 'distinct subfleet names of live instances'),
+    column('Subfleets', array(string), 'distinct subfleet names of instances not shutting down or terminated'),
     column('MetadataRecordLastUpdatedAt', timestamp, 'execution start'),
   ],
 };

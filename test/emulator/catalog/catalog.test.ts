@@ -256,6 +256,17 @@ describe('catalog stack, Athena DDL and shipped SQL (SPEC §7)', () => {
       expect(ddl).to.include('MSCK REPAIR TABLE `default`.`clonesquad_maintenance_windows`;');
     });
 
+    it('quotes nested field names, as Athena requires of a name that begins with an underscore', () => {
+      const ddl = generatedDdlFiles()['clonesquad_maintenance_windows.sql'];
+      expect(ddl).to.include('`nextmaintenancewindowdetails` struct<`starttime`:timestamp,`endtime`:timestamp,');
+      expect(ddl).to.include(
+        '`_activeperiod`:boolean,`_starttime`:timestamp,`_endtime`:timestamp,`_futurenextexecutiontime`:timestamp>',
+      );
+      expect(tableDdl('instances', { bucket: 'cmdb', prefix: '' })).to.include(
+        '`tags` array<struct<`key`:string,`value`:string>>',
+      );
+    });
+
     it('names a real path and database when asked', () => {
       const ddl = tableDdl('instances', { bucket: 'cmdb', prefix: '' }, 'inventory');
       expect(ddl).to.include('`inventory`.`clonesquad_instances`');

@@ -89,7 +89,27 @@ const FIXTURES: { id: PartitionIdentity; table: MetadataTable; records: Record<s
     id: WEB,
     table: 'maintenance-windows',
     records: [
-      { Fleet: '__main__', IsMaintenanceTime: true, MetadataRecordLastUpdatedAt: NOW },
+      {
+        Fleet: '__main__',
+        IsMaintenanceTime: true,
+        NextMaintenanceWindowDetails: {
+          StartTime: '2024-05-01 09:00:00.000',
+          EndTime: '2024-05-01 14:00:00.000',
+          MatchingWindow: {
+            WindowId: 'mw-0123456789abcdef0',
+            Name: 'CS-web',
+            Enabled: true,
+            Duration: 2,
+            NextExecutionTime: '2024-05-02 09:00:00.000',
+            Tags: [],
+            _ActivePeriod: true,
+            _StartTime: '2024-05-01 09:00:00.000',
+            _EndTime: '2024-05-01 11:00:00.000',
+            _FutureNextExecutionTime: '2024-05-02 09:00:00.000',
+          },
+        },
+        MetadataRecordLastUpdatedAt: NOW,
+      },
       { Fleet: 'spot', IsMaintenanceTime: false, MetadataRecordLastUpdatedAt: NOW },
     ],
   },
@@ -216,6 +236,16 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     expect(stale.rows.map((row) => row[3])).to.deep.equal(['batch']);
     const sets = await engine.run(`SELECT ParameterSet, "Value" FROM configurationvalues WHERE "key" LIKE '[%'`);
     expect(sets.rows).to.deep.equal([['night', '0']]);
+  });
+
+  it("reads the matching window's fields that the original names with a leading underscore", async () => {
+    const { rows } = await engine.run(
+      'SELECT "w"."fleet", "w"."nextmaintenancewindowdetails"."matchingwindow"."_activeperiod",\n' +
+        '  date_diff(\'hour\', "w"."nextmaintenancewindowdetails"."matchingwindow"."_starttime",\n' +
+        '    "w"."nextmaintenancewindowdetails"."matchingwindow"."_endtime")\n' +
+        'FROM default.clonesquad_maintenance_windows w WHERE "w"."nextmaintenancewindowdetails" IS NOT NULL',
+    );
+    expect(rows).to.deep.equal([['__main__', true, 2]]);
   });
 
   it("names the failing statement, its Athena text, DuckDB's message and the DuckDB text it ran as", async () => {

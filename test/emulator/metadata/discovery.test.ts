@@ -2,16 +2,20 @@ import { randomInt } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import {
   CloudFormationClient,
+  DescribeStackResourceCommand,
   DescribeStacksCommand,
   GetTemplateCommand,
   GetTemplateSummaryCommand,
 } from '@aws-sdk/client-cloudformation';
 import {
-  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeTagsCommand,
   EC2Client,
   TerminateInstancesCommand,
-  type DescribeInstancesCommandInput,
+  type DescribeInstanceStatusCommandInput,
+  type DescribeTagsCommandInput,
 } from '@aws-sdk/client-ec2';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { AccessDeniedException, DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,12 +27,13 @@ import type { Deployment } from '#shared/run/deployment';
 import {
   buildDiscoveryRecord,
   exportDiscovery,
-  listSubfleets,
   templateVersion,
   userMetadataFields,
   type DiscoveryClients,
 } from '#shared/metadata/discovery';
+import { parseCloneSquadTime } from '#shared/metadata/discovery-function';
 import type { MetadataPartResult } from '#shared/metadata/jsonl-writer';
+import { listSubfleets } from '#shared/metadata/subfleets';
 import { metadataKey } from '#shared/aws/s3-layout';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { seedImageId } from '#local/seed-instances';
@@ -57,6 +62,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
     const { s3 } = emulatorClients();
     const cloudformation = new CloudFormationClient(clientSettings());
     const ec2 = new EC2Client(clientSettings());
+    const lambda = new LambdaClient(clientSettings());
     let bucket: string;
     let imageId: string;
 
@@ -118,6 +124,12 @@ describe('discovery exporter (SPEC §3, §6)', () => {
             ApiSecret: SECRET,
           },
           noEcho: ['ApiSecret'],
+          discoveryFunction: {
+            environment: {
+              ApiGwVpcEndpointDNSEntry: 'vpce-0abc-1234.execute-api.eu-west-1.vpce.amazonaws.com',
+              InstallTime: '2024-04-02 09:00:00.123456+00:00',
+            },
+          },
           outputs: {
             InteractAPIUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
             ConfigTable: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-Configuration`,
@@ -148,7 +160,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         accountId: applied.accountId!,
         userSuppliedJsonMetadata: '{"Owner": "team-a", "CostCenter": 42, "Tags": ["a", "b"], "Nested": {"k": null}}',
       });
-      const clients: DiscoveryClients = { cloudformation, organizations: management, ec2, s3 };
+      const clients: DiscoveryClients = { cloudformation, organizations: management, ec2, s3, lambda };
 
       // Act
       const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
@@ -161,8 +173,12 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       expect(text).to.not.include(SECRET);
       expect(text).to.not.include('ApiSecret');
       expect(JSON.stringify(result)).to.not.include(SECRET);
-      const { InstallTime, AccountJoinedTimestamp, AccountArn, ...rest } = record;
-      expect(InstallTime).to.match(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+      const { AccountJoinedTimestamp, AccountArn, DiscoveryLambdaIamRoleArn, InteractLambdaIamRoleArn, ...rest } =
+        record;
+      const roleArn = (logicalId: string) =>
+        new RegExp(`^arn:aws:iam::123456789012:role/CloneSquad-${groupName}-${logicalId}-\\w+$`);
+      expect(DiscoveryLambdaIamRoleArn).to.match(roleArn('DiscoveryFunctionRole'));
+      expect(InteractLambdaIamRoleArn).to.match(roleArn('InteractFunctionRole'));
       expect(AccountJoinedTimestamp).to.match(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
       expect(AccountArn).to.match(new RegExp(`^arn:aws:organizations::\\d{12}:account/o-\\w+/${applied.accountId}$`));
       expect(rest).to.deep.equal({
@@ -172,12 +188,15 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         AccountState: 'ACTIVE',
         AccountStatus: 'ACTIVE',
         AlarmStateEC2Table: `CloneSquad-${groupName}-AlarmState-EC2`,
+        ApiGwVpcEndpointDNSEntry: 'vpce-0abc-1234.execute-api.eu-west-1.vpce.amazonaws.com',
         CloneSquadStackName: `CloneSquad-${groupName}`,
         CloneSquadStackStatus: 'CREATE_COMPLETE',
         CloneSquadVersion: 'v0.27.1',
         ConfigTable: `arn:aws:dynamodb:eu-west-1:123456789012:table/CloneSquad-${groupName}-Configuration`,
         ConfigurationTable: `CloneSquad-${groupName}-Configuration`,
         EventTable: `CloneSquad-${groupName}-EventLog`,
+        // CloneSquad's own install time (its Discovery function's), not the stack's last update.
+        InstallTime: '2024-04-02 09:00:00.123',
         InteractAPIGWUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
         InteractAPIUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/',
         InteractApi: 'abc123defg',
@@ -195,7 +214,8 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         SchedulerTable: `CloneSquad-${groupName}-Scheduler`,
         StateTable: `CloneSquad-${groupName}-State`,
         Subfleets: ['batch', 'web'],
-        TimeZone: 'Europe/Paris',
+        // The stack's own TimeZone, not the zone this deployment reads its localcron() in.
+        TimeZone: 'Asia/Kolkata',
         UserSuppliedJSONMetadata: deployment.userSuppliedJsonMetadata,
         'X-CostCenter': '42',
         'X-Nested': '{"k":null}',
@@ -208,7 +228,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       const groupName = uniqueName('nostack');
       await launch(groupName, 'solo');
       const deployment = deploymentFor(groupName, { userSuppliedJsonMetadata: '{"Owner": ' });
-      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3 };
+      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3, lambda };
 
       const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
 
@@ -228,7 +248,8 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         MetadataRecordLastUpdatedAt: '2024-06-01 10:00:00.000',
         SchedulerTable: `CloneSquad-${groupName}-Scheduler`,
         Subfleets: ['solo'],
-        TimeZone: 'Europe/Paris',
+        // The zone CloneSquad assumes for eu-west-1 when its stack does not say.
+        TimeZone: 'Europe/Dublin',
         UserSuppliedJSONMetadata: '{"Owner": ',
       });
     });
@@ -238,15 +259,27 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       const seed = parseStackSeed({ parameters: { UserSuppliedJSONMetadata: '{"Team": "blue"}' } }, 'test');
       await applyStackSeed({ cloudformation }, groupName, seed);
       const deployment = deploymentFor(groupName);
-      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3 };
+      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3, lambda };
 
       const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
 
       const { record } = await writtenLine(result, deployment);
-      expect(record).to.include({ UserSuppliedJSONMetadata: '{"Team": "blue"}', 'X-Team': 'blue' });
+      expect(record).to.include({
+        UserSuppliedJSONMetadata: '{"Team": "blue"}',
+        'X-Team': 'blue',
+        TimeZone: 'Europe/Dublin',
+      });
       expect(record.Subfleets).to.deep.equal([]);
       expect(record).to.not.have.property('CloneSquadVersion');
-      expect(result.warnings).to.have.length(1);
+      expect(result.warnings).to.have.length(2);
+      expect(result.warnings!.filter((warning) => warning.includes('Discovery function'))).to.deep.equal([
+        `CloneSquad's Discovery function "CloneSquad-Discovery-${groupName}" could not be read ` +
+          `(ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:123456789012:function:CloneSquad-Discovery-${groupName}) ` +
+          'and the stack has no DiscoveryFunctionRole or InteractFunctionRole: ApiGwVpcEndpointDNSEntry, ' +
+          'DiscoveryLambdaIamRoleArn and InteractLambdaIamRoleArn are left out. Fix: none needed unless the stack ' +
+          "is CloneSquad's own template; then allow this service's role lambda:GetFunctionConfiguration on the " +
+          'function (and kms:Decrypt on the key of its environment, if it has one)',
+      ]);
     });
 
     it('leaves the Account fields out, with one warning, when Organizations refuses', async () => {
@@ -258,7 +291,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         .rejects(new AccessDeniedException({ message: 'You don’t have permissions', $metadata: {} }));
       const deployment = deploymentFor(groupName);
 
-      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3 }, deployment, {
+      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3, lambda }, deployment, {
         executionStartTime: START,
       });
 
@@ -268,10 +301,56 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       const { record } = await writtenLine(result, deployment);
       expect(Object.keys(record).filter((name) => name.startsWith('Account'))).to.deep.equal([]);
     });
+
+    it("takes the role ARNs from the stack's resources when its Discovery function cannot be read", async () => {
+      // Prepare
+      const groupName = uniqueName('roles');
+      const seed = parseStackSeed(
+        { discoveryFunction: { environment: { ApiGwVpcEndpointDNSEntry: 'vpce-1.example' } } },
+        'test',
+      );
+      const applied = await applyStackSeed({ cloudformation }, groupName, seed);
+      const roleName = async (logicalId: string) =>
+        (
+          await cloudformation.send(
+            new DescribeStackResourceCommand({ StackName: applied.stackId, LogicalResourceId: logicalId }),
+          )
+        ).StackResourceDetail!.PhysicalResourceId!;
+      const refusing = new LambdaClient({ region: 'eu-west-1' });
+      mockClient(refusing)
+        .on(GetFunctionConfigurationCommand)
+        .rejects(
+          Object.assign(new Error('User is not authorized to perform: lambda:GetFunctionConfiguration'), {
+            name: 'AccessDeniedException',
+          }),
+        );
+      const deployment = deploymentFor(groupName);
+      const clients = { cloudformation, organizations: organizationsOf(freshAccountId()), ec2, s3, lambda: refusing };
+
+      // Act
+      const result = await exportDiscovery(clients, deployment, { executionStartTime: START });
+
+      // Assess
+      const { record } = await writtenLine(result, deployment);
+      expect(record).to.include({
+        DiscoveryLambdaIamRoleArn: `arn:aws:iam::123456789012:role/${await roleName('DiscoveryFunctionRole')}`,
+        InteractLambdaIamRoleArn: `arn:aws:iam::123456789012:role/${await roleName('InteractFunctionRole')}`,
+      });
+      expect(record).to.not.have.property('ApiGwVpcEndpointDNSEntry');
+      const functionWarnings = result.warnings!.filter((warning) => warning.includes('Discovery function'));
+      expect(functionWarnings).to.deep.equal([
+        `CloneSquad's Discovery function "CloneSquad-Discovery-${groupName}" could not be read ` +
+          '(AccessDeniedException: User is not authorized to perform: lambda:GetFunctionConfiguration): ' +
+          'ApiGwVpcEndpointDNSEntry is left out; DiscoveryLambdaIamRoleArn and InteractLambdaIamRoleArn come from ' +
+          "the stack's resources. Fix: none needed " +
+          "unless the stack is CloneSquad's own template; then allow this service's role " +
+          'lambda:GetFunctionConfiguration on the function (and kms:Decrypt on the key of its environment, if it has one)',
+      ]);
+    });
   });
 
   describe('with mocked clients', () => {
-    it('drops a parameter DescribeStacks masks even when the template summary does not flag it', async () => {
+    it('drops a masked parameter, and takes from the Discovery function only what the stack does not show', async () => {
       const cloudformation = new CloudFormationClient({ region: 'eu-west-1' });
       const mock = mockClient(cloudformation);
       mock.on(DescribeStacksCommand).resolves({
@@ -291,8 +370,36 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       });
       mock.on(GetTemplateSummaryCommand).resolves({ Parameters: [{ ParameterKey: 'LogLevels', NoEcho: false }] });
       mock.on(GetTemplateCommand).resolves({ TemplateBody: '{"Resources": {}}' });
+      mock.on(DescribeStackResourceCommand, { LogicalResourceId: 'DiscoveryFunction' }).resolves({
+        StackResourceDetail: {
+          LogicalResourceId: 'DiscoveryFunction',
+          PhysicalResourceId: 'CloneSquad-Discovery-g-renamed',
+          ResourceType: 'AWS::Lambda::Function',
+          ResourceStatus: 'UPDATE_COMPLETE',
+          LastUpdatedTimestamp: new Date('2023-02-03T04:05:06.789Z'),
+        },
+      });
+      const lambda = new LambdaClient({ region: 'eu-west-1' });
+      const role = (name: string) => `arn:aws:iam::123456789012:role/CloneSquad-g-${name}-1A2B`;
+      mockClient(lambda)
+        .on(GetFunctionConfigurationCommand, { FunctionName: 'CloneSquad-Discovery-g-renamed' })
+        .resolves({
+          Environment: {
+            Variables: {
+              GroupName: 'g',
+              ACCOUNT_ID: '123456789012',
+              CLONESQUAD_LOGLEVELS: '*=DEBUG',
+              ScaleUp_SNSTopicArn: 'arn:aws:sns:eu-west-1:123456789012:CloneSquad-ScaleUp-g',
+              TimeZone: '',
+              ApiGwVpcEndpointDNSEntry: '',
+              DiscoveryLambdaIamRoleArn: role('DiscoveryFunctionRole'),
+              InteractLambdaIamRoleArn: role('InteractFunctionRole'),
+              InstallTime: '2023-05-06 07:08:09+00:00',
+            },
+          },
+        });
       const ec2 = new EC2Client({ region: 'eu-west-1' });
-      mockClient(ec2).on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      mockClient(ec2).on(DescribeTagsCommand).resolves({ Tags: [] });
       const organizations = new OrganizationsClient({ region: 'us-east-1' });
       mockClient(organizations)
         .on(DescribeAccountCommand)
@@ -310,7 +417,7 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         userSuppliedJsonMetadata: '',
       };
 
-      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3 }, deployment, {
+      const result = await exportDiscovery({ cloudformation, organizations, ec2, s3, lambda }, deployment, {
         executionStartTime: START,
       });
 
@@ -319,43 +426,104 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       expect(record).to.not.have.property('LogLevels');
       expect(record).to.include({
         LambdaMemorySize: '1024',
-        InstallTime: '2023-02-03 04:05:06.789',
+        ApiGwVpcEndpointDNSEntry: '',
+        DiscoveryLambdaIamRoleArn: role('DiscoveryFunctionRole'),
+        InteractLambdaIamRoleArn: role('InteractFunctionRole'),
+        InstallTime: '2023-05-06 07:08:09.000',
+        TimeZone: 'Europe/Dublin',
         CloneSquadStackStatus: 'UPDATE_COMPLETE',
         AccountName: 'n',
         AccountEmail: 'e@x.io',
       });
+      for (const variable of ['ACCOUNT_ID', 'CLONESQUAD_LOGLEVELS', 'ScaleUp_SNSTopicArn', 'GroupName']) {
+        expect(record).to.not.have.property(variable);
+      }
       expect(recordProblems(TABLES.discovery, record)).to.deep.equal([]);
       expect(result.warnings).to.equal(undefined);
     });
 
-    it('reads every DescribeInstances page (MaxResults 1000, group tag, live states), distinct and sorted', async () => {
+    it('lists subfleets from tags alone: the group members, their subfleet tag in chunks, minus ended instances', async () => {
+      // Prepare
       const ec2 = new EC2Client({ region: 'eu-west-1' });
-      const requests: DescribeInstancesCommandInput[] = [];
-      const instance = (subfleet: string | undefined, state = 'running') => ({
-        State: { Name: state as 'running' },
-        Tags: subfleet === undefined ? [] : [{ Key: 'clonesquad:subfleet-name', Value: subfleet }],
-      });
-      const pages = [
-        { Reservations: [{ Instances: [instance('web'), instance(undefined)] }], NextToken: 't1' },
-        { Reservations: [{ Instances: [instance('batch'), instance('zz', 'terminated')] }], NextToken: 't2' },
-        { Reservations: [{ Instances: [instance('web'), instance('api')] }] },
-      ];
-      mockClient(ec2)
-        .on(DescribeInstancesCommand)
-        .callsFake((input: DescribeInstancesCommandInput) => {
-          requests.push(JSON.parse(JSON.stringify(input)));
-          return pages[requests.length - 1];
+      const calls: { command: string; input: object }[] = [];
+      const members = Array.from({ length: 450 }, (_, index) => `i-${String(index).padStart(17, '0')}`);
+      const subfleetOf = (id: string) => {
+        const index = Number(id.slice(2));
+        if (index % 5 === 0) return undefined;
+        return index === 449 ? 'ended-only' : ['web', 'batch', 'api', ''][index % 4];
+      };
+      const mock = mockClient(ec2);
+      mock.on(DescribeTagsCommand).callsFake((input: DescribeTagsCommandInput) => {
+        calls.push({ command: 'DescribeTags', input: JSON.parse(JSON.stringify(input)) });
+        const filter = (name: string) => input.Filters!.find((candidate) => candidate.Name === name)?.Values ?? [];
+        if (filter('key')[0] === 'clonesquad:group-name') {
+          const page = input.NextToken ? 1 : 0;
+          const ids = page === 0 ? members.slice(0, 300) : members.slice(300);
+          const tags = ids.map((ResourceId) => ({ ResourceId, Key: 'clonesquad:group-name', Value: 'grp' }));
+          return { Tags: tags, ...(page === 0 ? { NextToken: 'members-2' } : {}) };
+        }
+        const tags = filter('resource-id').flatMap((ResourceId) => {
+          const Value = subfleetOf(ResourceId);
+          return Value === undefined ? [] : [{ ResourceId, Key: 'clonesquad:subfleet-name', Value }];
         });
+        return { Tags: tags };
+      });
+      mock.on(DescribeInstanceStatusCommand).callsFake((input: DescribeInstanceStatusCommandInput) => {
+        calls.push({ command: 'DescribeInstanceStatus', input: JSON.parse(JSON.stringify(input)) });
+        return input.NextToken
+          ? { InstanceStatuses: [{ InstanceId: members[449], InstanceState: { Name: 'shutting-down' } }] }
+          : { InstanceStatuses: [{ InstanceId: 'i-of-another-group' }], NextToken: 'ended-2' };
+      });
 
-      expect(await listSubfleets(ec2, 'grp')).to.deep.equal(['api', 'batch', 'web']);
-      expect(requests.map((request) => request.NextToken)).to.deep.equal([undefined, 't1', 't2']);
-      for (const request of requests) {
-        expect(request.MaxResults).to.equal(1000);
-        expect(request.Filters).to.deep.equal([
-          { Name: 'tag:clonesquad:group-name', Values: ['grp'] },
-          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-        ]);
-      }
+      // Act
+      const subfleets = await listSubfleets(ec2, 'grp');
+
+      // Assess
+      expect(subfleets).to.deep.equal(['api', 'batch', 'web']);
+      const membersFilters = [
+        { Name: 'resource-type', Values: ['instance'] },
+        { Name: 'key', Values: ['clonesquad:group-name'] },
+        { Name: 'value', Values: ['grp'] },
+      ];
+      const subfleetFilters = (ids: string[]) => [
+        { Name: 'resource-type', Values: ['instance'] },
+        { Name: 'key', Values: ['clonesquad:subfleet-name'] },
+        { Name: 'resource-id', Values: ids },
+      ];
+      const endedInput = {
+        IncludeAllInstances: true,
+        Filters: [{ Name: 'instance-state-name', Values: ['shutting-down', 'terminated'] }],
+        MaxResults: 1000,
+      };
+      expect(calls).to.deep.equal([
+        { command: 'DescribeTags', input: { Filters: membersFilters, MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: membersFilters, MaxResults: 1000, NextToken: 'members-2' } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(0, 198)), MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(198, 396)), MaxResults: 1000 } },
+        { command: 'DescribeTags', input: { Filters: subfleetFilters(members.slice(396)), MaxResults: 1000 } },
+        { command: 'DescribeInstanceStatus', input: endedInput },
+        { command: 'DescribeInstanceStatus', input: { ...endedInput, NextToken: 'ended-2' } },
+      ]);
+    });
+
+    it('asks for subfleet tags and instance states only when there is something to look up', async () => {
+      const ec2 = new EC2Client({ region: 'eu-west-1' });
+      const mock = mockClient(ec2);
+      mock.on(DescribeTagsCommand).resolves({ Tags: [] });
+
+      expect(await listSubfleets(ec2, 'empty')).to.deep.equal([]);
+      expect(mock.calls().map((call) => call.args[0].constructor.name)).to.deep.equal(['DescribeTagsCommand']);
+
+      mock.reset();
+      mock
+        .on(DescribeTagsCommand)
+        .resolvesOnce({ Tags: [{ ResourceId: 'i-1', Key: 'clonesquad:group-name', Value: 'main-only' }] })
+        .resolves({ Tags: [] });
+      expect(await listSubfleets(ec2, 'main-only')).to.deep.equal([]);
+      expect(mock.calls().map((call) => call.args[0].constructor.name)).to.deep.equal([
+        'DescribeTagsCommand',
+        'DescribeTagsCommand',
+      ]);
     });
   });
 
@@ -395,6 +563,35 @@ describe('discovery exporter (SPEC §3, §6)', () => {
       expect(warnings).to.have.length(3);
       expect(warnings[0]).to.match(/has GroupName "green", not "blue".*check CloneSquadStackName/);
       expect(warnings.join('\n')).to.match(/AccountId "999999999999"/);
+    });
+
+    it("writes the stack's TimeZone, else the zone CloneSquad assumes for the region; an override wins", () => {
+      const timeZone = (region: string, stackTimeZone: string | undefined, timeZoneOverride?: string) =>
+        buildDiscoveryRecord({
+          deployment: { ...deployment, region, timeZone: 'Pacific/Auckland' },
+          stack: stackTimeZone === undefined ? undefined : { ...stack, parameters: { TimeZone: stackTimeZone } },
+          account: {},
+          subfleets: [],
+          executionStartTime: START,
+          ...(timeZoneOverride === undefined ? {} : { timeZoneOverride }),
+        }).record.TimeZone;
+      expect(timeZone('eu-west-3', 'Asia/Kolkata')).to.equal('Asia/Kolkata');
+      expect(timeZone('eu-west-3', '')).to.equal('Europe/Paris');
+      expect(timeZone('eu-west-3', 'None')).to.equal('Europe/Paris');
+      expect(timeZone('us-east-1', undefined)).to.equal('America/New_York');
+      expect(timeZone('il-central-1', '')).to.equal('UTC');
+      expect(timeZone('eu-west-3', 'Asia/Kolkata', 'America/Chicago')).to.equal('America/Chicago');
+    });
+
+    it("reads CloneSquad's InstallTime as Python writes an aware datetime, and nothing else", () => {
+      const read = (text: string) => parseCloneSquadTime(text)?.toISOString();
+      expect(read('2024-04-02 09:00:00.123456+00:00')).to.equal('2024-04-02T09:00:00.123Z');
+      expect(read('2024-04-02 11:00:00+02:00')).to.equal('2024-04-02T09:00:00.000Z');
+      expect(read('2024-04-02T09:00:00Z')).to.equal('2024-04-02T09:00:00.000Z');
+      expect(read('2024-04-02 09:00:00')).to.equal('2024-04-02T09:00:00.000Z');
+      for (const text of ['', 'None', '2024-04-02', '2024-13-02 09:00:00+00:00', '1712048400']) {
+        expect(read(text), text).to.equal(undefined);
+      }
     });
 
     it('turns a JSON object into X- text fields, anything else into a warning and the raw text only', () => {
@@ -463,6 +660,36 @@ describe('discovery exporter (SPEC §3, §6)', () => {
         noEcho: [],
         outputs: { InteractAPIUrl: 'https://x' },
       });
+    });
+
+    it("reads a discoveryFunction section: the variables of CloneSquad's Discovery function", () => {
+      expect(parseStackSeed({ discoveryFunction: {} }, 'seed.yaml')).to.deep.equal({
+        parameters: {},
+        noEcho: [],
+        outputs: {},
+        discoveryFunction: { environment: {} },
+      });
+      expect(
+        parseStackSeed({ discoveryFunction: { environment: { ApiGwVpcEndpointDNSEntry: 'vpce-1' } } }, 'seed.yaml')
+          .discoveryFunction,
+      ).to.deep.equal({ environment: { ApiGwVpcEndpointDNSEntry: 'vpce-1' } });
+      rejects({ discoveryFunction: [] }, /section stack, discoveryFunction: it is not a mapping/);
+      rejects(
+        { discoveryFunction: { env: {} } },
+        /discoveryFunction: "env" is not a known field. Fix: use only environment/,
+      );
+      rejects(
+        { discoveryFunction: { environment: { DiscoveryLambdaIamRoleArn: 'x' } } },
+        /variable DiscoveryLambdaIamRoleArn: the stack sets it. Fix: remove it from the environment/,
+      );
+      rejects(
+        { discoveryFunction: { environment: { 'Api-Entry': 'x' } } },
+        /variable "Api-Entry": Lambda variable names hold only letters, digits and "_", and do not begin with a digit/,
+      );
+      rejects(
+        { discoveryFunction: { environment: { InstallTime: 7 } } },
+        /variable "InstallTime": its value 7 is not a string. Fix: quote it/,
+      );
     });
 
     it('refuses what CloudFormation or the exporter would not take, naming the fix', () => {

@@ -16,7 +16,7 @@ import {
 } from '#shared/metadata/maintenance-windows';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import { seedImageId } from '#local/seed-instances';
-import { launchInstance } from '#test/support/ec2';
+import { emulatorEc2, launchInstance, recordCalls } from '#test/support/ec2';
 
 const table = TABLES['maintenance-windows'];
 const NOW = new Date('2024-05-01T10:30:00Z');
@@ -176,6 +176,27 @@ describe('maintenance-windows export (emulator)', () => {
     expect(web.NextExecutionTime).to.equal('2024-05-02 01:00:00.000');
   });
 
+  it('reads the fleets from instance tags, never from DescribeInstances', async () => {
+    const groupName = uniqueName('mw');
+    await launch(groupName, 'web');
+    const gone = await launch(groupName, 'retired');
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
+    const recorded = emulatorEc2();
+    const calls = recordCalls(recorded);
+
+    const result = await exportMaintenanceWindows({ ssm, ec2: recorded, s3 }, deploymentFor(groupName), {
+      executionStartTime: EXECUTION_START,
+      now: NOW,
+    });
+
+    expect(result.records).to.equal(2);
+    expect(calls.map((call) => call.command)).to.deep.equal([
+      'DescribeTagsCommand',
+      'DescribeTagsCommand',
+      'DescribeInstanceStatusCommand',
+    ]);
+  });
+
   it('says whether each fleet is in maintenance now and when the period starts and ends', async () => {
     const groupName = uniqueName('mw');
     await launch(groupName, 'web');
@@ -201,8 +222,19 @@ describe('maintenance-windows export (emulator)', () => {
       StartTime: '2024-05-01 10:00:00.000',
       EndTime: '2024-05-01 13:00:00.000',
     });
-    expect(main.NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal(everyFleet);
+    expect(main.NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: everyFleet,
+      // The matching window's own period, inside the union above; its next start after this one.
+      _ActivePeriod: true,
+      _StartTime: '2024-05-01 10:00:00.000',
+      _EndTime: '2024-05-01 12:00:00.000',
+      NextExecutionTime: '2024-05-02 10:00:00.000',
+      _FutureNextExecutionTime: '2024-05-02 10:00:00.000',
+    });
     expect(main.NextMaintenanceWindowDetails!.MatchingWindowMessage).to.match(/in a maintenance period/);
+    for (const window of main.MaintenanceWindows) {
+      expect(Object.keys(window).filter((field) => field.startsWith('_'))).to.deep.equal([]);
+    }
     const web = during.byFleet.get('web')!;
     expect(web.IsMaintenanceTime).to.equal(true);
     expect(web.NextMaintenanceWindowDetails).to.include({
@@ -219,7 +251,13 @@ describe('maintenance-windows export (emulator)', () => {
       StartTime: '2024-05-01 13:00:00.000',
       EndTime: '2024-05-01 14:00:00.000',
     });
-    expect(webAfter.NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal(webOnly);
+    expect(webAfter.NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: webOnly,
+      _ActivePeriod: false,
+      _StartTime: '2024-05-01 13:00:00.000',
+      _EndTime: '2024-05-01 14:00:00.000',
+      _FutureNextExecutionTime: '2024-05-01 13:00:00.000',
+    });
     expect(webAfter.NextMaintenanceWindowDetails!.NextWindowMessage).to.match(
       /starts at 2024-05-01T13:00:00.000Z \(in 30 min\)/,
     );
@@ -351,7 +389,13 @@ describe('maintenance-windows records (no emulator)', () => {
       StartTime: '2024-05-01 09:00:00.000',
       EndTime: '2024-05-01 14:00:00.000',
     });
-    expect(records[0].NextMaintenanceWindowDetails!.MatchingWindow.WindowId).to.equal('mw-a');
+    expect(records[0].NextMaintenanceWindowDetails!.MatchingWindow).to.include({
+      WindowId: 'mw-a',
+      _ActivePeriod: true,
+      _StartTime: '2024-05-01 09:00:00.000',
+      _EndTime: '2024-05-01 11:00:00.000',
+      _FutureNextExecutionTime: '2024-05-02 09:00:00.000',
+    });
   });
 });
 

@@ -68,41 +68,12 @@ const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
   // DescribeInstanceTypes of the instance's type (the original adds it when
   // ec2.describe_instance_types.enabled is 1).
   { table: 'instances', path: '_InstanceType', original: 'struct<…>', ours: 'missing' },
-  // The matching window's own period, as the original computes it (ssm.py compute_is_maintenance_times).
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._ActivePeriod',
-    original: 'boolean',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._EndTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._FutureNextExecutionTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._StartTime',
-    original: 'timestamp',
-    ours: 'missing',
-  },
   { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', ours: 'string' },
   { table: 'volumes', path: 'CreateTime', original: 'timestamp', ours: 'string' },
 ];
 
 /** KNOWN DIFFERENCES of the records our exporters write (shared/metadata/*.ts, shared/table-export.ts). */
 const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
-  // Fields of the CloneSquad Discovery function's environment that DescribeStacks does not show.
-  { table: 'discovery', path: 'ApiGwVpcEndpointDNSEntry', original: 'string', writes: 'nothing' },
-  { table: 'discovery', path: 'DiscoveryLambdaIamRoleArn', original: 'string', writes: 'nothing' },
-  { table: 'discovery', path: 'InteractLambdaIamRoleArn', original: 'string', writes: 'nothing' },
   // The SDK's Date objects, serialised by JSON.stringify: ISO text with T and Z, which the Hive JSON
   // SerDe does not read as a timestamp (the query fails).
   { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
@@ -126,30 +97,6 @@ const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
     writes: '{"ProductCodeId":"ProductCodeId-value","ProductCodeType":"ProductCodeType-value"}',
   },
   { table: 'instances', path: '_InstanceType', original: 'struct<…>', writes: 'nothing' },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._ActivePeriod',
-    original: 'boolean',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._EndTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._FutureNextExecutionTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
-  {
-    table: 'maintenance-windows',
-    path: 'NextMaintenanceWindowDetails.MatchingWindow._StartTime',
-    original: 'timestamp',
-    writes: 'nothing',
-  },
   { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
   { table: 'volumes', path: 'CreateTime', original: 'timestamp', writes: SDK_DATE_JSON },
 ];
@@ -402,6 +349,12 @@ const cloneSquadStack: StackFacts = {
   },
   installTime: new Date('2024-04-02T09:00:00.000Z'),
   version: 'v0.27.1',
+  // Its Discovery function's environment (lambda:GetFunctionConfiguration).
+  functionFields: {
+    ApiGwVpcEndpointDNSEntry: `vpce-0a1b2c3d4e5f60789-abcdefgh.execute-api.${REGION}.vpce.amazonaws.com`,
+    DiscoveryLambdaIamRoleArn: `arn:aws:iam::${ACCOUNT}:role/CloneSquad-${GROUP}-DiscoveryFunctionRole-4D5E6F`,
+    InteractLambdaIamRoleArn: `arn:aws:iam::${ACCOUNT}:role/CloneSquad-${GROUP}-InteractFunctionRole-7A8B9C`,
+  },
 };
 
 function discoveryRecords(): unknown[] {

@@ -586,6 +586,25 @@ describe('least privilege and data protection (issue 5)', () => {
       expect(await describeAccount(ACCOUNT_A)).to.equal('allow');
       expect(await describeAccount(ACCOUNT_B)).to.equal('implicit deny');
     });
+
+    it("lets exportDiscovery read its group's Discovery function configuration, and no other function", async () => {
+      const role = rolePolicy(roles.exportDiscovery, ACCOUNT_A);
+      const read = (action: string, account: string, name: string) =>
+        decideRole(role, {
+          caller: memberA,
+          action,
+          resource: `arn:aws:lambda:eu-west-1:${account}:function:${name}`,
+        });
+      expect(await read('lambda:GetFunctionConfiguration', ACCOUNT_A, 'CloneSquad-Discovery-web')).to.equal('allow');
+      expect(await read('lambda:GetFunctionConfiguration', ACCOUNT_A, 'CloneSquad-Main-web')).to.equal('implicit deny');
+      expect(await read('lambda:GetFunctionConfiguration', ACCOUNT_A, 'CloneSquad-Discovery-other')).to.equal(
+        'implicit deny',
+      );
+      expect(await read('lambda:GetFunctionConfiguration', ACCOUNT_B, 'CloneSquad-Discovery-web')).to.equal(
+        'implicit deny',
+      );
+      expect(await read('lambda:InvokeFunction', ACCOUNT_A, 'CloneSquad-Discovery-web')).to.equal('implicit deny');
+    });
   });
 
   describe('central KMS key policy (infra/central-bucket.ts)', () => {
