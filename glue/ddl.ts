@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { METADATA_TABLES, type MetadataTable } from '#shared/aws/s3-layout';
 import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
-import { DEFAULT_DATABASE, tableLocation } from '#infra/catalog-stack';
+import { DEFAULT_DATABASE, tableLocation } from '#glue/catalog';
 import { TABLES, athenaDdl } from '#shared/catalog/schema';
 
 export const GENERATED_DDL = join(__dirname, 'generated', 'ddl');

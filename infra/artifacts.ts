@@ -45,8 +45,12 @@ export function regionalTemplate(
     const code = resource.Properties?.Code as { S3Key?: string } | undefined;
     const file = code?.S3Key?.split('/').pop();
     if (!file) throw new Error(`the packaged function ${id} has no code key`);
+    // osls also lists the role in DependsOn, which its Fn::GetAtt already implies (cfn-lint W3005).
+    const role = (resource.Properties?.Role as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0];
+    const dependsOn = (resource as { DependsOn?: string[] }).DependsOn?.filter((logicalId) => logicalId !== role);
     resources[id] = {
       ...resource,
+      ...(dependsOn ? { DependsOn: dependsOn } : {}),
       Properties: {
         ...resource.Properties,
         Code: {

@@ -1,102 +1,36 @@
 /**
- * The catalog stack (SPEC §7), deployed once in the central account: the Glue database (unless it
- * is `default`), one explicit table per metadata folder, and a crawler over those tables that only
- * adds partitions. The table and crawler settings are built here once and used both for the
- * CloudFormation template (`npm run generate` → glue/generated/catalog-stack.json) and for the
- * emulator's catalog (local/catalog.ts).
+ * The catalog stack, deployed once in the central account, in the bucket's region: the Glue database
+ * (unless it is `default`), one explicit table per metadata folder, a crawler over those tables that
+ * only adds partitions, and what starts that crawler when any account of the Organization writes a
+ * new partition (the bucket's EventBridge events of the new-partition markers). The catalog's
+ * definitions come from glue/catalog.ts; `npm run generate` writes infra/generated/catalog-stack.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { METADATA_TABLES, metadataTableFolder, type MetadataTable } from '#shared/aws/s3-layout';
+import { METADATA_TABLES, metadataTableFolder, newPartitionsFolder, type MetadataTable } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
+import { TABLES } from '#shared/catalog/schema';
 import {
-  INPUT_FORMAT,
-  JSON_SERDE,
-  OUTPUT_FORMAT,
-  TABLES,
-  glueColumns,
-  gluePartitionKeys,
-} from '#shared/catalog/schema';
+  CRAWLER_NAME_PATTERN,
+  crawlerSettings,
+  crawlerTargets,
+  crawlerTriggerDefinition,
+  DEFAULT_CRAWLER_NAME,
+  DEFAULT_CRAWLER_SCHEDULE,
+  DEFAULT_DATABASE,
+  tableInput,
+  tableLocation,
+} from '#glue/catalog';
+import { cfn, getAtt, ref, token, TOKEN, type Cfn } from '#infra/cloudformation';
 
-/** Athena's default database; the SPEC §6 view reads `default.clonesquad_*`. */
-export const DEFAULT_DATABASE = 'default';
-export const DEFAULT_CRAWLER_NAME = 'clonesquad-cmdb-metadata';
-/**
- * The crawler names this catalog stack creates, and so the only ones a deployment may name: Glue's API
- * would take spaces and `*` too, but such a name is a typo far more often than a crawler.
- */
-export const CRAWLER_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,255}$/;
-/** Daily safety net; the workflow starts the crawler right after an export that created a partition. */
-export const DEFAULT_CRAWLER_SCHEDULE = 'cron(17 3 * * ? *)';
 export const GENERATED_STACK = join(__dirname, 'generated', 'catalog-stack.json');
 
-/** `s3://bucket/P/metadata/{folder}/`: the LOCATION of a table. */
-export function tableLocation(root: S3Location, table: MetadataTable): string {
-  return `s3://${root.bucket}/${metadataTableFolder(root, table)}/`;
-}
-
-/**
- * The Glue `TableInput` of a metadata table. `location` is a string for the SDK, or a
- * CloudFormation expression for the template.
- */
-export function tableInput<Location>(table: MetadataTable, location: Location) {
-  const schema = TABLES[table];
-  return {
-    Name: schema.name,
-    Description: schema.description,
-    TableType: 'EXTERNAL_TABLE',
-    Parameters: { EXTERNAL: 'TRUE', classification: 'json', compressionType: 'gzip', typeOfData: 'file' },
-    PartitionKeys: gluePartitionKeys(),
-    StorageDescriptor: {
-      Columns: glueColumns(schema),
-      Location: location,
-      InputFormat: INPUT_FORMAT,
-      OutputFormat: OUTPUT_FORMAT,
-      Compressed: true,
-      SerdeInfo: { SerializationLibrary: JSON_SERDE, Parameters: { 'serialization.format': '1' } },
-      StoredAsSubDirectories: false,
-    },
-  };
-}
-
-/**
- * Crawler settings that keep the explicit schemas: catalog targets never create tables; `LOG`
- * never updates or deletes them (AWS requires `LOG` deletion for catalog targets);
- * `InheritFromTable` gives every new partition the table's columns and SerDe instead of a schema
- * inferred from one file. Catalog targets always group compatible schemas and refuse
- * `CRAWL_NEW_FOLDERS_ONLY` (S3 targets only), so the recrawl policy is `CRAWL_EVERYTHING`.
- */
-export function crawlerSettings() {
-  const configuration = {
-    CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
-    Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas' },
-  };
-  return {
-    Description: 'Adds the new partitions of the CloneSquad CMDB metadata tables; never changes their schemas',
-    SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' } as const,
-    RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' } as const,
-    // Glue documents `"Version": 1.0`; JSON.stringify would print 1.
-    Configuration: `{"Version":1.0,${JSON.stringify(configuration).slice(1)}`,
-  };
-}
-
-/** The crawler's targets: every metadata table of `databaseName`, as catalog targets. */
-export function crawlerTargets<Name>(databaseName: Name, tableNames: Name[]) {
-  return { CatalogTargets: [{ DatabaseName: databaseName, Tables: tableNames }] };
-}
-
-type Cfn = string | number | boolean | null | Cfn[] | { [key: string]: Cfn };
-
-const ref = (name: string) => ({ Ref: name });
-const sub = (text: string): Cfn => (text.includes('${') ? { 'Fn::Sub': text } : text);
+const BUCKET = token('BucketName');
 const ifPrefix = (withPrefix: Cfn, withoutPrefix: Cfn) => ({ 'Fn::If': ['HasPrefix', withPrefix, withoutPrefix] });
 
 /** A text built by `build` from the bucket root, with the `BucketName`/`Prefix` parameters in it. */
 function fromRoot(build: (root: S3Location) => string): Cfn {
-  return ifPrefix(
-    sub(build({ bucket: '${BucketName}', prefix: '${Prefix}' })),
-    sub(build({ bucket: '${BucketName}', prefix: '' })),
-  );
+  return ifPrefix(cfn(build({ bucket: BUCKET, prefix: token('Prefix') })), cfn(build({ bucket: BUCKET, prefix: '' })));
 }
 
 function logicalId(table: MetadataTable): string {
@@ -106,7 +40,7 @@ function logicalId(table: MetadataTable): string {
 function crawlerPolicy(): Cfn {
   const folder = (table: MetadataTable) => (root: S3Location) => metadataTableFolder(root, table);
   const glueArn = (resource: string) =>
-    sub(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+    cfn(`arn:${TOKEN.partition}:glue:${TOKEN.region}:${TOKEN.accountId}:${resource}`);
   return {
     Version: '2012-10-17',
     Statement: [
@@ -114,7 +48,7 @@ function crawlerPolicy(): Cfn {
         Sid: 'ListMetadataFolders',
         Effect: 'Allow',
         Action: 's3:ListBucket',
-        Resource: sub('arn:${AWS::Partition}:s3:::${BucketName}'),
+        Resource: cfn(`arn:${TOKEN.partition}:s3:::${BUCKET}`),
         Condition: {
           StringLike: {
             's3:prefix': METADATA_TABLES.flatMap((table) => [
@@ -129,14 +63,14 @@ function crawlerPolicy(): Cfn {
         Effect: 'Allow',
         Action: 's3:GetObject',
         Resource: METADATA_TABLES.map((table) =>
-          fromRoot((root) => `arn:\${AWS::Partition}:s3:::${root.bucket}/${folder(table)(root)}/*`),
+          fromRoot((root) => `arn:${TOKEN.partition}:s3:::${root.bucket}/${folder(table)(root)}/*`),
         ),
       },
       {
         Sid: 'BucketLocation',
         Effect: 'Allow',
         Action: 's3:GetBucketLocation',
-        Resource: sub('arn:${AWS::Partition}:s3:::${BucketName}'),
+        Resource: cfn(`arn:${TOKEN.partition}:s3:::${BUCKET}`),
       },
       {
         Sid: 'AddPartitions',
@@ -156,15 +90,15 @@ function crawlerPolicy(): Cfn {
         ],
         Resource: [
           glueArn('catalog'),
-          glueArn('database/${DatabaseName}'),
-          ...METADATA_TABLES.map((table) => glueArn(`table/\${DatabaseName}/${TABLES[table].name}`)),
+          glueArn(`database/${token('DatabaseName')}`),
+          ...METADATA_TABLES.map((table) => glueArn(`table/${token('DatabaseName')}/${TABLES[table].name}`)),
         ],
       },
       {
         Sid: 'CrawlerLogs',
         Effect: 'Allow',
         Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/crawlers:*'),
+        Resource: cfn(`arn:${TOKEN.partition}:logs:${TOKEN.region}:${TOKEN.accountId}:log-group:/aws-glue/crawlers:*`),
       },
       {
         'Fn::If': [
@@ -271,6 +205,7 @@ export function catalogStackTemplate(): Record<string, Cfn> {
           Policies: [{ PolicyName: 'add-metadata-partitions', PolicyDocument: crawlerPolicy() }],
         },
       },
+      ...newPartitionTriggerResources(),
       Crawler: {
         Type: 'AWS::Glue::Crawler',
         Properties: {
@@ -288,14 +223,123 @@ export function catalogStackTemplate(): Record<string, Cfn> {
       },
     },
     Outputs: {
+      NewPartitionTrigger: {
+        Description: 'Starts the crawler when any account writes a new partition (EventBridge → this state machine)',
+        Value: ref('NewPartitionTrigger'),
+      },
       CrawlerName: {
         Description: 'GlueCrawlerName for the deployments in this account',
         Value: ref('Crawler'),
-        Export: { Name: sub('${AWS::StackName}-CrawlerName') },
+        Export: { Name: cfn(`${TOKEN.stackName}-CrawlerName`) },
       },
       DatabaseName: { Description: 'Glue database of the clonesquad_* tables', Value: ref('DatabaseName') },
       CrawlerRoleArn: { Value: { 'Fn::GetAtt': ['CrawlerRole', 'Arn'] } },
     },
+  };
+}
+
+/**
+ * What registers a new partition within minutes whichever account wrote it: a member account cannot
+ * start this account's crawler, so every writer puts a marker beside the tables when it creates a
+ * partition folder, and the bucket's EventBridge event of that marker starts a state machine that
+ * starts the crawler (crawlerTriggerDefinition). No marker, no crawl: nothing runs in the steady state.
+ * EventBridge delivers a bucket's events in the bucket's region: deploy this stack there.
+ */
+function newPartitionTriggerResources(): Record<string, Cfn> {
+  const stateMachineArn = cfn(
+    `arn:${TOKEN.partition}:states:${TOKEN.region}:${TOKEN.accountId}:stateMachine:${TOKEN.stackName}-new-partitions`,
+  );
+  return {
+    NewPartitionTriggerRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: 'Lets the new-partition trigger start the CMDB crawler, and nothing else',
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'states.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'start-crawler',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: 'glue:StartCrawler',
+                  Resource: cfn(
+                    `arn:${TOKEN.partition}:glue:${TOKEN.region}:${TOKEN.accountId}:crawler/${token('CrawlerName')}`,
+                  ),
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    NewPartitionTrigger: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: cfn(`${TOKEN.stackName}-new-partitions`),
+        StateMachineType: 'STANDARD',
+        RoleArn: getAtt('NewPartitionTriggerRole', 'Arn'),
+        DefinitionString: {
+          'Fn::Sub': [JSON.stringify(crawlerTriggerDefinition('${Crawler}')), { Crawler: ref('Crawler') }],
+        },
+      },
+    },
+    NewPartitionEventsRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: 'Lets EventBridge start the new-partition trigger, and nothing else',
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'start-trigger',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachineArn }],
+            },
+          },
+        ],
+      },
+    },
+    NewPartitionRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'A deployment created a CMDB partition: register it',
+        EventPattern: newPartitionEventPattern(fromRoot((root) => `${newPartitionsFolder(root)}/`)),
+        Targets: [
+          { Id: 'startCrawler', Arn: ref('NewPartitionTrigger'), RoleArn: getAtt('NewPartitionEventsRole', 'Arn') },
+        ],
+      },
+    },
+  };
+}
+
+/** The EventBridge pattern of the bucket's Object Created events under the markers' folder. */
+export function newPartitionEventPattern<Value>(markersPrefix: Value) {
+  return {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: { bucket: { name: [ref('BucketName')] }, object: { key: [{ prefix: markersPrefix }] } },
   };
 }
 

@@ -23,7 +23,7 @@ import {
   metadataKey,
 } from '#shared/aws/s3-layout';
 import { formatS3Path, parseS3Path, type S3Location } from '#shared/aws/s3-path';
-import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '#infra/catalog-stack';
+import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '#glue/catalog';
 import { TOKEN } from '#infra/cloudformation';
 
 /** Serverless parameter name → SPEC §2 name, for messages. */

@@ -187,8 +187,15 @@ export const logGroupLogicalId = (name: FunctionName) => `${name[0].toUpperCase(
 export const lambdaLogicalId = (name: FunctionName) => `${name[0].toUpperCase()}${name.slice(1)}LambdaFunction`;
 const roleLogicalId = (name: FunctionName) => `${name[0].toUpperCase()}${name.slice(1)}Role`;
 
-/** Every statement of a function's role: its own log group, then its grants. */
+/**
+ * Every statement of a function's role: its own log group, its grants, and the KMS key's use when
+ * its grants read or write objects and a key is set.
+ */
 export function functionStatements(name: FunctionName, grants: Grants): PolicyStatement[] {
+  const own = FUNCTION_DESCRIPTIONS[name].grants(grants);
+  const usesObjects = own.some((statement) =>
+    [statement.Action].flat().some((action) => action === 's3:GetObject' || action === 's3:PutObject'),
+  );
   return [
     {
       Sid: 'WriteOwnLogs',
@@ -196,7 +203,8 @@ export function functionStatements(name: FunctionName, grants: Grants): PolicySt
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: [getAtt(logGroupLogicalId(name), 'Arn')],
     },
-    ...FUNCTION_DESCRIPTIONS[name].grants(grants),
+    ...own,
+    ...(usesObjects ? grants.useKmsKey() : []),
   ];
 }
 

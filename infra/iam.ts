@@ -50,24 +50,24 @@ export class Grants {
     return iamText(`arn:${TOKEN.partition}:s3:::${this.root!.bucket}/${key}`);
   }
 
-  /** S3 grants (none when the feature is off), with the KMS key's when one is set. */
+  /** S3 grants: none when the feature is off. */
   private s3(statements: PolicyStatement[]): PolicyStatement[] {
-    if (!this.root) return [];
+    return this.root ? statements : [];
+  }
+
+  /** The KMS key's use through S3, for a role that writes or reads objects, when a key is set. */
+  useKmsKey(): PolicyStatement[] {
     const key = this.parameters.kmsKeyArn;
+    if (!this.root || !key) return [];
     return [
-      ...statements,
-      ...(key
-        ? [
-            {
-              Sid: 'EncryptWithKmsKeyThroughS3',
-              Effect: 'Allow' as const,
-              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-              Resource: [key],
-              // Only through S3; the bucket may be in another region (a central account's).
-              Condition: { StringLike: { 'kms:ViaService': ['s3.*.amazonaws.com', 's3.*.amazonaws.com.cn'] } },
-            },
-          ]
-        : []),
+      {
+        Sid: 'EncryptWithKmsKeyThroughS3',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: [key],
+        // Only through S3; the bucket may be in another region (a central account's).
+        Condition: { StringLike: { 'kms:ViaService': ['s3.*.amazonaws.com', 's3.*.amazonaws.com.cn'] } },
+      },
     ];
   }
 

@@ -19,7 +19,7 @@ import {
   crawlerTargets,
   tableInput,
   tableLocation,
-} from '#infra/catalog-stack';
+} from '#glue/catalog';
 import { TABLES } from '#shared/catalog/schema';
 import { METADATA_TABLES } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';

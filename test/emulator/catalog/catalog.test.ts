@@ -10,14 +10,8 @@ import {
   StartCrawlerCommand,
 } from '@aws-sdk/client-glue';
 import { expect } from 'chai';
-import {
-  DEFAULT_DATABASE,
-  GENERATED_STACK,
-  INLINE_TEMPLATE_LIMIT,
-  catalogStackJson,
-  catalogStackTemplate,
-  tableLocation,
-} from '#infra/catalog-stack';
+import { GENERATED_STACK, INLINE_TEMPLATE_LIMIT, catalogStackJson, catalogStackTemplate } from '#infra/catalog-stack';
+import { DEFAULT_DATABASE, tableLocation } from '#glue/catalog';
 import { GENERATED_DDL, generatedDdlFiles, tableDdl } from '#glue/ddl';
 import { JSON_SERDE, TABLES, glueColumns, gluePartitionKeys } from '#shared/catalog/schema';
 import { createCatalog } from '#local/catalog';
