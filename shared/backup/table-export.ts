@@ -9,7 +9,6 @@ import {
   backupPartName,
   readBackupTable,
   type BackupClients,
-  type BackupPartResult,
 } from '#shared/backup/backup';
 import type { Deployment } from '#shared/run/deployment';
 import { writeMetadataTable, metadataPartName, type MetadataPartResult } from '#shared/metadata/jsonl-writer';

@@ -8,7 +8,6 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeError, quoteInput, UserInputError } from '#shared/aws/errors';
-import type { BackupTable } from '#shared/aws/s3-layout';
 import { formatS3Path, parseS3Path, type S3Location } from '#shared/aws/s3-path';
 import type { ServiceSettings } from '#shared/run/deployment';
 import type { GroupPlan } from '#shared/run/group-plan';
