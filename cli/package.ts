@@ -1,12 +1,14 @@
 /**
- * `npm run package [-- osls options]`: builds the deployment package (`osls package`) offline, with
- * no AWS credentials, into `.serverless/`. Deployment parameters default to a local demo
- * deployment; each `--param="name=value"` given replaces that default, and `--param="name="` makes
- * a parameter empty (for example `metadataAndBackupS3Path=` to package with the feature off).
+ * `package`: builds the deployment package (`osls package`) offline, with no AWS credentials, into
+ * `.serverless/`, for the region of the AWS CLI's chain. Deployment parameters default to a local
+ * demo deployment; each `--param="name=value"` given replaces that default, and `--param="name="`
+ * makes a parameter empty (for example `metadataAndBackupS3Path=` to package with the feature off).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '#local/python-env';
+import { resolveRegion, type AwsOptions } from '#cli/aws-options';
+import type { CliIo } from '#cli/io';
 
 export const DEFAULT_PARAMETERS: Record<string, string> = {
   groupName: 'demo',
@@ -82,12 +84,24 @@ export function packageService(args: string[] = [], { echo = false } = {}): Prom
   });
 }
 
-if (require.main === module) {
-  packageService(process.argv.slice(2), { echo: true }).then(
-    ({ status }) => process.exit(status),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+export interface PackageOptions extends AwsOptions {
+  param?: string[];
+  stage?: string;
+  package?: string;
+}
+
+/** Packages for the resolved region; `oslsArguments` (given after `--`) are passed to osls as they are. */
+export async function packageCommand(options: PackageOptions, oslsArguments: string[], io: CliIo): Promise<number> {
+  // osls ignores AWS_REGION and AWS_DEFAULT_REGION: it is given the region of the chain explicitly.
+  const region = await resolveRegion(options, io.env ?? process.env);
+  io.stderr(`packaging for ${region}`);
+  const args = [
+    ...(options.param ?? []).map((param) => `--param=${param}`),
+    ...(options.stage !== undefined ? ['--stage', options.stage] : []),
+    ...(options.package !== undefined ? ['--package', options.package] : []),
+    '--region',
+    region,
+    ...oslsArguments,
+  ];
+  return (await packageService(args, { echo: true })).status;
 }

@@ -29,9 +29,10 @@ import { EMULATOR_CREDENTIALS, startEmulator } from '#local/emulator';
 import { loadMirror, mirrorFolder, saveMirror } from '#local/mirror';
 import { lockOutFolder } from '#local/out-lock';
 import { applySeed, loadSeed, type Seed } from '#local/seed';
+import { DEFAULT_S3_PATH } from '#local/defaults';
 import { CRAWLER_NAME_VARIABLE, runWorkflow, type TaskInterceptor, type WorkflowRun } from '#local/workflow';
 
-export const DEFAULT_S3_PATH = 's3://clonesquad-cmdb-local/clonesquad';
+export { DEFAULT_S3_PATH };
 
 export interface LocalRunOptions {
   out: string;
@@ -43,6 +44,8 @@ export interface LocalRunOptions {
   aroundTask?: TaskInterceptor;
   /** Runs once the bucket is saved to `out`, while `out` is still locked: what else the run writes there or reads. */
   afterSave?: (result: LocalRunResult) => Promise<void>;
+  /** Told each step of the run as it starts, in a line for a person (the command line shows them on stderr). */
+  onProgress?: (line: string) => void;
 }
 
 export interface LocalRunResult {
@@ -71,6 +74,7 @@ export interface LocalDeploymentOptions {
   catalog?: CatalogOptions;
   /** Runs once the destination bucket exists, before the group is seeded. */
   onBucketCreated?: (s3: S3Client, bucket: string) => Promise<unknown>;
+  onProgress?: (line: string) => void;
 }
 
 /**
@@ -95,6 +99,7 @@ export async function setUpLocalDeployment(seed: Seed, options: LocalDeploymentO
   );
   await options.onBucketCreated?.(s3, destination.bucket);
   const tables = defaultTableNames(seed.groupName);
+  options.onProgress?.(`seeding group ${seed.groupName} (${seed.region})`);
   await applySeed(
     {
       dynamodb: new DynamoDBClient(settings),
@@ -105,6 +110,7 @@ export async function setUpLocalDeployment(seed: Seed, options: LocalDeploymentO
     },
     seed,
     tables,
+    options.onProgress,
   );
   const catalog = await createCatalog(new GlueClient(settings), destination, options.catalog);
   const names = resourceNames(seed.groupName, LOCAL_STAGE);
@@ -192,17 +198,22 @@ async function runOnFreshEmulator(
   destination: S3Location,
   options: LocalRunOptions,
 ): Promise<LocalRunResult> {
+  const progress = options.onProgress ?? (() => {});
   const emulator = await startEmulator();
+  progress(`emulator started at ${emulator.endpoint}`);
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: seed.region });
     const deployment = await setUpLocalDeployment(seed, {
       s3Path,
       kmsKeyArn: options.kmsKeyArn,
       onBucketCreated: (s3, bucket) => loadMirror(s3, options.out, bucket),
+      onProgress: options.onProgress,
     });
+    progress('running the workflow');
     const run = await runWorkflow(options.input ?? {}, deployment.variables, undefined, {
       aroundTask: options.aroundTask,
     });
+    progress(`workflow ${run.status}; saving the bucket to ${mirrorFolder(options.out, destination.bucket)}`);
     const keys = await saveMirror(new S3Client(s3ClientSettings()), options.out, destination);
     return { run, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };
   } finally {

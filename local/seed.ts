@@ -234,6 +234,7 @@ export async function applySeed(
   clients: SeedClients,
   seed: Seed,
   tableNames: Record<BackupTable, string>,
+  onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   for (const table of BACKUP_TABLES) {
     await createCloneSquadTable(clients.dynamodb, tableNames[table]);
@@ -242,7 +243,9 @@ export async function applySeed(
     }));
     await writeItems(clients.dynamodb, tableNames[table], requests);
   }
-  await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances);
+  await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances, (created, total) =>
+    onProgress(`seeding group ${seed.groupName}: ${created} of ${total} instances created`),
+  );
   await applyWindowsSeed(clients.ssm, seed.groupName, seed.maintenanceWindows);
   if (seed.stack) await applyStackSeed(clients, seed.groupName, seed.stack, seed.organization);
 }

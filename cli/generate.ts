@@ -1,0 +1,28 @@
+/**
+ * `generate`: rewrites every committed file derived from the code (the catalog stack, the Athena
+ * DDL files, the central bucket stack); `generate ddl PATH` prints the DDL for one
+ * MetadataAndBackupS3Path instead.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UserInputError } from '#shared/aws/errors';
+import { parseS3Path } from '#shared/aws/s3-path';
+import { catalogStackJson, GENERATED_STACK } from '#infra/catalog-stack';
+import { ddlFor, GENERATED_DDL, writeGeneratedDdl } from '#glue/ddl';
+import { DEFAULT_POLICIES_OUT, policiesCommand } from '#cli/policies';
+import type { CliIo } from '#cli/io';
+
+export async function generateFiles(io: CliIo): Promise<number> {
+  await mkdir(dirname(GENERATED_STACK), { recursive: true });
+  await writeFile(GENERATED_STACK, catalogStackJson());
+  io.print(`wrote ${GENERATED_STACK}`);
+  io.print(`wrote ${await writeGeneratedDdl()} files in ${GENERATED_DDL}`);
+  return policiesCommand({ out: DEFAULT_POLICIES_OUT }, io);
+}
+
+export function printDdl(s3Path: string, options: { database?: string }, io: CliIo): number {
+  const root = parseS3Path(s3Path);
+  if (!root) throw new UserInputError('PATH', 'it is empty', 'give the MetadataAndBackupS3Path, s3://bucket/prefix');
+  io.print(ddlFor(root, options.database));
+  return 0;
+}
