@@ -88,7 +88,7 @@ export function formatCmdbView(result: QueryResult, queryCommand: string, shown 
 }
 
 /** The `query` command that prints the whole CMDB view of this run's bucket copy. */
-function cmdbQueryCommand(options: LocalOptions): string {
+export function cmdbQueryCommand(options: LocalOptions): string {
   const where = [
     ...(options.out === DEFAULT_OUT ? [] : ['--out', options.out]),
     ...(options.s3Path === DEFAULT_S3_PATH ? [] : ['--s3-path', options.s3Path]),
