@@ -22,7 +22,12 @@ export async function generateFiles(io: CliIo): Promise<number> {
 
 export function printDdl(s3Path: string, options: { database?: string }, io: CliIo): number {
   const root = parseS3Path(s3Path);
-  if (!root) throw new UserInputError('PATH', 'it is empty', 'give the MetadataAndBackupS3Path, s3://bucket/prefix');
+  if (!root)
+    throw new UserInputError(
+      'generate ddl S3_PATH',
+      'it is empty',
+      'give the MetadataAndBackupS3Path, s3://bucket/prefix',
+    );
   io.print(ddlFor(root, options.database));
   return 0;
 }
