@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --no-fleet] [-- --readme]`: measures in one run, each figure beside its reference
+ * `bench [--no-fleet] [--readme]`: measures in one run, each figure beside its reference
  * and target (PASS/FAIL), and keeps the tables in .cache/bench/last-run.md (`--readme` also puts them
  * in the README's Performance section):
  *
@@ -12,7 +12,6 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { PROJECT_ROOT } from '#local/python-env';
 import { measureColdStarts, serverlessConfig } from '#bench/cold-start';
@@ -338,10 +337,15 @@ async function updateReadme(markdown: string): Promise<void> {
   await writeFile(README, await prettier.format(updated, { ...options, filepath: README }));
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { 'no-fleet': { type: 'boolean', default: false }, readme: { type: 'boolean', default: false } },
-  });
+export interface BenchOptions {
+  /** The 2,500-instance local run (`--no-fleet` skips it). */
+  fleet: boolean;
+  /** Also put the tables in the README's Performance section. */
+  readme?: boolean;
+}
+
+/** Runs every measure and prints its tables; answers 1 when a figure misses its target. */
+export async function runBench(options: BenchOptions): Promise<number> {
   const started = performance.now();
   await mkdir(WORK, { recursive: true });
   console.log(`npm run bench: Node ${process.version}, ${new Date().toISOString()}`);
@@ -349,9 +353,9 @@ async function main(): Promise<number> {
   // goes on beside the other sections, which measure CPU time, memory or ratios of interleaved runs.
   const fleetOut = join(WORK, 'local-fleet');
   await rm(fleetOut, { recursive: true, force: true });
-  const fleetRun = values['no-fleet']
-    ? undefined
-    : writeFleetSeed(FLEET, join(WORK, 'fleet-seed.yaml')).then((seed) => localRun(seed, fleetOut));
+  const fleetRun = options.fleet
+    ? writeFleetSeed(FLEET, join(WORK, 'fleet-seed.yaml')).then((seed) => localRun(seed, fleetOut))
+    : undefined;
   fleetRun?.catch(() => undefined);
 
   const child = await bundleChild(WORK);
@@ -379,15 +383,7 @@ async function main(): Promise<number> {
     ...sections.map(formatMarkdown),
   ].join('\n');
   await writeFile(join(WORK, 'last-run.md'), `${markdown}\n`);
-  if (values.readme) await updateReadme(markdown);
+  if (options.readme) await updateReadme(markdown);
   console.log(`\n${verdicts} in ${ms(performance.now() - started)}; tables in ${join(WORK, 'last-run.md')}`);
   return failed.length === 0 ? 0 : 1;
 }
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);

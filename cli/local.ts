@@ -1,44 +1,110 @@
 /**
- * `npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]`
+ * `local`: one run of the real workflow on a local emulator (local/local-run.ts), shown as a table
+ * of its parts and the CMDB view of the exported fleet, or as one JSON document (`--output json`).
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UserInputError } from '#shared/aws/errors';
-import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
-import { runCli } from '#cli/backup-cli';
-import { DEFAULT_S3_PATH, runLocal, type LocalRunResult } from '#local/local-run';
-import type { ExecutionSummary } from '#shared/run/summary';
-import { PROJECT_ROOT } from '#local/python-env';
-import { formatResult } from '#cli/query';
-import { SqlEngine } from '#local/sql-engine';
+import { cutText, UserInputError } from '#shared/aws/errors';
+import { parseS3Path } from '#shared/aws/s3-path';
+import type { ExecutionSummary, PartResult } from '#shared/run/summary';
+import { DEFAULT_OUT, DEFAULT_S3_PATH } from '#local/defaults';
+import { runLocal, type LocalRunResult } from '#local/local-run';
+import type { WorkflowRun } from '#local/workflow';
+import { SqlEngine, type QueryResult } from '#local/sql-engine';
+import type { CliIo } from '#cli/io';
+import { alignedRows, resultObjects, rowCount } from '#cli/query';
+import { alignColumns } from '#cli/text-table';
 
 /** What a local run ends with: the CMDB view of the exported fleet, as Athena would show it. */
-const SHOWCASE_QUERY = 'SELECT * FROM displayallhostnames';
+export const CMDB_QUERY = 'SELECT * FROM displayallhostnames';
+/** Rows of the CMDB view a local run shows: about a screen. */
+export const CMDB_ROWS_SHOWN = 20;
+/** Characters of a line when stdout is not a terminal. */
+const DEFAULT_WIDTH = 120;
+const MIN_NOTE_WIDTH = 20;
 
-const USAGE = `Usage: npm run local -- [--out DIR] [--seed FILE] [--s3-path s3://bucket/prefix] [--input JSON]
-  --out DIR        local bucket store (DIR/s3/<bucket>/<key>) and DIR/last-execution.json (default .local)
-  --seed FILE      the CloneSquad group to create (default local/sample-seed.yaml)
-  --s3-path PATH   MetadataAndBackupS3Path of the run (default ${DEFAULT_S3_PATH})
-  --input JSON     the execution input (default {})`;
+export interface LocalOptions {
+  out: string;
+  seed: string;
+  s3Path: string;
+  input: string;
+  output: 'table' | 'json';
+}
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string', default: '.local' },
-      seed: { type: 'string', default: join(PROJECT_ROOT, 'local', 'sample-seed.yaml') },
-      's3-path': { type: 'string', default: DEFAULT_S3_PATH },
-      input: { type: 'string', default: '{}' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  let input: unknown;
+/** What the table says of a part besides its counts: its error, else its first warning, else its reason. */
+function noteOf(part: PartResult): string {
+  const warnings = part.warnings ?? [];
+  const note = part.error
+    ? `${part.error.name}: ${part.error.message}`
+    : warnings.length > 0
+      ? `${warnings.length === 1 ? 'warning' : `${warnings.length} warnings, first`}: ${warnings[0]}`
+      : (part.reason ?? '');
+  return note.replace(/\s+/g, ' ');
+}
+
+/** One line per part (PART, STATUS, RECORDS, BYTES, NOTE), the note cut to what `width` leaves. */
+export function formatParts(summary: ExecutionSummary, width = DEFAULT_WIDTH): string[] {
+  const rows = [
+    ['PART', 'STATUS', 'RECORDS', 'BYTES'],
+    ...summary.parts.map((part) => [part.part, part.status, String(part.records ?? ''), String(part.bytes ?? '')]),
+  ];
+  const used = alignColumns(rows, [2, 3]).reduce((longest, line) => Math.max(longest, line.length), 0) + 2;
+  const noteWidth = Math.max(MIN_NOTE_WIDTH, width - used);
+  const notes = ['NOTE', ...summary.parts.map((part) => cutText(noteOf(part), noteWidth))];
+  return alignColumns(
+    rows.map((row, index) => [...row, notes[index]]),
+    [2, 3],
+  );
+}
+
+/**
+ * What `<out>/last-execution.json` holds: the status, the error, the summary. A PartsFailed
+ * error's cause is the summary itself (for the backup API): its one-line message says enough.
+ */
+export function executionRecord(run: WorkflowRun) {
+  const summary = run.summary as ExecutionSummary | undefined;
+  const error = run.error?.name === 'PartsFailed' && summary ? { ...run.error, message: summary.message } : run.error;
+  return { status: run.status, ...(error ? { error } : {}), summary };
+}
+
+/** The parts table, then one line: the execution's status and its summary's message or its error. */
+export function formatExecution(run: WorkflowRun, width = DEFAULT_WIDTH): string[] {
+  const { status, error, summary } = executionRecord(run);
+  const outcome = error && error.name !== 'PartsFailed' ? `${error.name}: ${error.message}` : summary?.message;
+  return [...(summary ? formatParts(summary, width) : []), `Execution ${status}${outcome ? `: ${outcome}` : ''}`];
+}
+
+/**
+ * The CMDB view cut to a screen: its first `shown` rows, then the row count or how many more there
+ * are and the command that prints them all (`queryCommand`).
+ */
+export function formatCmdbView(result: QueryResult, queryCommand: string, shown = CMDB_ROWS_SHOWN): string[] {
+  const more = result.rows.length - shown;
+  return [
+    `${CMDB_QUERY}:`,
+    ...alignedRows({ columns: result.columns, rows: result.rows.slice(0, shown) }),
+    more > 0 ? `… ${more} more row${more === 1 ? '' : 's'}: ${queryCommand}` : rowCount(result.rows.length),
+  ];
+}
+
+/** The `query` command that prints the whole CMDB view of this run's bucket copy. */
+export function cmdbQueryCommand(options: LocalOptions): string {
+  const where = [
+    ...(options.out === DEFAULT_OUT ? [] : ['--out', options.out]),
+    ...(options.s3Path === DEFAULT_S3_PATH ? [] : ['--s3-path', options.s3Path]),
+  ];
+  return ['npm run query --', ...[...where, CMDB_QUERY].map(shellWord)].join(' ');
+}
+
+/** A word as a POSIX shell reads it back: bare when it can be, else double-quoted, else single-quoted. */
+function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return /["$`\\!]/.test(word) ? `'${word.replace(/'/g, `'\\''`)}'` : `"${word}"`;
+}
+
+function parseInput(input: string): unknown {
   try {
-    input = JSON.parse(values.input);
+    return JSON.parse(input);
   } catch (error) {
     throw new UserInputError(
       '--input',
@@ -46,56 +112,82 @@ async function main(): Promise<number> {
       "pass a JSON object, for example '{}'",
     );
   }
-  const out = resolve(values.out);
-  const result = await runLocal({
-    out,
-    seedFile: resolve(values.seed),
-    s3Path: values['s3-path'],
-    input,
-    afterSave: (done) => showResult(done, out, parseS3Path(values['s3-path'])!),
-  });
-  return executionsOf(result).every((execution) => execution.status === 'SUCCEEDED') ? 0 : 1;
+}
+
+/** One execution of a local run: each group's, or the run's own when it started none. */
+export interface LocalExecution {
+  region: string;
+  groupName?: string;
+  run: WorkflowRun;
 }
 
 /**
  * What a run shows per execution: each group's, or the run's own when it started none (a one-group
  * input, or an input refused before any group).
  */
-function executionsOf(result: LocalRunResult) {
-  return result.regions.flatMap((region) => {
-    const runs = region.groups.length > 0 ? region.groups : [{ groupName: undefined, run: region.run }];
-    return runs.map(({ groupName, run }) => {
-      // A PartsFailed cause is the summary itself: its one-line message says enough beside it.
-      const error =
-        run.error?.name === 'PartsFailed'
-          ? { ...run.error, message: (run.summary as ExecutionSummary).message }
-          : run.error;
-      return {
-        region: region.region,
-        ...(groupName ? { groupName } : {}),
-        status: run.status,
-        ...(error ? { error } : {}),
-        summary: run.summary,
-      };
-    });
+export function executionsOf(result: Pick<LocalRunResult, 'regions'>): LocalExecution[] {
+  return result.regions.flatMap((region) =>
+    region.groups.length > 0
+      ? region.groups.map(({ groupName, run }) => ({ region: region.region, groupName, run }))
+      : [{ region: region.region, run: region.run }],
+  );
+}
+
+/** One execution's entry of `<out>/last-execution.json` and of `--output json`. */
+function executionEntry(execution: LocalExecution) {
+  return {
+    region: execution.region,
+    ...(execution.groupName ? { groupName: execution.groupName } : {}),
+    ...executionRecord(execution.run),
+  };
+}
+
+/** Each execution under a line naming its group and region, then how many failed. */
+export function formatExecutions(executions: LocalExecution[], width = DEFAULT_WIDTH): string[] {
+  const failed = executions.filter((execution) => execution.run.status !== 'SUCCEEDED').length;
+  return [
+    ...executions.flatMap((execution) => [
+      `${execution.groupName ? `Group ${execution.groupName}` : 'Run'} (${execution.region}):`,
+      ...formatExecution(execution.run, width),
+      '',
+    ]),
+    `${executions.length} execution${executions.length === 1 ? '' : 's'}, ${failed} failed.`,
+  ];
+}
+
+export async function localCommand(options: LocalOptions, io: CliIo): Promise<number> {
+  const input = parseInput(options.input);
+  const location = parseS3Path(options.s3Path);
+  if (!location) throw new UserInputError('--s3-path', 'it is empty', 'give s3://bucket or s3://bucket/prefix');
+  const out = resolve(options.out);
+  const show = async (result: LocalRunResult) => {
+    const executions = executionsOf(result);
+    const records = executions.map(executionEntry);
+    const recordFile = join(out, 'last-execution.json');
+    await writeFile(recordFile, `${JSON.stringify(records, null, 2)}\n`);
+    io.stderr(`saved ${result.keys.length} objects in ${result.mirror}; the executions' records in ${recordFile}`);
+    const engine = await SqlEngine.open({ folder: result.mirror, location });
+    let cmdb: QueryResult;
+    try {
+      cmdb = await engine.run(CMDB_QUERY);
+    } finally {
+      engine.close();
+    }
+    if (options.output === 'json') {
+      io.print(JSON.stringify({ executions: records, mirror: result.mirror, cmdb: resultObjects(cmdb) }, null, 2));
+      return;
+    }
+    for (const line of formatExecutions(executions, io.columns)) io.print(line);
+    io.print('');
+    for (const line of formatCmdbView(cmdb, cmdbQueryCommand(options))) io.print(line);
+  };
+  const result = await runLocal({
+    out,
+    seedFile: resolve(options.seed),
+    s3Path: options.s3Path,
+    input,
+    afterSave: show,
+    onProgress: io.stderr,
   });
+  return executionsOf(result).every((execution) => execution.run.status === 'SUCCEEDED') ? 0 : 1;
 }
-
-/** The execution on stdout and in `<out>/last-execution.json`, the bucket's keys, and the showcase query. */
-async function showResult(result: LocalRunResult, out: string, location: S3Location): Promise<void> {
-  const shown = executionsOf(result);
-  console.log(JSON.stringify(shown, null, 2));
-  await writeFile(join(out, 'last-execution.json'), `${JSON.stringify(shown, null, 2)}\n`);
-  const failed = shown.filter((execution) => execution.status !== 'SUCCEEDED').length;
-  console.log(`\n${shown.length} execution(s), ${failed} failed. Objects in the local bucket (${result.mirror}):`);
-  for (const key of result.keys) console.log(`  ${key}`);
-  const engine = await SqlEngine.open({ folder: result.mirror, location });
-  try {
-    console.log(`\n${SHOWCASE_QUERY}`);
-    console.log(formatResult(await engine.run(SHOWCASE_QUERY), 'table'));
-  } finally {
-    engine.close();
-  }
-}
-
-runCli(main, USAGE);

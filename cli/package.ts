@@ -1,15 +1,16 @@
 /**
- * `npm run package [-- osls options]`: builds the deployment package (`osls package`) offline, with
- * no AWS credentials, into `.serverless/`, for the region of `--region`, else of the AWS SDK chain
- * (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's), refused when there is none. Deployment
- * parameters default to a local demo deployment serving every group; each `--param="name=value"`
- * given replaces that default, and `--param="name="` makes a parameter empty (for example
- * `metadataAndBackupS3Path=` to package with the feature off).
+ * `package`: builds the deployment package (`osls package`) offline, with no AWS credentials, into
+ * `.serverless/`, for the region of `--region`, else of the AWS CLI's chain (`AWS_REGION`,
+ * `AWS_DEFAULT_REGION`, the profile's), refused when there is none (osls itself would silently take
+ * us-east-1). Deployment parameters default to a local demo deployment serving every group; each
+ * `--param="name=value"` given replaces that default, and `--param="name="` makes a parameter empty
+ * (for example `metadataAndBackupS3Path=` to package with the feature off).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '#local/python-env';
-import { resolveRegion } from '#shared/aws/region';
+import { resolveRegion, type AwsOptions } from '#shared/aws/region';
+import type { CliIo } from '#cli/io';
 
 export const DEFAULT_PARAMETERS: Record<string, string> = {
   metadataAndBackupS3Path: 's3://clonesquad-cmdb-local/clonesquad',
@@ -88,7 +89,7 @@ export async function packageService(
   args: string[] = [],
   { echo = false, env = process.env }: { echo?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<PackageResult> {
-  const { region } = await resolveRegion(
+  const region = await resolveRegion(
     { region: optionValue(args, '--region', '-r'), profile: optionValue(args, '--aws-profile') },
     env,
   );
@@ -110,12 +111,24 @@ export async function packageService(
   });
 }
 
-if (require.main === module) {
-  packageService(process.argv.slice(2), { echo: true }).then(
-    ({ status }) => process.exit(status),
-    (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit((error as Error).name === 'UserInputError' ? 2 : 1);
-    },
-  );
+export interface PackageOptions extends AwsOptions {
+  param?: string[];
+  stage?: string;
+  package?: string;
+}
+
+/** Packages for the resolved region; `oslsArguments` (given after `--`) are passed to osls as they are. */
+export async function packageCommand(options: PackageOptions, oslsArguments: string[], io: CliIo): Promise<number> {
+  // osls ignores AWS_REGION and AWS_DEFAULT_REGION: it is given the region of the chain explicitly.
+  const region = await resolveRegion(options, io.env ?? process.env);
+  io.stderr(`packaging for ${region}`);
+  const args = [
+    ...(options.param ?? []).map((param) => `--param=${param}`),
+    ...(options.stage !== undefined ? ['--stage', options.stage] : []),
+    ...(options.package !== undefined ? ['--package', options.package] : []),
+    '--region',
+    region,
+    ...oslsArguments,
+  ];
+  return (await packageService(args, { echo: true })).status;
 }

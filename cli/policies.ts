@@ -1,16 +1,11 @@
 /**
- * `npm run policies` regenerates infra/generated/central-bucket-stack.json.
- *
- * `npm run policies -- --s3-path s3://bucket/prefix --org-id o-… --account 111122223333 --region eu-west-1
- *  [--reader-arn ROLE_ARN …] [--out DIR]` writes the two documents for an existing bucket:
- * DIR/bucket-policy.json and DIR/kms-key-policy.json (DIR defaults to glue/generated).
- *
+ * `policies`: with no option, regenerates infra/generated/central-bucket-stack.json; with
+ * `--s3-path`, `--org-id`, `--account` and `--region` (and any `--reader-arn`), writes the two
+ * documents of an existing bucket instead: DIR/bucket-policy.json and DIR/kms-key-policy.json.
  * Both print the object ownership the bucket needs, which no policy can set.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { runCli } from '#cli/backup-cli';
 import { UserInputError } from '#shared/aws/errors';
 import { parseS3Path } from '#shared/aws/s3-path';
 import {
@@ -23,60 +18,51 @@ import {
   type PolicyValues,
 } from '#infra/central-bucket';
 
-const DEFAULT_OUT = join(__dirname, '..', 'infra', 'generated');
+export const DEFAULT_POLICIES_OUT = join(__dirname, '..', 'infra', 'generated');
 
-export const USAGE = `Usage: npm run policies [-- options]
-With no option, regenerates infra/generated/central-bucket-stack.json, the central bucket stack.
-With the four options below, writes the policies of an existing bucket instead:
-  --s3-path PATH     the deployments' MetadataAndBackupS3Path, s3://bucket[/prefix]
-  --org-id ID        the AWS Organization whose accounts run deployments (o-…)
-  --account ID       the central account, which owns the bucket and its KMS key
-  --region REGION    the bucket's region
-  --reader-arn ARN   a role or user of the central account that reads the metadata tables (repeatable)
-  --out DIR          where to write bucket-policy.json and kms-key-policy.json (default infra/generated)
-  --help             show this help
-Exit code: 0 written, 1 failed, 2 bad usage or input.`;
+export interface PoliciesOptions {
+  s3Path?: string;
+  orgId?: string;
+  account?: string;
+  region?: string;
+  readerArn?: string[];
+  out: string;
+}
 
-export type PoliciesRequest =
-  { kind: 'help' } | { kind: 'stack' } | { kind: 'documents'; values: PolicyValues; out: string };
+export type PoliciesRequest = { kind: 'stack' } | { kind: 'documents'; values: PolicyValues; out: string };
 
-export function parsePolicyOptions(args: string[]): PoliciesRequest {
-  const { values } = parseArgs({
-    args,
-    options: {
-      's3-path': { type: 'string' },
-      'org-id': { type: 'string' },
-      account: { type: 'string' },
-      region: { type: 'string' },
-      'reader-arn': { type: 'string', multiple: true },
-      out: { type: 'string', default: DEFAULT_OUT },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return { kind: 'help' };
-  const given = ['s3-path', 'org-id', 'account', 'region'] as const;
-  if (given.every((name) => values[name] === undefined) && !values['reader-arn']) return { kind: 'stack' };
-  for (const name of given) {
-    if (!values[name]) {
+/** What the options ask for, checked: the stack template, or the documents of one bucket. */
+export function policiesRequest(options: PoliciesOptions): PoliciesRequest {
+  const given = {
+    '--s3-path': options.s3Path,
+    '--org-id': options.orgId,
+    '--account': options.account,
+    '--region': options.region,
+  };
+  if (Object.values(given).every((value) => value === undefined) && (options.readerArn ?? []).length === 0) {
+    return { kind: 'stack' };
+  }
+  for (const [name, value] of Object.entries(given)) {
+    if (!value) {
       throw new UserInputError(
-        `--${name}`,
+        name,
         'it is missing',
         'give --s3-path, --org-id, --account and --region together (or none of them, to regenerate the stack template)',
       );
     }
   }
-  const root = parseS3Path(values['s3-path']);
+  const root = parseS3Path(options.s3Path);
   if (!root) throw new UserInputError('--s3-path', 'it is empty', "give the deployments' MetadataAndBackupS3Path");
   return {
     kind: 'documents',
     values: checkPolicyValues({
       root,
-      organizationId: values['org-id']!,
-      account: values.account!,
-      region: values.region!,
-      readers: values['reader-arn'] ?? [],
+      organizationId: options.orgId!,
+      account: options.account!,
+      region: options.region!,
+      readers: options.readerArn ?? [],
     }),
-    out: resolve(values.out),
+    out: resolve(options.out),
   };
 }
 
@@ -98,12 +84,8 @@ export interface PoliciesIo {
   stackFile?: string;
 }
 
-export async function policiesCommand(args: string[], io: PoliciesIo): Promise<number> {
-  const request = parsePolicyOptions(args);
-  if (request.kind === 'help') {
-    io.print(USAGE);
-    return 0;
-  }
+export async function policiesCommand(options: PoliciesOptions, io: PoliciesIo): Promise<number> {
+  const request = policiesRequest(options);
   if (request.kind === 'stack') {
     await writeJson(io.stackFile ?? GENERATED_CENTRAL_STACK, centralBucketStackTemplate(), io);
     for (const line of objectOwnershipAdvice(null)) io.print(line);
@@ -114,8 +96,4 @@ export async function policiesCommand(args: string[], io: PoliciesIo): Promise<n
   await writeJson(join(out, 'kms-key-policy.json'), kmsKeyPolicy(values), io);
   for (const line of objectOwnershipAdvice({ bucket: values.root.bucket, region: values.region })) io.print(line);
   return 0;
-}
-
-if (require.main === module) {
-  runCli(() => policiesCommand(process.argv.slice(2), { print: (line) => console.log(line) }), USAGE);
 }

@@ -1,6 +1,4 @@
 /**
- * `npm run publish -- --regions eu-west-1,eu-west-3 --central-stack NAME [--param name=value]…`
- *
  * Publishes what a StackSet rolls out to the whole Organization, from the central account: the
  * service packaged once (`osls package`) with the central stack's outputs as its parameters (the
  * bucket path, the KMS key), its function code copied to the artifact bucket of every target region
@@ -10,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -20,19 +17,9 @@ import { quoteInput, UserInputError } from '#shared/aws/errors';
 import { resolveRegion } from '#shared/aws/region';
 import { artifactBucketName, artifactKey, REGIONAL_TEMPLATE_FILE, regionalTemplate } from '#infra/artifacts';
 import { packageService } from '#cli/package';
-import { runCli, UsageError } from '#cli/backup-cli';
+import { UsageError } from '#cli/errors';
+import type { CliIo } from '#cli/io';
 import { PROJECT_ROOT } from '#local/python-env';
-
-export const USAGE = `Usage: npm run publish -- --regions R1,R2 [--central-stack NAME] [--param name=value]… [options]
-Publishes the function code and the regional template to the artifact bucket of every target region
-(the central stack creates them: its ArtifactRegions), for the Organization's StackSet.
-  --regions R1,R2        the regions the StackSet deploys to
-  --central-stack NAME   the central bucket stack: its MetadataAndBackupS3Path and KmsKeyArn outputs
-                         become the deployment's parameters
-  --param name=value     any deployment parameter (infra/deployment-config.ts), as for npm run package
-  --region REGION        the central stack's region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)
-  --profile NAME         the AWS profile of the central account
-Exit code: 0 published, 1 failed, 2 bad usage or input.`;
 
 const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const PACKAGED = join(PROJECT_ROOT, '.serverless');
@@ -70,7 +57,7 @@ export async function publishService(options: PublishOptions): Promise<Published
     }
   }
   const env = options.env ?? process.env;
-  const { region } = await resolveRegion({ region: options.region, profile: options.profile }, env);
+  const region = await resolveRegion({ region: options.region, profile: options.profile }, env);
   const credentials = options.profile ? fromIni({ profile: options.profile }) : undefined;
   const settings = { ...clientSettings(env), region, ...(credentials ? { credentials } : {}) };
   const { Account: account } = await new STSClient(settings).send(new GetCallerIdentityCommand({}));
@@ -178,34 +165,26 @@ async function exists(s3: S3Client, bucket: string, key: string): Promise<boolea
   }
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      regions: { type: 'string', default: '' },
-      'central-stack': { type: 'string' },
-      param: { type: 'string', multiple: true, default: [] },
-      region: { type: 'string' },
-      profile: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+export interface PublishCliOptions {
+  regions: string;
+  centralStack?: string;
+  param?: string[];
+  region?: string;
+  profile?: string;
+}
+
+export async function publishCommand(options: PublishCliOptions, io: CliIo): Promise<number> {
   const published = await publishService({
-    regions: values.regions
+    regions: options.regions
       .split(',')
       .map((region) => region.trim())
       .filter((region) => region !== ''),
-    centralStack: values['central-stack'],
-    params: values.param,
-    region: values.region,
-    profile: values.profile,
-    progress: (line) => console.error(line),
+    centralStack: options.centralStack,
+    params: options.param ?? [],
+    region: options.region,
+    profile: options.profile,
+    progress: io.stderr,
   });
-  console.log(JSON.stringify(published, null, 2));
+  io.print(JSON.stringify(published, null, 2));
   return 0;
 }
-
-if (require.main === module) runCli(main, USAGE);

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
@@ -17,7 +18,7 @@ const glue = clientsPerRegion(() => new GlueClient(clientSettings()));
  * Answers the `archive` part (each `latest-` moved to its new archive) and the `catalog` part (the
  * crawler started when an export created a partition).
  */
-export async function handler(event: unknown): Promise<PartResult[]> {
+export const handler = withLambdaContext(async (event: unknown): Promise<PartResult[]> => {
   const settings = currentSettings();
   const task = groupTask(event, settings);
   const parts = flattenParts(requireField(event, 'parts', isArray, 'the array of branch results'));
@@ -31,4 +32,4 @@ export async function handler(event: unknown): Promise<PartResult[]> {
     ? { part: CATALOG_PART, status: 'skipped' as const, reason: task.group.skipReason }
     : await updateCatalog(glue(), settings.glueCrawlerName, parts);
   return boundedParts([archive, catalog]);
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientSettings, clientsPerRegion } from '#shared/aws/clients';
 import { describeRun } from '#shared/groups/status';
@@ -21,7 +22,7 @@ const answer = (statusCode: number, body: unknown): ProxyAnswer => ({
  * `GET /backup/{id}` (API Gateway proxy event): the run's state and, once it ended, its summary; for
  * a run of every group, each group's execution with its own state and summary.
  */
-export async function handler(event: unknown): Promise<ProxyAnswer> {
+export const handler = withLambdaContext(async (event: unknown): Promise<ProxyAnswer> => {
   const id = (event as { pathParameters?: { id?: unknown } } | null)?.pathParameters?.id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
     return answer(400, {
@@ -37,4 +38,4 @@ export async function handler(event: unknown): Promise<ProxyAnswer> {
     });
   }
   return answer(200, run);
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -22,7 +23,7 @@ const clients = clientsPerRegion(() => ({
  * Answers the table's backup and metadata parts; the Configuration table's branch also answers the
  * `schedule` part, the group's schedule made to follow the `backup.cron` it has just read.
  */
-export async function handler(event: unknown): Promise<PartResult[]> {
+export const handler = withLambdaContext(async (event: unknown): Promise<PartResult[]> => {
   const table = requireField(event, 'table', isOneOf(BACKUP_TABLES), 'one of ' + BACKUP_TABLES.join(', '));
   const settings = currentSettings();
   const task = groupTask(event, settings);
@@ -45,4 +46,4 @@ export async function handler(event: unknown): Promise<PartResult[]> {
       : {}),
   });
   return boundedParts(result);
-}
+});

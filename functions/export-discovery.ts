@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -18,7 +19,7 @@ const clients = clientsPerRegion(() => ({
 }));
 
 /** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/discovery` part. */
-export async function handler(event: unknown): Promise<PartResult> {
+export const handler = withLambdaContext(async (event: unknown): Promise<PartResult> => {
   const settings = currentSettings();
   const task = groupTask(event, settings);
   const skipped = skippedParts(task, ['metadata/discovery']);
@@ -29,4 +30,4 @@ export async function handler(event: unknown): Promise<PartResult> {
       timeZoneOverride: settings.timeZone,
     }),
   );
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/clients';
@@ -15,11 +16,11 @@ const clients = clientsPerRegion(() => ({
  * Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/instances` and
  * `metadata/volumes` parts, produced together from one DescribeInstances pass (a plan asks for both or neither).
  */
-export async function handler(event: unknown): Promise<PartResult[]> {
+export const handler = withLambdaContext(async (event: unknown): Promise<PartResult[]> => {
   const task = groupTask(event, currentSettings());
   const skipped = skippedParts(task, ['metadata/instances', 'metadata/volumes']);
   if (skipped) return skipped;
   return boundedParts(
     await exportInstancesAndVolumes(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
   );
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -14,11 +15,11 @@ const clients = clientsPerRegion(() => ({
 }));
 
 /** Event: `{ group, executionStartTime, requestedParts? }`. Answers the `metadata/maintenance-windows` part. */
-export async function handler(event: unknown): Promise<PartResult> {
+export const handler = withLambdaContext(async (event: unknown): Promise<PartResult> => {
   const task = groupTask(event, currentSettings());
   const skipped = skippedParts(task, ['metadata/maintenance-windows']);
   if (skipped) return skipped[0];
   return boundedPart(
     await exportMaintenanceWindows(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
   );
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientSettings, clientsPerRegion } from '#shared/aws/clients';
@@ -15,7 +16,7 @@ const clients = clientsPerRegion(() => ({
  * this execution serves, or the executions it started (one per group); throws a `UserInputError`
  * naming the field and the fix, which fails the execution before any work.
  */
-export async function handler(event: unknown): Promise<RunPlan> {
+export const handler = withLambdaContext(async (event: unknown): Promise<RunPlan> => {
   const executionArn = requireField(event, 'executionArn', isString, "the execution's ARN ($$.Execution.Id)");
   return planRun(clients(), currentSettings(), { input: (event as { input?: unknown }).input, executionArn });
-}
+});

@@ -1,3 +1,4 @@
+import { withLambdaContext } from '#shared/aws/log';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -19,7 +20,7 @@ const clients = clientsPerRegion(() => ({
  * batch of Configuration-table stream records filtered to the rows `backup.cron` depends on; each
  * brings every group's schedule up to date. Fails when any group failed (after doing the others).
  */
-export async function handler(event: unknown): Promise<ReconcileReport | { skipped: string }> {
+export const handler = withLambdaContext(async (event: unknown): Promise<ReconcileReport | { skipped: string }> => {
   const records = (event as { Records?: { dynamodb?: { Keys?: { Key?: { S?: string } } } }[] } | null)?.Records;
   // The stream's filter lets every parameter-set row through: only rows backup.cron depends on matter.
   if (records && !records.some((record) => affectsBackupCron(record.dynamodb?.Keys?.Key?.S ?? ''))) {
@@ -33,4 +34,4 @@ export async function handler(event: unknown): Promise<ReconcileReport | { skipp
     );
   }
   return report;
-}
+});

@@ -1,14 +1,11 @@
 /**
- * Athena DDL for a manual setup without the catalog stack (SPEC §7), derived from glue/schema.ts.
- *
- *   npx tsx glue/ddl.ts                                   rewrite glue/generated/ddl/*.sql (placeholder LOCATION)
- *   npx tsx glue/ddl.ts s3://bucket/prefix [--database NAME]   print the DDL of every table for that path
+ * Athena DDL for a manual setup without the catalog stack, derived from shared/catalog/schema.ts:
+ * the committed files (`generate` rewrites them) and the DDL of one path (`generate ddl PATH`).
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { METADATA_TABLES, type MetadataTable } from '#shared/aws/s3-layout';
-import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
+import type { S3Location } from '#shared/aws/s3-path';
 import { DEFAULT_DATABASE, tableLocation } from '#glue/catalog';
 import { TABLES, athenaDdl } from '#shared/catalog/schema';
 
@@ -22,8 +19,8 @@ export function tableDdl(table: MetadataTable, root: S3Location, database = DEFA
   const qualified = `\`${database}\`.\`${schema.name}\``;
   return [
     `-- ${schema.name}: ${schema.description}.`,
-    `-- Generated from glue/tables/ by glue/ddl.ts; do not edit. Print it for your path with:`,
-    `--   npx tsx glue/ddl.ts s3://bucket/prefix`,
+    `-- Generated from shared/catalog/schema.ts by glue/ddl.ts; do not edit. Print it for your path with:`,
+    `--   npx clonesquad-backup generate ddl s3://bucket/prefix`,
     `-- Run it in Athena with LOCATION = MetadataAndBackupS3Path + /metadata/${schema.folder}/.`,
     `-- Without the catalog stack's crawler, Athena sees a new deployment's partitions only after:`,
     `--   MSCK REPAIR TABLE ${qualified};`,
@@ -39,34 +36,19 @@ export function generatedDdlFiles(): Record<string, string> {
   );
 }
 
-async function writeGenerated(): Promise<void> {
+/** Rewrites glue/generated/ddl/ (placeholder LOCATION); answers the number of files. */
+export async function writeGeneratedDdl(): Promise<number> {
   const files = generatedDdlFiles();
   await mkdir(GENERATED_DDL, { recursive: true });
   for (const stale of (await readdir(GENERATED_DDL)).filter((name) => !(name in files))) {
     await rm(join(GENERATED_DDL, stale));
   }
   for (const [name, content] of Object.entries(files)) await writeFile(join(GENERATED_DDL, name), content);
-  console.log(`wrote ${Object.keys(files).length} files in ${GENERATED_DDL}`);
+  return Object.keys(files).length;
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { database: { type: 'string', default: DEFAULT_DATABASE } },
-  });
-  if (positionals.length === 0) return writeGenerated();
-  const root = parseS3Path(positionals[0]);
-  if (!root || positionals.length > 1) {
-    throw new Error('usage: npx tsx glue/ddl.ts [s3://bucket/prefix [--database NAME]]');
-  }
-  const database =
-    values.database === DEFAULT_DATABASE ? [] : [`CREATE DATABASE IF NOT EXISTS \`${values.database}\`;\n`];
-  console.log([...database, ...METADATA_TABLES.map((table) => tableDdl(table, root, values.database))].join('\n'));
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
+/** The DDL of every table for `root`, creating `database` first unless it is the default one. */
+export function ddlFor(root: S3Location, database = DEFAULT_DATABASE): string {
+  const create = database === DEFAULT_DATABASE ? [] : [`CREATE DATABASE IF NOT EXISTS \`${database}\`;\n`];
+  return [...create, ...METADATA_TABLES.map((table) => tableDdl(table, root, database))].join('\n');
 }

@@ -5,8 +5,7 @@
  * new partition (the bucket's EventBridge events of the new-partition markers). The catalog's
  * definitions come from glue/catalog.ts; `npm run generate` writes infra/generated/catalog-stack.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { METADATA_TABLES, metadataTableFolder, newPartitionsFolder, type MetadataTable } from '#shared/aws/s3-layout';
 import type { S3Location } from '#shared/aws/s3-path';
 import { TABLES } from '#shared/catalog/schema';
@@ -365,17 +364,4 @@ export const INLINE_TEMPLATE_LIMIT = 51_200;
 /** The text of glue/generated/catalog-stack.json (listed in .prettierignore: its layout is deliberate). */
 export function catalogStackJson(): string {
   return `${layeredJson(catalogStackTemplate(), 7)}\n`;
-}
-
-async function main(): Promise<void> {
-  await mkdir(dirname(GENERATED_STACK), { recursive: true });
-  await writeFile(GENERATED_STACK, catalogStackJson());
-  console.log(`wrote ${GENERATED_STACK}`);
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
 }

@@ -33,7 +33,7 @@ export interface ServerlessInput {
 export async function serverlessConfig(input: ServerlessInput) {
   checkParameterNames(input.givenNames);
   const parameters = resolveParameters(input.parameters);
-  const { region } = await resolveRegion({ region: input.region, profile: input.profile }, input.env);
+  const region = await resolveRegion({ region: input.region, profile: input.profile }, input.env);
   const names = resourceNames(parameters.groupName, input.stage);
   const triggers = triggerResources(parameters, names, input.stage);
   return {

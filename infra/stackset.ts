@@ -4,8 +4,7 @@
  * every account of the target OUs — and every account that joins them later — gets the service in
  * every target region. The template it deploys is the one `publish` wrote to the artifact buckets.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ref, type Cfn } from '#infra/cloudformation';
 
 export const GENERATED_STACKSET = join(__dirname, 'generated', 'stackset.json');
@@ -61,15 +60,7 @@ export function stackSetTemplate(): Record<string, Cfn> {
   };
 }
 
-async function main(): Promise<void> {
-  await mkdir(dirname(GENERATED_STACKSET), { recursive: true });
-  await writeFile(GENERATED_STACKSET, `${JSON.stringify(stackSetTemplate(), null, 2)}\n`);
-  console.log(`wrote ${GENERATED_STACKSET}`);
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
+/** The template as `generate` commits it. */
+export function stackSetJson(): string {
+  return `${JSON.stringify(stackSetTemplate(), null, 2)}\n`;
 }

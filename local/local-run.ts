@@ -44,8 +44,9 @@ import { loadMirror, mirrorFolder, saveMirror } from '#local/mirror';
 import { lockOutFolder } from '#local/out-lock';
 import { applyDecoySeed, applyGroupSeed, loadSeed, type Seed } from '#local/seed';
 import { loadHandler, loadDefinition, runWorkflow, type TaskInterceptor, type WorkflowRun } from '#local/workflow';
+import { DEFAULT_S3_PATH } from '#local/defaults';
 
-export const DEFAULT_S3_PATH = 's3://clonesquad-cmdb-local/clonesquad';
+export { DEFAULT_S3_PATH };
 
 /** The stage local deployments are named with. */
 export const LOCAL_STAGE = 'local';
@@ -161,7 +162,11 @@ export function useDeployment(deployment: LocalDeployment): void {
 }
 
 /** Creates the seed's groups and decoys of one region, through the real APIs. */
-export async function seedRegion(seed: Seed, region: string): Promise<void> {
+export async function seedRegion(
+  seed: Seed,
+  region: string,
+  onProgress: (line: string) => void = () => {},
+): Promise<void> {
   const settings = { ...clientSettings(), region };
   const clients = {
     dynamodb: new DynamoDBClient(settings),
@@ -171,7 +176,8 @@ export async function seedRegion(seed: Seed, region: string): Promise<void> {
     organizations: new OrganizationsClient(settings),
   };
   for (const group of seed.groups.filter((candidate) => candidate.region === region)) {
-    await applyGroupSeed(clients, group, seed.organization);
+    onProgress(`seeding group ${group.groupName} (${region})`);
+    await applyGroupSeed(clients, group, seed.organization, onProgress);
   }
   for (const decoy of seed.decoys.filter((candidate) => candidate.region === region)) {
     await applyDecoySeed(clients, decoy);
@@ -255,6 +261,8 @@ export interface LocalRunOptions {
   aroundTask?: TaskInterceptor;
   /** Runs once the bucket is saved to `out`, while the folder is still locked. */
   afterSave?: (result: LocalRunResult) => Promise<void>;
+  /** Told each step of the run as it starts, in a line for a person (the command line shows them on stderr). */
+  onProgress?: (line: string) => void;
 }
 
 export interface LocalRunResult {
@@ -289,7 +297,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 async function runOnFreshEmulator(seed: Seed, s3Path: string, options: LocalRunOptions): Promise<LocalRunResult> {
   const destination = parseS3Path(s3Path);
   if (!destination) throw new Error('the local run needs an S3 path');
+  const progress = options.onProgress ?? (() => {});
   const emulator = await startEmulator();
+  progress(`emulator started at ${emulator.endpoint}`);
   try {
     Object.assign(process.env, EMULATOR_CREDENTIALS, { AWS_ENDPOINT_URL: emulator.endpoint });
     const regions = [...new Set(seed.groups.map((group) => group.region))];
@@ -299,14 +309,18 @@ async function runOnFreshEmulator(seed: Seed, s3Path: string, options: LocalRunO
       if (deployments.length === 0) {
         await loadMirror(new S3Client({ ...s3ClientSettings(), region }), options.out, destination.bucket);
       }
-      await seedRegion(seed, region);
+      await seedRegion(seed, region, progress);
       deployments.push(deployment);
     }
     const runs: LocalRunResult['regions'] = [];
     for (const deployment of deployments) {
       const reconcile = await reconcileLocally(deployment);
-      runs.push({ ...(await startLocalRun(deployment, options.input ?? {}, options)), reconcile });
+      progress(`running the workflow in ${deployment.region}`);
+      const run = await startLocalRun(deployment, options.input ?? {}, options);
+      for (const group of run.groups) progress(`group ${group.groupName} (${deployment.region}): ${group.run.status}`);
+      runs.push({ ...run, reconcile });
     }
+    progress(`saving the bucket to ${mirrorFolder(options.out, destination.bucket)}`);
     const s3 = new S3Client({ ...s3ClientSettings(), region: regions[0] });
     const keys = await saveMirror(s3, options.out, destination);
     return { regions: runs, bucket: destination.bucket, mirror: mirrorFolder(options.out, destination.bucket), keys };

@@ -215,11 +215,18 @@ function toTags(tags: Record<string, string>): Tag[] {
 }
 
 /**
- * Creates the instances of `seed` for group `groupName` and returns their ids, entry by entry.
- * Meant for the emulator: it launches real instances wherever the client points.
+ * Creates the instances of `seed` for group `groupName` and returns their ids, entry by entry,
+ * calling `onCreated` with the count so far after each entry. Meant for the emulator: it launches
+ * real instances wherever the client points.
  */
-export async function applyInstancesSeed(ec2: EC2Client, groupName: string, seed: InstanceSeed[]): Promise<string[]> {
+export async function applyInstancesSeed(
+  ec2: EC2Client,
+  groupName: string,
+  seed: InstanceSeed[],
+  onCreated: (created: number, total: number) => void = () => {},
+): Promise<string[]> {
   if (seed.length === 0) return [];
+  const total = seed.reduce((sum, entry) => sum + entry.count, 0);
   const imageId = await seedImageId(ec2);
   const created: string[] = [];
   for (const entry of seed) {
@@ -265,6 +272,7 @@ export async function applyInstancesSeed(ec2: EC2Client, groupName: string, seed
     if (entry.state === 'stopped') await ec2.send(new StopInstancesCommand({ InstanceIds: ids }));
     if (entry.state === 'terminated') await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
     created.push(...ids);
+    onCreated(created.length, total);
   }
   return created;
 }

@@ -348,6 +348,7 @@ export async function applyGroupSeed(
   clients: SeedClients,
   seed: GroupSeed,
   organization?: OrganizationSeed,
+  onProgress: (line: string) => void = () => {},
 ): Promise<void> {
   await applyStackSeed(clients, seed.groupName, seed.stack, organization);
   const tableNames = defaultTableNames(seed.groupName);
@@ -361,7 +362,9 @@ export async function applyGroupSeed(
   for (const table of seed.missingTables) {
     await clients.dynamodb.send(new DeleteTableCommand({ TableName: tableNames[table] }));
   }
-  await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances);
+  await applyInstancesSeed(clients.ec2, seed.groupName, seed.instances, (created, total) =>
+    onProgress(`seeding group ${seed.groupName}: ${created} of ${total} instances created`),
+  );
   await applyWindowsSeed(clients.ssm, seed.groupName, seed.maintenanceWindows);
 }
 

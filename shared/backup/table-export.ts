@@ -4,12 +4,7 @@
  * other; a failed read fails both. A caller may add one more part that works from the rows read (the
  * Configuration table's branch applies the group's `backup.cron` to its schedule), failed with them.
  */
-import {
-  archiveBackup,
-  backupPartName,
-  readBackupTable,
-  type BackupClients,
-} from '#shared/backup/backup';
+import { archiveBackup, backupPartName, readBackupTable, type BackupClients } from '#shared/backup/backup';
 import type { Deployment } from '#shared/run/deployment';
 import { writeMetadataTable, metadataPartName, type MetadataPartResult } from '#shared/metadata/jsonl-writer';
 import { utcTextWithOffset } from '#shared/metadata/records';

@@ -251,8 +251,8 @@ function withPartsLeftOut(summary: ExecutionSummary, parts: PartResult[]): Execu
     .sort((a, b) => Number(b.part.status === 'failed') - Number(a.part.status === 'failed'));
   const kept = new Set<number>();
   for (const { part, index } of failedFirst) {
-    // Inside the cause, the summary's JSON is itself a JSON string: escaping at most doubles a part.
-    const cost = 2 * jsonBytes(part) + 2;
+    // Inside the cause, the summary's JSON is itself a JSON string: a part costs its escaped JSON and a comma.
+    const cost = Buffer.byteLength(JSON.stringify(JSON.stringify(part)), 'utf8') - 2 + 1;
     if (cost > budget) break;
     budget -= cost;
     kept.add(index);

@@ -475,15 +475,22 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   }
 
   const realConsole = { log: console.log, warn: console.warn, error: console.error };
+  const logLevel = process.env.LOG_LEVEL;
 
-  /** Keeps what the functions print (failed parts log errors on purpose); shown when a test fails. */
+  /**
+   * Keeps what the code prints on the console, shown when a test fails; turns the functions' logs
+   * off (failed parts log errors on purpose), which go to stdout and stderr without the console.
+   */
   function captureConsole(): void {
     const capture = (...values: unknown[]) => output.push(values.map(String).join(' '));
     Object.assign(console, { log: capture, warn: capture, error: capture });
+    process.env.LOG_LEVEL = 'silent';
   }
 
   function restoreConsole(): void {
     Object.assign(console, realConsole);
+    if (logLevel === undefined) delete process.env.LOG_LEVEL;
+    else process.env.LOG_LEVEL = logLevel;
   }
 
   /** Runs the workflow under the fault injector, and inside it `around` when given. */

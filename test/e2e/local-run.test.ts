@@ -1,5 +1,5 @@
 /**
- * End to end: `npm run local`'s program in a child process, with its own emulator, twice on the
+ * End to end: `clonesquad-backup local` in a child process, with its own emulator, twice on the
  * same --out folder, checked against the key layout of SPEC §4 and read back by real PyYAML.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -69,11 +69,11 @@ interface LastExecution {
   summary: ExecutionSummary;
 }
 
-/** `npm run local`'s program, for `node`. */
+/** `clonesquad-backup local`, for `node`. */
 const LOCAL_CLI = [
-  '--import=tsx',
   '--disable-warning=NodeVersionSupportWarning',
-  join(PROJECT_ROOT, 'cli', 'local.ts'),
+  join(PROJECT_ROOT, 'bin', 'clonesquad-backup'),
+  'local',
 ];
 /** The environment of a local run in a child process: its own emulator, not the tests'. */
 const LOCAL_CLI_ENV = { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' };
@@ -97,14 +97,14 @@ function localCliWithInput(out: string, input: string): { code: number; executio
   return { code, execution: JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8')), stdout };
 }
 
-/** `npm run local -- --out OUT` started in the background. */
-function startLocalCli(out: string) {
-  return spawn(process.execPath, [...LOCAL_CLI, '--out', out], { cwd: PROJECT_ROOT, env: LOCAL_CLI_ENV });
+/** `npm run local -- --out OUT [ARGS]` started in the background. */
+function startLocalCli(out: string, args: string[] = []) {
+  return spawn(process.execPath, [...LOCAL_CLI, '--out', out, ...args], { cwd: PROJECT_ROOT, env: LOCAL_CLI_ENV });
 }
 
-/** `npm run local -- --out OUT` run to its end (its output read whole), without blocking this process. */
+/** `npm run local -- --out OUT --output json` run to its end (its output read whole), without blocking this process. */
 async function localCliAsync(out: string): Promise<{ pid: number; code: number; stdout: string; stderr: string }> {
-  const run = startLocalCli(out);
+  const run = startLocalCli(out, ['--output', 'json']);
   let stdout = '';
   let stderr = '';
   run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -113,12 +113,10 @@ async function localCliAsync(out: string): Promise<{ pid: number; code: number; 
   return { pid: run.pid!, code, stdout, stderr };
 }
 
-/** The archive keys among the bucket objects `npm run local` lists. */
-function listedArchives(stdout: string): string[] {
-  return stdout
-    .split('\n')
-    .filter((line) => /^ {2}\S+\/archive\/\S+$/.test(line))
-    .map((line) => line.trim());
+/** The archive keys the parts of a run's summary wrote, from its `--output json` document. */
+function writtenArchives(stdout: string): string[] {
+  const { summary } = JSON.parse(stdout) as LastExecution;
+  return summary.parts.flatMap((part) => part.keys ?? []).filter((key) => key.includes('/archive/'));
 }
 
 function runLocalCli(out: string, seed = SAMPLE_SEED): { summary: ExecutionSummary; stdout: string } {
@@ -126,6 +124,8 @@ function runLocalCli(out: string, seed = SAMPLE_SEED): { summary: ExecutionSumma
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
     env: LOCAL_CLI_ENV,
+    // Its progress on stderr is read only when it fails (execFileSync's error carries it).
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const execution = JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8'));
   expect(execution.status).to.equal('SUCCEEDED');
@@ -169,7 +169,18 @@ describe('local run on the embedded default (npm run local)', function () {
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it('writes exactly the archive and latest- keys of SPEC §4, then adds archives on a second run', () => {
-    const first = runLocalCli(out).summary;
+    const { summary: first, stdout } = runLocalCli(out);
+    const lines = stdout.split('\n');
+    expect(lines[0]).to.match(/^PART +STATUS +RECORDS +BYTES +NOTE$/);
+    expect(lines.slice(1, 1 + PART_ORDER.length).map((line) => line.split(/ +/).slice(0, 2))).to.deep.equal(
+      PART_ORDER.map((part) => [part, 'ok']),
+    );
+    expect(lines.slice(1 + PART_ORDER.length, 4 + PART_ORDER.length)).to.deep.equal([
+      `Execution SUCCEEDED: ${first.message}`,
+      '',
+      'SELECT * FROM displayallhostnames:',
+    ]);
+    expect(lines.slice(-2)).to.deep.equal(['(4 rows)', '']);
     const stampOne = archiveStamp(first.executionStartTime);
     const expectedFirst = BACKUP_TABLES.flatMap((table) => [
       archiveBackupKey(destination, id, table, stampOne),
@@ -298,7 +309,7 @@ describe('local run with an execution input (npm run local -- --input)', functio
     expect(execution.error?.message).to.match(
       /^execution input field "tables": no such field\. Fix: the only field is "parts" \(an array of "backups", "metadata", /,
     );
-    expect(stdout).to.include('InvalidInput');
+    expect(stdout.split('\n')[0]).to.equal(`Execution FAILED: InvalidInput: ${execution.error?.message}`);
     expect(existsSync(join(out, 's3', destination.bucket)), 'nothing written').to.equal(false);
   });
 
@@ -313,7 +324,7 @@ describe('local run with an execution input (npm run local -- --input)', functio
     expect(execution.error?.message).to.match(
       /^execution input\.parts\[0\]: "metdata" is not a part\. Fix: use one of /,
     );
-    expect(stdout).to.include(JSON.stringify(execution.error?.message));
+    expect(stdout.split('\n')[0]).to.equal(`Execution FAILED: InvalidInput: ${execution.error?.message}`);
     expect(existsSync(join(freshOut, 's3', destination.bucket)), 'nothing written').to.equal(false);
   });
 });
@@ -331,7 +342,7 @@ describe('local runs on one --out folder', function () {
   it('runs one of two started at once and refuses the other with exit code 2; no archive is lost', async () => {
     const runs = await Promise.all([localCliAsync(out), localCliAsync(out)]);
 
-    const saved = runs.filter((run) => run.code === 0).flatMap((run) => listedArchives(run.stdout));
+    const saved = runs.filter((run) => run.code === 0).flatMap((run) => writtenArchives(run.stdout));
     expect(saved, 'archives the successful runs listed').to.have.length.above(0);
     expect(mirroredKeys(out, destination.bucket)).to.include.members(saved);
     expect(runs.map((run) => run.code).sort()).to.deep.equal([0, 2]);

@@ -9,11 +9,17 @@ import { resolveParameters, resourceNames } from '#infra/deployment-config';
 
 export const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '111122223333' };
 
-/** A CloudFormation string (`Fn::Join` of text and pseudo parameters) as deployed. */
+/** A CloudFormation string (`Fn::Join` or `Fn::Sub` of text and pseudo parameters) as deployed. */
 export function deployedText(value: unknown): string {
   if (typeof value === 'string') return value;
-  const object = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+  const object = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]]; 'Fn::Sub'?: unknown };
   if (object.Ref) return PSEUDO[object.Ref as keyof typeof PSEUDO] ?? `<${object.Ref}>`;
+  if (typeof object['Fn::Sub'] === 'string') {
+    return object['Fn::Sub'].replace(
+      /\$\{([^}]+)\}/g,
+      (_, name: string) => PSEUDO[name as keyof typeof PSEUDO] ?? `<${name}>`,
+    );
+  }
   if (object['Fn::Join']) return object['Fn::Join'][1].map(deployedText).join(object['Fn::Join'][0]);
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
@@ -113,5 +119,5 @@ export function backupApi(metadataAndBackupS3Path = 's3://clonesquad-cmdb-local/
       ],
     };
   };
-  return { start: templates('BackupApiStartMethod'), status: templates('BackupApiStatusMethod') };
+  return { start: templates('BackupApiStartMethod'), status: integration('BackupApiStatusMethod') };
 }

@@ -1,6 +1,6 @@
 -- clonesquad_instances: One line per EC2 instance managed by CloneSquad.
 -- Generated from glue/tables/ by glue/ddl.ts; do not edit. Print it for your path with:
---   npx tsx glue/ddl.ts s3://bucket/prefix
+--   npx clonesquad-backup generate ddl s3://bucket/prefix
 -- Run it in Athena with LOCATION = MetadataAndBackupS3Path + /metadata/instances/.
 -- Without the catalog stack's crawler, Athena sees a new deployment's partitions only after:
 --   MSCK REPAIR TABLE `default`.`clonesquad_instances`;

@@ -1,6 +1,6 @@
 -- clonesquad_scheduler: Rows of each CloneSquad Scheduler table.
 -- Generated from glue/tables/ by glue/ddl.ts; do not edit. Print it for your path with:
---   npx tsx glue/ddl.ts s3://bucket/prefix
+--   npx clonesquad-backup generate ddl s3://bucket/prefix
 -- Run it in Athena with LOCATION = MetadataAndBackupS3Path + /metadata/scheduler/.
 -- Without the catalog stack's crawler, Athena sees a new deployment's partitions only after:
 --   MSCK REPAIR TABLE `default`.`clonesquad_scheduler`;

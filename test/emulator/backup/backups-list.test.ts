@@ -10,8 +10,8 @@ import {
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { writeItems } from '#local/seed';
-import { UsageError } from '#cli/backup-cli';
-import { backupsCommand, formatListing } from '#cli/backups';
+import { formatListing } from '#cli/backups';
+import { run } from '#cli/main';
 import { clientSettings } from '#shared/aws/clients';
 import { backupTable, publishLatestBackups, type BackupPartResult } from '#shared/backup/backup';
 import { listBackups, matchingArchive, nearestArchives, type ArchiveObject } from '#shared/backup/backup-catalog';
@@ -29,7 +29,6 @@ import {
   createEmulatorKmsKey,
   createTable,
   headObject,
-  rejection,
   tableItem,
   testDeployment,
 } from '#test/support/backup-fixtures';
@@ -174,18 +173,30 @@ describe('backups list', () => {
       await writeItems(dynamodb, deployment.tables.configuration, [{ PutRequest: { Item: tableItem(key, value) } }]);
     }
 
-    async function list(deployment: Deployment, ...args: string[]): Promise<string[]> {
-      const output: string[] = [];
-      const code = await backupsCommand(['list', '--group', deployment.groupName, ...args], {
-        print: (line) => output.push(line),
-        env: {
-          AWS_REGION: 'eu-west-1',
-          METADATA_AND_BACKUP_S3_PATH: `s3://${deployment.destination!.bucket}/org/clonesquad`,
-        },
+    /** `backups ARGS` in-process: its exit code, and its stdout and stderr lines. */
+    async function backups(args: string[], env: Record<string, string>) {
+      const [stdout, stderr]: string[][] = [[], []];
+      const code = await run(['backups', ...args], {
+        print: (line) => stdout.push(line),
+        stderr: (line) => stderr.push(line),
+        env,
         clients: { dynamodb, s3, sts },
       });
-      expect(code).to.equal(0);
-      return output;
+      return { code, stdout, stderr };
+    }
+
+    const envOf = (deployment: Deployment) => ({
+      AWS_REGION: 'eu-west-1',
+      METADATA_AND_BACKUP_S3_PATH: `s3://${deployment.destination!.bucket}/org/clonesquad`,
+    });
+
+    async function list(deployment: Deployment, ...args: string[]): Promise<string[]> {
+      const { code, stdout, stderr } = await backups(
+        ['list', '--group', deployment.groupName, ...args],
+        envOf(deployment),
+      );
+      expect({ code, stderr }).to.deep.equal({ code: 0, stderr: [] });
+      return stdout;
     }
 
     /** Three configuration backups of different contents, latest- published at the second. */
@@ -275,7 +286,7 @@ describe('backups list', () => {
       expect(await body.Body!.transformToString()).to.equal('a: "hand-edited"\n');
     });
 
-    it('npm run backups -- list prints both tables; --table narrows; --format json gives the same listing', async () => {
+    it('backups list prints both tables; --table narrows; --output json gives the same listing', async () => {
       // Prepare
       const deployment = await givenHistory();
       const scheduler = await backup(deployment, 'scheduler', T1);
@@ -284,7 +295,7 @@ describe('backups list', () => {
       // Act
       const text = await list(deployment, '--account', deployment.accountId);
       const onlyScheduler = await list(deployment, '--table', 'scheduler');
-      const json = JSON.parse((await list(deployment, '--format', 'json')).join('\n'));
+      const json = JSON.parse((await list(deployment, '--output', 'json')).join('\n'));
 
       // Assess
       expect(text[0]).to.equal(
@@ -311,23 +322,41 @@ describe('backups list', () => {
       ]);
     });
 
-    it('refuses a missing or unknown command, a bad table, format or account, and a missing path', async () => {
+    it('refuses a missing or unknown command, a bad table, output or account, and a missing path, exit 2', async () => {
       const deployment = await givenDeployment();
+      const env = envOf(deployment);
+      const group = ['--group', deployment.groupName];
+      const refusal = (stderr: string[]) => ({ code: 2, stdout: [], stderr });
+      const hint = '(clonesquad-backup backups list --help shows the usage)';
 
-      expect(await rejection(list(deployment, '--table', 'x')))
-        .to.have.property('message')
-        .that.match(/--table "x"/);
-      expect(await rejection(list(deployment, '--format', 'xml')))
-        .to.have.property('message')
-        .that.match(/--format/);
-      expect(await rejection(list(deployment, '--account', '12')))
-        .to.have.property('message')
-        .that.match(/12-digit/);
-      const io = { print: () => {}, env: { AWS_REGION: 'eu-west-1' }, clients: { dynamodb, s3, sts } };
-      expect(await rejection(backupsCommand(['--group', 'g'], io))).to.be.instanceOf(UsageError);
-      expect(await rejection(backupsCommand(['delete', '--group', 'g'], io))).to.be.instanceOf(UsageError);
-      expect((await rejection(backupsCommand(['list', '--group', 'g'], io))).message).to.match(
-        /^--s3-path: it is not given and METADATA_AND_BACKUP_S3_PATH is not set/,
+      expect(await backups(['list', ...group, '--table', 'x'], env)).to.deep.equal(
+        refusal([
+          "error: option '--table <table>' argument 'x' is invalid. Allowed choices are configuration, scheduler.",
+          hint,
+        ]),
+      );
+      expect(await backups(['list', ...group, '--output', 'xml'], env)).to.deep.equal(
+        refusal([
+          "error: option '--output <format>' argument 'xml' is invalid. Allowed choices are table, json.",
+          hint,
+        ]),
+      );
+      expect(await backups(['list', ...group, '--account', '12'], env)).to.deep.equal(
+        refusal(['error: --account "12": it is not a 12-digit AWS account id. Fix: pass --account 123456789012']),
+      );
+      expect(await backups(['list'], env)).to.deep.equal(
+        refusal(["error: required option '--group <name>' not specified", hint]),
+      );
+      const backupsHint = '(clonesquad-backup backups --help shows the usage)';
+      expect(await backups(group, env)).to.deep.equal(refusal(["error: unknown option '--group'", backupsHint]));
+      expect(await backups(['delete', ...group], env)).to.deep.equal(
+        refusal(["error: unknown command 'delete'", backupsHint]),
+      );
+      expect(await backups(['list', ...group], { AWS_REGION: 'eu-west-1' })).to.deep.equal(
+        refusal([
+          'error: --s3-path: it is not given and METADATA_AND_BACKUP_S3_PATH is not set. Fix: pass the ' +
+            'MetadataAndBackupS3Path of the deployment, e.g. --s3-path s3://my-bucket/clonesquad',
+        ]),
       );
     });
   });

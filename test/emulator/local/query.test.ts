@@ -138,7 +138,7 @@ function writeMirror(out: string): LocalBucket {
 }
 
 const cli = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import=tsx', join(PROJECT_ROOT, 'cli', 'query.ts'), ...args], {
+  promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'bin', 'clonesquad-backup'), 'query', ...args], {
     cwd: PROJECT_ROOT,
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -302,7 +302,7 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     });
   });
 
-  describe('npm run query', () => {
+  describe('clonesquad-backup query', () => {
     const s3Path = `s3://${LOCATION.bucket}/${LOCATION.prefix}`;
 
     it('queries the local mirror and prints JSON', async () => {
@@ -311,7 +311,7 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
         out,
         '--s3-path',
         s3Path,
-        '--format',
+        '--output',
         'json',
         'SELECT count(*) AS n FROM displayallhostnames',
       ]);
@@ -319,8 +319,24 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       expect(JSON.parse(run.stdout)).to.deep.equal([{ n: 3 }]);
     });
 
+    it('still takes --format, the former name of --output, saying so on stderr', async () => {
+      const sql = 'SELECT count(*) AS n FROM displayallhostnames';
+      const run = await cli(['--out', out, '--s3-path', s3Path, '--format', 'csv', sql]);
+      const both = await cli(['--out', out, '--s3-path', s3Path, '--format', 'csv', '--output', 'json', sql]);
+
+      expect(run).to.deep.equal({ code: 0, stdout: 'n\n3\n', stderr: 'note: --format is deprecated; use --output\n' });
+      expect(both).to.deep.include({
+        code: 2,
+        stdout: '',
+        stderr:
+          'note: --format is deprecated; use --output\n' +
+          'error: --format csv and --output json disagree; give --output alone\n' +
+          '(clonesquad-backup query --help shows the usage)\n',
+      });
+    });
+
     it('runs a saved query by name', async () => {
-      const run = await cli(['--out', out, '--s3-path', s3Path, '--format', 'csv', '--saved', 'stale-deployments']);
+      const run = await cli(['--out', out, '--s3-path', s3Path, '--output', 'csv', '--saved', 'stale-deployments']);
       expect(run.stdout.split('\n')[0]).to.equal('AccountId,AccountName,Region,GroupName,LastExport');
     });
 
@@ -330,7 +346,7 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
         out,
         '--s3-path',
         s3Path,
-        '--format',
+        '--output',
         'csv',
         'SELECT count(*) AS n FROM clonesquad_volumes',
       ]);
@@ -407,7 +423,7 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
     }
 
     it('queries such a folder from the command line', async () => {
-      const args = ['--s3-path', s3Path, '--format', 'csv', 'SELECT count(*) AS n FROM displayallhostnames'];
+      const args = ['--s3-path', s3Path, '--output', 'csv', 'SELECT count(*) AS n FROM displayallhostnames'];
       const run = await cli(['--out', join(parent, names[0]), ...args]);
       expect(run).to.deep.equal({ code: 0, stdout: 'n\n3\n', stderr: '' });
     });
@@ -470,13 +486,33 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
       }
     });
 
+    it('reports its downloads when there are more than ten', async () => {
+      // Prepare: 25 deployments' discovery records
+      const many: S3Location = { bucket, prefix: 'many' };
+      const ids = Array.from({ length: 25 }, (_, n) => ({ ...WEB, groupName: `group-${n}` }));
+      for (const id of ids) {
+        await writeMetadataTable(s3, { ...deployment(id), destination: many }, 'discovery', FIXTURES[0].records);
+      }
+      const lines: string[] = [];
+
+      // Act
+      const synced = await syncMetadata(s3, many, join(out, 'many-cache'), (line) => lines.push(line));
+
+      // Assess
+      expect(synced).to.deep.equal({ downloaded: 25, unchanged: 0, removed: 0 });
+      expect(lines).to.deep.equal([
+        `s3://${bucket}/many: downloading 10 of 25 objects`,
+        `s3://${bucket}/many: downloading 20 of 25 objects`,
+      ]);
+    });
+
     it('works from the command line through AWS_ENDPOINT_URL', async () => {
       const run = await cli([
         '--out',
         out,
         '--from',
         `s3://${bucket}/cmdb`,
-        '--format',
+        '--output',
         'csv',
         'SELECT count(*) AS n FROM default.clonesquad_discovery',
       ]);

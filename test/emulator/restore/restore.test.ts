@@ -15,7 +15,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { writeItems } from '#local/seed';
-import { restoreCommand } from '#cli/restore';
+import { invoke } from '#cli/main';
+import { WRITE_PROGRESS_EVERY } from '#cli/restore';
 import { clientSettings } from '#shared/aws/clients';
 import { backupTable, publishLatestBackups } from '#shared/backup/backup';
 import type { Deployment } from '#shared/run/deployment';
@@ -35,6 +36,7 @@ import { dumpBackupYaml, loadBackupYaml } from '#shared/backup/yaml-codec';
 import { createBucket, emulatorClients, uniqueName } from '#test/support/aws';
 import {
   createTable,
+  headObject,
   readObject,
   rejection,
   tableItem,
@@ -280,7 +282,7 @@ describe('restore (SPEC §5)', () => {
     /** What the last {@link restore} wrote on stderr. */
     let stderr: string[] = [];
 
-    /** Runs `npm run restore` in-process (stdin not a terminal unless `ask` is given). */
+    /** Runs `restore` in-process (stdin not a terminal unless `ask` is given); errors are thrown, not told. */
     async function runRestore(
       deployment: Deployment,
       args: string[],
@@ -289,8 +291,17 @@ describe('restore (SPEC §5)', () => {
       const table = options.table ?? 'configuration';
       const output: string[] = [];
       stderr = [];
-      const code = await restoreCommand(
-        ['--group', deployment.groupName, '--table', table, '--table-name', deployment.tables[table], ...args],
+      const code = await invoke(
+        [
+          'restore',
+          '--group',
+          deployment.groupName,
+          '--table',
+          table,
+          '--table-name',
+          deployment.tables[table],
+          ...args,
+        ],
         {
           print: (line) => output.push(line),
           stderr: (line) => stderr.push(line),
@@ -450,13 +461,82 @@ describe('restore (SPEC §5)', () => {
       ]);
     });
 
+    it('--output json prints the plan, and what was written, as one JSON document', async () => {
+      // Prepare
+      const deployment = await givenBackup(BACKED_UP, CHANGED);
+      const key = latestBackupKey(deployment.destination!, deployment, 'configuration');
+      const location = `s3://${deployment.destination!.bucket}/${key}`;
+      const bytes = (await headObject(s3, deployment.destination!.bucket, key)).ContentLength;
+      const plan = {
+        put: [
+          { key: 'a', before: 'changed', after: '1' },
+          { key: 'b', after: 'yes' },
+        ],
+        delete: [{ key: 'extra', before: 'x' }],
+        unchanged: ['[nightly]c'],
+      };
+      const common = { source: { location, keys: 3, bytes }, table: deployment.tables.configuration, mode: 'restore' };
+      const args = ['--from', 'latest', '--mode', 'restore', '--output', 'json'];
+
+      // Act
+      const dryRun = await restore(deployment, 'configuration', ...args, '--dry-run');
+      const written = await restore(deployment, 'configuration', ...args, '--yes');
+
+      // Assess
+      const nothingExpired = { replaced: [], emptied: [], unnamed: [] };
+      expect(dryRun).to.have.length(1);
+      expect(JSON.parse(dryRun[0])).to.deep.equal({
+        ...common,
+        outcome: 'dry run',
+        plan,
+        warnings: [],
+        expired: nothingExpired,
+      });
+      expect(JSON.parse(written.join('\n'))).to.deep.equal({
+        ...common,
+        outcome: 'written',
+        plan,
+        written: { put: 2, deleted: 1 },
+        warnings: [],
+        expired: nothingExpired,
+      });
+      expect(await tableRows(deployment.tables.configuration)).to.deep.equal(sorted(RESTORED));
+    });
+
+    it('shows on stderr how many rows a large restore has written', async function () {
+      // Prepare
+      this.timeout(120_000);
+      const deployment = await givenBackup([], []);
+      const file = join(await mkdtemp(join(tmpdir(), 'restore-')), 'large.yaml');
+      const { groupName, accountId, region } = deployment;
+      const rowsToWrite = 2 * WRITE_PROGRESS_EVERY + 500;
+      await writeFile(
+        file,
+        dumpBackupYaml(
+          Array.from({ length: rowsToWrite }, (_, i) => ({ key: `k${i}`, value: 'v' })),
+          { table: 'configuration', groupName, accountId, region },
+        ),
+      );
+
+      // Act
+      const output = await restore(deployment, 'configuration', '--from', file);
+
+      // Assess
+      const table = deployment.tables.configuration;
+      expect(stderr).to.deep.equal([
+        `writing ${table}: ${WRITE_PROGRESS_EVERY} of ${rowsToWrite} rows written or deleted`,
+        `writing ${table}: ${2 * WRITE_PROGRESS_EVERY} of ${rowsToWrite} rows written or deleted`,
+      ]);
+      expect(output.at(-1)).to.equal(`Done: ${rowsToWrite} rows written, 0 rows deleted.`);
+    });
+
     it('leaves an equal row untouched (its TTL too), and replaces an expired row by one without TTL', async () => {
       // Prepare
       const future = Math.floor(Date.now() / 1000) + 3600;
       const deployment = await givenBackup(BACKED_UP, [tableItem('a', '1', future), tableItem('b', 'yes', 1000)]);
 
       // Act
-      const output = await restore(deployment, 'configuration', '--from', 'latest');
+      await restore(deployment, 'configuration', '--from', 'latest');
 
       // Assess
       expect(await rawItems(deployment.tables.configuration)).to.deep.equal([
@@ -464,9 +544,9 @@ describe('restore (SPEC §5)', () => {
         tableItem('a', '1', future),
         tableItem('b', 'yes'),
       ]);
-      expect(output).to.include(
+      expect(stderr).to.deep.equal([
         'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("b")',
-      );
+      ]);
     });
 
     it('says what happens to each row past TTL: replaced when the document names it, else left for TTL to delete', async () => {
@@ -486,10 +566,10 @@ describe('restore (SPEC §5)', () => {
       await writeFile(file, 'a: live\nemptied: ""\nnamed: new\n');
 
       // Act
-      const output = await restore(deployment, 'configuration', '--from', file, '--mode', 'restore');
+      await restore(deployment, 'configuration', '--from', file, '--mode', 'restore');
 
       // Assess
-      expect(output.filter((line) => line.startsWith('note: past TTL'))).to.deep.equal([
+      expect(stderr.filter((line) => line.startsWith('note: past TTL'))).to.deep.equal([
         'note: past TTL and named by the document, so replaced by its value (with no TTL): 1 row ("named")',
         'note: past TTL and given an empty value by the document, so left for DynamoDB\'s TTL to delete: 1 row ("emptied")',
         'note: past TTL and not named by the document, so left for DynamoDB\'s TTL to delete: 2 rows ("unnamed1", "unnamed2")',
@@ -512,12 +592,12 @@ describe('restore (SPEC §5)', () => {
         }),
       );
 
-      const output = await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore');
+      await restore(deployment, 'configuration', '--from', 'latest', '--mode', 'restore');
 
-      expect(output).to.include(
+      expect(stderr).to.deep.equal([
         'warning: skipped key "n": its Value is a number (N), not a string; CloneSquad only reads string values. ' +
           'Fix: write the value again as a string (DynamoDB type S); the row was left as it is',
-      );
+      ]);
       expect((await rawItems(deployment.tables.configuration)).map((item) => item.Key.S)).to.include('n');
     });
 

@@ -1,10 +1,16 @@
 /**
- * The `backup` API's mapping templates (SPEC §8), rendered as API Gateway renders them: what
+ * The `backup` API's mapping templates, rendered as API Gateway renders them: what
  * `POST /backup` sends Step Functions and answers, and what `GET /backup/{id}` answers for each
- * state of an execution. Every answer must be JSON, whatever the messages hold.
+ * state of an execution (answered by the backup-status function). Every answer must be JSON, whatever
+ * the messages hold.
  */
 import { expect } from 'chai';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { featureOffError } from '#shared/run/deployment';
+import { pseudoParameters, renderTokens } from '#infra/cloudformation';
+import { functionEnvironment, resolveParameters, resourceNames } from '#infra/deployment-config';
+import { handler as statusHandler } from '#functions/backup-status';
 import { MAX_SUMMARY_BYTES, summarize, type ExecutionSummary } from '#shared/run/summary';
 import { backupApi, renderMappingTemplate } from '#test/support/api-gateway';
 
@@ -85,28 +91,56 @@ describe('backup API mapping templates', () => {
   });
 
   describe('GET /backup/{id}', () => {
-    const status = (execution: Record<string, unknown>) =>
-      parsed(renderMappingTemplate(api.status.ok, { body: JSON.stringify(execution) }));
-    const described = { executionArn: EXECUTION, name: '7f1c9a2e-run', startDate: 1711843200.123 };
+    const sfn = mockClient(SFNClient);
+    const described = { executionArn: EXECUTION, name: '7f1c9a2e-run', startDate: new Date(1711843200123) };
+    // The function's environment as the default package deploys it.
+    const environment = renderTokens(
+      functionEnvironment(resolveParameters({ groupName: 'demo' }), resourceNames('demo', 'dev')),
+      pseudoParameters('111122223333', 'eu-west-1'),
+    );
+    const saved = { ...process.env };
+    before(() => Object.assign(process.env, environment));
+    after(() => {
+      for (const name of Object.keys(environment)) delete process.env[name];
+      Object.assign(process.env, saved);
+      sfn.restore();
+    });
+    beforeEach(() => sfn.reset());
+    const get = async (id: unknown) => {
+      const answer = await statusHandler({ pathParameters: { id } });
+      return { statusCode: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
+    };
+    const status = async (execution: Record<string, unknown>) => {
+      sfn.on(DescribeExecutionCommand).resolves(execution);
+      return (await get('7f1c9a2e-run')).body;
+    };
 
-    it('describes the execution the id names, of this state machine only', () => {
-      const request = parsed(renderMappingTemplate(api.status.request, { params: { id: '7f1c9a2e-run' } }));
-      expect(request).to.deep.equal({ executionArn: EXECUTION });
-      const injected = parsed(renderMappingTemplate(api.status.request, { params: { id: 'x", "y": "z' } }));
-      expect(Object.keys(injected)).to.deep.equal(['executionArn']);
+    it('is a Lambda proxy integration (GET), the function describing the run', () => {
+      expect(api.status).to.include({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
     });
 
-    it('answers the state of a running execution, without a summary', () => {
-      expect(status({ ...described, status: 'RUNNING' })).to.deep.equal({
+    it('describes the execution the id names, of this state machine only, and refuses any other id', async () => {
+      await status({ ...described, status: 'RUNNING' });
+      expect(sfn.commandCalls(DescribeExecutionCommand)[0].args[0].input).to.deep.equal({ executionArn: EXECUTION });
+      for (const id of ['x", "y": "z', '../other:exec', '', 7]) {
+        const answer = await get(id);
+        expect(answer.statusCode).to.equal(400);
+        expect(answer.body.message).to.match(/Fix: use the executionId POST \/backup answered/);
+      }
+      expect(sfn.commandCalls(DescribeExecutionCommand)).to.have.length(1);
+    });
+
+    it('answers the state of a running execution, without a summary', async () => {
+      expect(await status({ ...described, status: 'RUNNING' })).to.deep.equal({
         executionId: '7f1c9a2e-run',
         executionArn: EXECUTION,
         status: 'RUNNING',
       });
     });
 
-    it('answers the summary of a succeeded execution (its output)', () => {
+    it('answers the summary of a succeeded execution (its output)', async () => {
       const ok = { ...SUMMARY, status: 'ok' as const };
-      expect(status({ ...described, status: 'SUCCEEDED', output: JSON.stringify(ok) })).to.deep.equal({
+      expect(await status({ ...described, status: 'SUCCEEDED', output: JSON.stringify(ok) })).to.deep.equal({
         executionId: '7f1c9a2e-run',
         executionArn: EXECUTION,
         status: 'SUCCEEDED',
@@ -114,38 +148,37 @@ describe('backup API mapping templates', () => {
       });
     });
 
-    it('answers the summary of an execution failed by failed parts (its cause)', () => {
-      const answer = status({ ...described, status: 'FAILED', error: 'PartsFailed', cause: JSON.stringify(SUMMARY) });
-      expect(answer).to.deep.equal({
+    it('answers the summary of an execution failed by failed parts (its cause)', async () => {
+      const cause = JSON.stringify({ errorType: 'PartsFailed', errorMessage: JSON.stringify(SUMMARY) });
+      expect(await status({ ...described, status: 'FAILED', error: 'PartsFailed', cause })).to.deep.equal({
         executionId: '7f1c9a2e-run',
         executionArn: EXECUTION,
         status: 'FAILED',
-        error: 'PartsFailed',
         summary: SUMMARY,
       });
     });
 
-    it('answers the error and cause of an execution failed otherwise (an invalid input, a timeout)', () => {
-      const cause = `execution input field "x": no such field.\nFix: it's "parts" / nothing else`;
-      expect(status({ ...described, status: 'FAILED', error: 'InvalidInput', cause })).to.deep.equal({
+    it('answers the error and cause of an execution failed otherwise (an invalid input, a timeout)', async () => {
+      const cause = `{"errorMessage": "it's \\"wrong\\"\\n"}`;
+      expect(await status({ ...described, status: 'FAILED', error: 'InvalidInput', cause })).to.deep.equal({
         executionId: '7f1c9a2e-run',
         executionArn: EXECUTION,
         status: 'FAILED',
         error: 'InvalidInput',
         cause,
       });
-      expect(status({ ...described, status: 'TIMED_OUT' })).to.deep.include({ error: '', cause: '' });
+      expect(await status({ ...described, status: 'TIMED_OUT' })).to.deep.include({ error: '', cause: '' });
     });
 
-    it('answers no summary rather than broken JSON when Step Functions leaves the output or cause out', () => {
-      expect(status({ ...described, status: 'SUCCEEDED' })).to.deep.equal({
+    it('answers no summary rather than broken JSON when Step Functions leaves the output out', async () => {
+      expect(await status({ ...described, status: 'SUCCEEDED' })).to.deep.equal({
         executionId: '7f1c9a2e-run',
         executionArn: EXECUTION,
         status: 'SUCCEEDED',
       });
     });
 
-    it('gets a summary that always fits in a cause (32,768 characters), warnings shortened first', () => {
+    it('gets a summary that always fits in a cause (32,768 characters), warnings shortened first', async () => {
       const warnings = Array.from({ length: 400 }, (_, index) => `window ${index} ignored: ${'x'.repeat(100)}`);
       const summary = summarize('demo', '2024-03-31T00:00:00.000Z', [
         { part: 'metadata/maintenance-windows', status: 'ok', warnings },
@@ -156,25 +189,16 @@ describe('backup API mapping templates', () => {
         ...warnings.slice(0, 10),
         "390 more warnings; the function's log lists each",
       ]);
-      const answer = status({ ...described, status: 'FAILED', error: 'PartsFailed', cause: JSON.stringify(summary) });
+      const cause = JSON.stringify({ errorType: 'PartsFailed', errorMessage: JSON.stringify(summary) });
+      const answer = await status({ ...described, status: 'FAILED', error: 'PartsFailed', cause });
       expect(answer.summary).to.deep.equal(summary);
     });
 
-    it('answers 404 for an id that names no execution of this state machine', () => {
-      for (const type of ['ExecutionDoesNotExist', 'InvalidArn']) {
-        const answer = renderMappingTemplate(api.status.refused!, {
-          body: JSON.stringify({ __type: `com.amazonaws.swf.service.v2.model#${type}`, message: 'no' }),
-        });
-        expect(answer.status).to.equal(404);
-        expect(parsed(answer).message).to.match(/^no execution of this state machine has that id\. Fix: /);
-      }
-      const throttled = renderMappingTemplate(api.status.refused!, {
-        body: JSON.stringify({ __type: 'ThrottlingException', message: "rate 'exceeded'" }),
-      });
-      expect(throttled.status).to.equal(undefined);
-      expect(parsed(throttled).message).to.equal(
-        `Step Functions did not describe the execution: ThrottlingException: rate 'exceeded'`,
-      );
+    it('answers 404 for an id that names no execution of this state machine', async () => {
+      sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'no', $metadata: {} }));
+      const answer = await get('unknown-run');
+      expect(answer.statusCode).to.equal(404);
+      expect(answer.body.message).to.match(/^no execution of this state machine has that id\. Fix: /);
     });
   });
 });

@@ -30,7 +30,8 @@ import {
   kmsKeyPolicy,
   type PolicyValues,
 } from '#infra/central-bucket';
-import { parsePolicyOptions, policiesCommand, USAGE as POLICIES_USAGE } from '#cli/policies';
+import { policiesCommand, policiesRequest } from '#cli/policies';
+import { run as runCli } from '#cli/main';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
 import {
   archiveBackupKey,
@@ -637,21 +638,25 @@ describe('least privilege and data protection (issue 5)', () => {
   });
 
   describe('policy generator options', () => {
-    const base = ['--s3-path', 's3://org-clonesquad-cmdb/clonesquad', '--account', CENTRAL, '--region', 'eu-west-1'];
+    const base = {
+      s3Path: 's3://org-clonesquad-cmdb/clonesquad',
+      account: CENTRAL,
+      region: 'eu-west-1',
+      out: '/tmp/x',
+    };
 
     it('reads the values and checks them', () => {
-      const options = parsePolicyOptions([...base, '--org-id', ORG, '--reader-arn', READER, '--out', '/tmp/x']);
+      const options = policiesRequest({ ...base, orgId: ORG, readerArn: [READER] });
       expect(options).to.deep.equal({ kind: 'documents', values: VALUES, out: '/tmp/x' });
-      expect(parsePolicyOptions([])).to.deep.equal({ kind: 'stack' });
-      expect(parsePolicyOptions(['--help'])).to.deep.equal({ kind: 'help' });
+      expect(policiesRequest({ out: '/tmp/x' })).to.deep.equal({ kind: 'stack' });
     });
 
     it('refuses bad values with clear messages', () => {
-      expect(() => parsePolicyOptions([...base, '--org-id', 'org-1'])).to.throw(
+      expect(() => policiesRequest({ ...base, orgId: 'org-1' })).to.throw(
         '--org-id "org-1": it is not an AWS Organizations id. Fix: give the id of the Organization (o- and 10 to 32 ' +
           'lower-case letters or digits), as shown by aws organizations describe-organization',
       );
-      expect(() => parsePolicyOptions(['--org-id', ORG])).to.throw(
+      expect(() => policiesRequest({ orgId: ORG, out: '/tmp/x' })).to.throw(
         '--s3-path: it is missing. Fix: give --s3-path, --org-id, --account and --region together (or none of them, ' +
           'to regenerate the stack template)',
       );
@@ -660,17 +665,17 @@ describe('least privilege and data protection (issue 5)', () => {
           `central account ${CENTRAL}. Fix: give a role ARN such as the catalog stack's CrawlerRoleArn output, or ` +
           'leave --reader-arn out',
       );
-      expect(() =>
-        parsePolicyOptions([...base.slice(0, 2), '--org-id', ORG, '--account', '1234', '--region', 'x']),
-      ).to.throw(/^--account "1234": it is not a 12-digit AWS account id/);
+      expect(() => policiesRequest({ ...base, orgId: ORG, account: '1234', region: 'x' })).to.throw(
+        /^--account "1234": it is not a 12-digit AWS account id/,
+      );
       // The S3 path is the deployments' MetadataAndBackupS3Path, with its own message.
-      expect(() =>
-        parsePolicyOptions(['--s3-path', 'https://x', '--org-id', ORG, '--account', CENTRAL, '--region', 'eu-west-1']),
-      ).to.throw(/^MetadataAndBackupS3Path "https:\/\/x": it is not an s3:\/\/ URL/);
+      expect(() => policiesRequest({ ...base, s3Path: 'https://x', orgId: ORG })).to.throw(
+        /^MetadataAndBackupS3Path "https:\/\/x": it is not an s3:\/\/ URL/,
+      );
     });
   });
 
-  describe('npm run policies', () => {
+  describe('clonesquad-backup policies', () => {
     const OWNERSHIP_WHY =
       'so that the central account owns every object a member account writes (ACLs are then disabled; ' +
       'writes that send bucket-owner-full-control are still accepted)';
@@ -679,8 +684,7 @@ describe('least privilege and data protection (issue 5)', () => {
     after(() => rmSync(out, { recursive: true, force: true }));
 
     async function policies(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      const script = join(PROJECT_ROOT, 'cli', 'policies.ts');
-      return run(process.execPath, ['--import=tsx', '--disable-warning=NodeVersionSupportWarning', script, ...args], {
+      return run(process.execPath, [join(PROJECT_ROOT, 'bin', 'clonesquad-backup'), 'policies', ...args], {
         cwd: PROJECT_ROOT,
       }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -690,21 +694,27 @@ describe('least privilege and data protection (issue 5)', () => {
 
     it('answers --help with its usage, exit 0', async function () {
       this.timeout(30_000);
+      const usage: string[] = [];
+      const inProcess = await runCli(['policies', '--help'], { print: (line) => usage.push(line), stderr: () => {} });
+
       const { code, stdout, stderr } = await policies(['--help']);
-      expect({ code, stdout, stderr }).to.deep.equal({ code: 0, stdout: `${POLICIES_USAGE}\n`, stderr: '' });
+
+      expect(inProcess).to.equal(0);
+      expect(usage[0]).to.match(/^Usage: clonesquad-backup policies \[options\]\n/);
+      expect({ code, stdout, stderr }).to.deep.equal({ code: 0, stdout: `${usage.join('\n')}\n`, stderr: '' });
     });
 
-    it('refuses an unknown option or an argument with exit 2, saying what is wrong, then the usage', async function () {
+    it('refuses an unknown option or an argument with exit 2, saying what is wrong, then the hint', async function () {
       this.timeout(30_000);
       for (const [args, problem] of [
-        [['--bucket', 'x'], "Unknown option '--bucket'"],
-        [['stack'], "Unexpected argument 'stack'. This command does not take positional arguments"],
+        [['--bucket', 'x'], "unknown option '--bucket'"],
+        [['stack'], "too many arguments for 'policies'. Expected 0 arguments but got 1."],
       ] as const) {
         const { code, stdout, stderr } = await policies([...args]);
         expect({ code, stdout, stderr }).to.deep.equal({
           code: 2,
           stdout: '',
-          stderr: `error: ${problem}\n\n${POLICIES_USAGE}\n`,
+          stderr: `error: ${problem}\n(clonesquad-backup policies --help shows the usage)\n`,
         });
       }
     });
@@ -748,7 +758,7 @@ describe('least privilege and data protection (issue 5)', () => {
     it('regenerates the stack, and prints the object ownership an existing bucket needs', async () => {
       const lines: string[] = [];
       const stackFile = join(out, 'central-bucket-stack.json');
-      expect(await policiesCommand([], { print: (line) => lines.push(line), stackFile })).to.equal(0);
+      expect(await policiesCommand({ out }, { print: (line) => lines.push(line), stackFile })).to.equal(0);
       expect(lines).to.deep.equal([
         `wrote ${stackFile}`,
         `Object ownership: the stack creates its bucket with BucketOwnerEnforced, ${OWNERSHIP_WHY}. With ` +

@@ -62,7 +62,7 @@ describe('execution input (shared/run-request.ts)', () => {
 
   it('refuses unknown fields and values, naming the field and the allowed values', () => {
     expect(refusal({ part: ['backups'] })).to.match(
-      /^execution input field "part": no such field\. Fix: the only field is "parts" \(an array of "backups", "metadata", "backup\/configuration", .*"metadata\/maintenance-windows"\)/,
+      /^execution input field "part": no such field\. Fix: the fields are "groupName" \(a CloneSquad group\) and "parts" \(an array of "backups", "metadata", "backup\/configuration", .*"metadata\/maintenance-windows"\)/,
     );
     expect(refusal({ parts: ['backups', 'metadata/instance'] })).to.match(
       /^execution input\.parts\[1\]: "metadata\/instance" is not a part\. Fix: use one of "backups", "metadata", /,
@@ -77,7 +77,7 @@ describe('execution input (shared/run-request.ts)', () => {
 
   it('refuses exactly what the API model refuses: same fields, same values', () => {
     expect(RUN_REQUEST_SCHEMA).to.deep.include({ type: 'object', additionalProperties: false });
-    expect(Object.keys(RUN_REQUEST_SCHEMA.properties)).to.deep.equal(['parts']);
+    expect(Object.keys(RUN_REQUEST_SCHEMA.properties)).to.deep.equal(['groupName', 'parts']);
     const parts = RUN_REQUEST_SCHEMA.properties.parts;
     expect(parts).to.deep.include({ type: 'array', minItems: 1, uniqueItems: true });
     expect([...parts.items.enum]).to.have.members(ALLOWED);
