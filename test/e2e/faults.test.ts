@@ -27,12 +27,18 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { setUpLocalDeployment, type LocalDeployment } from '#local/local-run';
+import {
+  reconcileLocally,
+  seedRegion,
+  setUpLocalDeployment,
+  startLocalRun,
+  type LocalDeployment,
+} from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
-import { loadSeed, type Seed } from '#local/seed';
-import { runWorkflow, WORKFLOW_DEFINITION, type TaskInterceptor, type WorkflowRun } from '#local/workflow';
+import { loadSeed, type GroupSeed } from '#local/seed';
+import type { TaskInterceptor, WorkflowRun } from '#local/workflow';
 import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
-import { ENVIRONMENT } from '#shared/run/deployment';
+import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
 import { writeMetadataTable } from '#shared/metadata/jsonl-writer';
 import {
   archiveStamp,
@@ -51,7 +57,6 @@ import { workflowTasks } from '#test/support/workflow-facts';
 import {
   FaultInjector,
   INJECTED,
-  type ErrorFault,
   type FaultKind,
   type FaultRule,
   type LambdaFaultRule,
@@ -75,8 +80,6 @@ function randomPlainText(length: number): string {
 
 /** The Tasks of the workflow definition, and what their failures become. */
 const TASKS = workflowTasks();
-/** The functions' SDK clients' `maxAttempts`. */
-const SDK_ATTEMPTS = clientSettings().maxAttempts;
 
 /** What a scenario needs the deployment to hold before its execution. */
 type Preparation = 'stale-object' | 'big-table' | 'new-partition';
@@ -90,6 +93,8 @@ interface Target {
   when?: (input: Record<string, unknown>) => boolean;
   /** Parts a fault that never recovers fails; empty for a best-effort call. */
   fails: string[];
+  /** A call every part depends on: a fault that never recovers fails the execution, before any part. */
+  failsExecution?: boolean;
   /** A best-effort call: a fault that never recovers leaves the part ok with this warning. */
   warning?: RegExp;
   prepare?: Preparation;
@@ -116,7 +121,7 @@ interface Scenario {
 type Expectation =
   | { outcome: 'succeeds'; warning?: RegExp }
   | { outcome: 'fails-parts'; parts: string[]; message: RegExp }
-  | { outcome: 'execution-fails'; error: string };
+  | { outcome: 'execution-fails'; error?: string; message: RegExp };
 
 interface LambdaExpectation {
   /** Invocations of a Task whose every invocation fails, as the definition's Retry allows. */
@@ -130,11 +135,16 @@ const keyHas =
 
 const metadataOf = (table: string) => keyHas(`/metadata/${table}/`);
 
+/** Parts made from one read of `table`: the configuration table's rows also set the group's schedule. */
+function partsOfRead(table: BackupTable): string[] {
+  return [`backup/${table}`, `metadata/${table}`, ...(table === 'configuration' ? ['schedule'] : [])];
+}
+
 function backupTargets(state: string, table: BackupTable): Target[] {
   const backup = `backup/${table}`;
   const metadata = `metadata/${table}`;
   return [
-    { state, service: 'DynamoDB', operation: 'Scan', fails: [backup, metadata] },
+    { state, service: 'DynamoDB', operation: 'Scan', fails: partsOfRead(table) },
     {
       state,
       service: 'S3',
@@ -191,9 +201,10 @@ const CONFIGURATION_EXTRAS: Target[] = [
     what: 'a later page',
     when: (input) => input.ExclusiveStartKey !== undefined,
     only: { once: ['timeout'], never: ['access-denied'] },
-    fails: ['backup/configuration', 'metadata/configuration'],
+    fails: partsOfRead('configuration'),
     prepare: 'big-table',
   },
+  { state: 'BackupConfiguration', service: 'Scheduler', operation: 'GetSchedule', fails: ['schedule'] },
   ...['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].map((operation): Target => ({
     state: 'BackupConfiguration',
     service: 'S3',
@@ -226,6 +237,7 @@ const VOLUMES = ['metadata/volumes'];
 const WINDOWS = ['metadata/maintenance-windows'];
 
 const TARGETS: Target[] = [
+  { state: 'PlanRun', service: 'CloudFormation', operation: 'DescribeStacks', fails: [], failsExecution: true },
   ...backupTargets('BackupConfiguration', 'configuration'),
   ...CONFIGURATION_EXTRAS,
   ...backupTargets('BackupScheduler', 'scheduler'),
@@ -266,10 +278,8 @@ const TARGETS: Target[] = [
       { operation: 'PutObject', what: `latest- ${table}`, write: true },
     ].map((call) => ({ state: 'Archive', service: 'S3', when: keyHas(`-${table}-cs-`), fails: ['archive'], ...call })),
   ),
-  { state: 'ReconcileSchedule', service: 'DynamoDB', operation: 'GetItem', what: 'backup.cron', fails: ['schedule'] },
-  { state: 'ReconcileSchedule', service: 'Scheduler', operation: 'GetSchedule', fails: ['schedule'] },
   {
-    state: 'StartCrawler',
+    state: 'Archive',
     service: 'Glue',
     operation: 'StartCrawler',
     fails: ['catalog'],
@@ -303,12 +313,9 @@ function targetName(target: Target): string {
   return `${target.state} ${target.service}.${target.operation}${target.what ? ` (${target.what})` : ''}`;
 }
 
-/** Targets of Tasks the definition has (a Task being added or renamed shows in the coverage test). */
-const LIVE_TARGETS = TARGETS.filter((target) => TASKS.has(target.state));
-
 function awsScenarios(): Scenario[] {
   const scenarios: Scenario[] = [];
-  LIVE_TARGETS.forEach((target, index) => {
+  TARGETS.forEach((target, index) => {
     const rule = (kind: FaultKind, times: number): FaultRule[] => [
       ...(target.companions ?? []),
       { state: target.state, service: target.service, operation: target.operation, when: target.when, kind, times },
@@ -339,8 +346,9 @@ function awsScenarios(): Scenario[] {
         ...base,
         name: `${targetName(target)}: ${describeFault(kind)}${kind === 'access-denied' ? '' : ', never recovers'}`,
         rules: rule(kind, Infinity),
-        expect:
-          target.fails.length === 0
+        expect: target.failsExecution
+          ? { outcome: 'execution-fails', message: faultMessage(kind, target.service, target.operation) }
+          : target.fails.length === 0
             ? { outcome: 'succeeds', warning: target.warning }
             : {
                 outcome: 'fails-parts',
@@ -350,17 +358,6 @@ function awsScenarios(): Scenario[] {
       });
     }
   });
-  // A burst longer than the SDK's attempts surfaces as Glue.ThrottlingException (or a 5xx error),
-  // which the definition's own Retry of StartCrawler then absorbs.
-  for (const kind of TASKS.has('StartCrawler') ? (['throttling', 'server-error'] as ErrorFault[]) : []) {
-    scenarios.push({
-      name: `StartCrawler Glue.StartCrawler: ${describeFault(kind)} for all ${SDK_ATTEMPTS} SDK attempts, then recovers (state Retry)`,
-      prepare: 'new-partition',
-      rules: [{ state: 'StartCrawler', service: 'Glue', operation: 'StartCrawler', kind, times: SDK_ATTEMPTS }],
-      lambdaRules: [],
-      expect: { outcome: 'succeeds' },
-    });
-  }
   return scenarios;
 }
 
@@ -388,7 +385,11 @@ function lambdaScenarios(): Scenario[] {
         expect: {
           ...(failureParts
             ? { outcome: 'fails-parts', parts: failureParts, message: /Injected Lambda\.ServiceException/ }
-            : { outcome: 'execution-fails', error: 'Lambda.ServiceException' }),
+            : {
+                outcome: 'execution-fails',
+                error: 'Lambda.ServiceException',
+                message: /Injected Lambda\.ServiceException/,
+              }),
           invocations: lambdaInvocations,
         },
       },
@@ -412,7 +413,8 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   const bucket = `${groupName}-bucket`;
   const s3Path = `s3://${bucket}/org/clonesquad`;
   const destination = parseS3Path(s3Path)!;
-  let seed: Seed;
+  const tables = defaultTableNames(groupName);
+  let seed: GroupSeed;
   let deployment: LocalDeployment;
   let s3: S3Client;
   let dynamodb: DynamoDBClient;
@@ -448,7 +450,7 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     for (let start = 0; start < requests.length; start += 8) {
       await dynamodb.send(
         new BatchWriteItemCommand({
-          RequestItems: { [deployment.tables.configuration]: requests.slice(start, start + 8) },
+          RequestItems: { [tables.configuration]: requests.slice(start, start + 8) },
         }),
       );
     }
@@ -493,18 +495,18 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     else process.env.LOG_LEVEL = logLevel;
   }
 
-  /** Runs the workflow under the fault injector, and inside it `around` when given. */
-  function execute(around?: TaskInterceptor): Promise<WorkflowRun> {
+  /** Runs the group's execution under the fault injector, and inside it `around` when given. */
+  async function execute(around?: TaskInterceptor): Promise<WorkflowRun> {
     const aroundTask: TaskInterceptor = around
       ? (state, invoke, input) => injector.aroundTask(state, () => around(state, invoke, input), input)
       : injector.aroundTask;
-    return runWorkflow({}, deployment.variables, WORKFLOW_DEFINITION, { aroundTask });
+    return (await startLocalRun(deployment, {}, { aroundTask })).run;
   }
 
   /** A row of `table` that changes each round (`undefined`: removed), and its contents made valid. */
   async function changeTable(table: BackupTable, round: number | undefined): Promise<void> {
     const key = 'overlap.round';
-    const TableName = deployment.tables[table];
+    const TableName = tables[table];
     if (round === undefined) {
       await dynamodb.send(new DeleteItemCommand({ TableName, Key: { Key: { S: key } } }));
       return;
@@ -525,11 +527,17 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     this.timeout(180_000);
     for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) savedEnvironment[name] = process.env[name];
     await injector.install();
-    seed = { ...loadSeed(SAMPLE_SEED), groupName };
-    deployment = await setUpLocalDeployment(seed, {
+    const sample = loadSeed(SAMPLE_SEED);
+    seed = { ...sample.groups[0], groupName };
+    deployment = await setUpLocalDeployment({
       s3Path,
+      region: seed.region,
+      groupName,
       catalog: { databaseName: groupName.replace(/-/g, '_'), crawlerName: `${groupName}-crawler` },
     });
+    await seedRegion({ ...sample, groups: [seed] }, seed.region);
+    // As the deployment's reconciliation does before any execution: every execution below finds the schedule.
+    await reconcileLocally(deployment);
     s3 = new S3Client(s3ClientSettings());
     dynamodb = new DynamoDBClient(clientSettings());
     auditor = new BucketAuditor({
@@ -587,7 +595,11 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     const made = new Set(
       baselineCalls.filter((call) => call.state).map((call) => `${call.state} ${call.service}.${call.operation}`),
     );
-    const targeted = new Set(LIVE_TARGETS.map((target) => `${target.state} ${target.service}.${target.operation}`));
+    expect(
+      TARGETS.map((target) => target.state).filter((state) => !TASKS.has(state)),
+      'targets of Tasks the definition does not have',
+    ).to.deep.equal([]);
+    const targeted = new Set(TARGETS.map((target) => `${target.state} ${target.service}.${target.operation}`));
     expect(
       [...made].filter((call) => !targeted.has(call)),
       'calls without a fault scenario',
@@ -618,7 +630,9 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
       }
       if (expectation.outcome === 'execution-fails') {
         expect(run.status).to.equal('FAILED');
-        expect(run.error?.name).to.equal(expectation.error);
+        if (expectation.error !== undefined) expect(run.error?.name).to.equal(expectation.error);
+        expect(run.error?.message).to.match(expectation.message);
+        expect(summary, 'the execution ends without a summary').to.equal(undefined);
       } else {
         expect(summary, 'the execution ends with a summary').to.not.equal(undefined);
         const parts = partsByName(summary!);

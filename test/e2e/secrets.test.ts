@@ -13,6 +13,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { PROJECT_ROOT } from '#local/python-env';
 import { loadSeed } from '#local/seed';
 import { METADATA_TABLES } from '#shared/aws/s3-layout';
+import { lastExecutions, LOCAL_CLI, LOCAL_CLI_ENV, SAMPLE_SEED } from '#test/support/local-cli';
 
 const run = promisify(execFile);
 
@@ -25,10 +26,10 @@ describe('secrets and dependencies', () => {
 
     before(() => {
       out = mkdtempSync(join(tmpdir(), 'security-run-'));
-      const seed = loadSeed(join(PROJECT_ROOT, 'local', 'sample-seed.yaml'));
-      expect(seed.stack, 'the sample seed has a stack section').to.not.equal(undefined);
+      const seed = loadSeed(SAMPLE_SEED);
+      expect(seed.groups[0].stack.parameters, 'the sample seed has stack parameters').to.not.deep.equal({});
       seedFile = join(out, 'seed-with-secret.yaml');
-      const text = readFileSync(join(PROJECT_ROOT, 'local', 'sample-seed.yaml'), 'utf8');
+      const text = readFileSync(SAMPLE_SEED, 'utf8');
       const document = parseYaml(text) as Record<string, unknown>;
       const stack = document.stack as { parameters: Record<string, string>; noEcho?: string[] };
       stack.parameters = {
@@ -45,24 +46,12 @@ describe('secrets and dependencies', () => {
 
     it('a NoEcho stack parameter appears in no object, summary or log line of a whole local run', async function () {
       this.timeout(240_000);
-      const result = await run(
-        process.execPath,
-        [
-          '--import=tsx',
-          '--disable-warning=NodeVersionSupportWarning',
-          join(PROJECT_ROOT, 'cli', 'local.ts'),
-          '--out',
-          join(out, 'run'),
-          '--seed',
-          seedFile,
-        ],
-        {
-          cwd: PROJECT_ROOT,
-          // Every log line, not only warnings.
-          env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'info' },
-          maxBuffer: 64 * 1024 * 1024,
-        },
-      );
+      const result = await run(process.execPath, [...LOCAL_CLI, '--out', join(out, 'run'), '--seed', seedFile], {
+        cwd: PROJECT_ROOT,
+        // Every log line, not only warnings.
+        env: { ...LOCAL_CLI_ENV, LOG_LEVEL: 'info' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
       const texts: [string, string][] = [
         ['stdout', result.stdout],
         ['stderr', result.stderr],
@@ -77,7 +66,9 @@ describe('secrets and dependencies', () => {
       // The run exported discovery, and a plain parameter planted the same way does show: the search can find things.
       expect(discovery, 'the discovery object').to.not.equal(undefined);
       expect(discovery![1]).to.include(VISIBLE);
-      expect(result.stdout).to.include('"status": "SUCCEEDED"');
+      expect(
+        lastExecutions(join(out, 'run')).map((execution) => [execution.groupName, execution.status]),
+      ).to.deep.equal([['demo', 'SUCCEEDED']]);
       expect(texts.length).to.be.above(METADATA_TABLES.length + 4);
       for (const [where, text] of texts) expect(text.includes(SECRET), `the secret is in ${where}`).to.equal(false);
     });

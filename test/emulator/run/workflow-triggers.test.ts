@@ -1,26 +1,40 @@
 /**
  * Whole executions of the workflow definition with the real handlers, on the shared emulator
- * (SPEC §8, §9): the input narrows the run or fails it before any work, every execution reconciles
- * the schedule with `backup.cron`, one execution stays within 15 state transitions, and a failed
- * execution's cause is its summary, which the `backup` API answers.
+ * (SPEC §8, §9): the input narrows the run or fails it before any work, every execution makes the
+ * group's schedule follow `backup.cron`, one group's execution takes 10 state transitions, and a
+ * failed execution's cause is its summary, which the `backup` API answers.
  */
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
-import { setUpLocalDeployment, type LocalDeployment } from '#local/local-run';
+import { seedRegion, setUpLocalDeployment, startLocalRun, type LocalDeployment } from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
 import { loadSeed } from '#local/seed';
-import { runWorkflow, type WorkflowRun } from '#local/workflow';
+import type { TaskInterceptor, WorkflowRun } from '#local/workflow';
 import { clientSettings } from '#shared/aws/clients';
-import { ENVIRONMENT } from '#shared/run/deployment';
+import { describeRun } from '#shared/groups/status';
+import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
 import type { ExecutionSummary, PartResult } from '#shared/run/summary';
-import { backupApi, renderMappingTemplate } from '#test/support/api-gateway';
 import { emulatorClients, uniqueName } from '#test/support/aws';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
-/** State transitions of one execution, as Step Functions counts (and bills) them. */
-const MAX_TRANSITIONS = 15;
+
+/** The states one group's execution enters, in order, as Step Functions counts (and bills) them. */
+const GROUP_EXECUTION = [
+  'PlanRun',
+  'OneGroupOrEvery',
+  'Export',
+  'BackupConfiguration',
+  'BackupScheduler',
+  'ExportDiscovery',
+  'ExportInstances',
+  'ExportMaintenanceWindows',
+  'Archive',
+  'Summarize',
+];
 
 const entered = (run: WorkflowRun) =>
   run.events.filter((event) => event.type === 'StateEntered').map((event) => (event.state as { name: string }).name);
@@ -33,34 +47,64 @@ const statuses = (run: WorkflowRun) =>
     ]),
   );
 
+/** The summary a failed execution's cause carries: the summary step's Lambda error, whose message is its JSON. */
+function summaryInCause(run: WorkflowRun): ExecutionSummary {
+  const cause = JSON.parse(run.error!.message) as { errorType: string; errorMessage: string };
+  expect(cause.errorType).to.equal('PartsFailed');
+  return JSON.parse(cause.errorMessage) as ExecutionSummary;
+}
+
 describe('workflow executions: input, schedule, transitions, failure summary', function () {
   this.timeout(180_000);
   const groupName = uniqueName('triggers');
   const bucket = uniqueName('triggers-bucket');
+  const tables = defaultTableNames(groupName);
   const saved: Record<string, string | undefined> = {};
   const { dynamodb } = emulatorClients();
   const scheduler = new SchedulerClient(clientSettings());
   let deployment: LocalDeployment;
 
-  /** Runs the workflow without the functions' logs (failed parts log errors on purpose). */
-  const run = async (input: unknown) => {
+  /**
+   * One execution of the group; `environment` changes the deployment's function environment for it
+   * (another parameter value), `aroundTask` wraps its Tasks.
+   */
+  const run = async (
+    input: unknown,
+    options: { environment?: Record<string, string>; aroundTask?: TaskInterceptor } = {},
+  ) => {
     const logLevel = process.env.LOG_LEVEL;
     process.env.LOG_LEVEL = 'silent';
     try {
-      return await runWorkflow(input, deployment.variables);
+      const target = { ...deployment, environment: { ...deployment.environment, ...options.environment } };
+      return (await startLocalRun(target, input, { aroundTask: options.aroundTask })).run;
     } finally {
       if (logLevel === undefined) delete process.env.LOG_LEVEL;
       else process.env.LOG_LEVEL = logLevel;
     }
   };
 
+  const setBackupCron = (value: string) =>
+    dynamodb.send(
+      new PutItemCommand({
+        TableName: tables.configuration,
+        Item: { Key: { S: 'backup.cron' }, Value: { S: value } },
+      }),
+    );
+
+  const groupSchedule = () =>
+    scheduler.send(new GetScheduleCommand({ Name: groupName, GroupName: deployment.names.scheduleGroup }));
+
   before(async () => {
     for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) saved[name] = process.env[name];
-    const seed = { ...loadSeed(SAMPLE_SEED), groupName };
-    deployment = await setUpLocalDeployment(seed, {
+    const sample = loadSeed(SAMPLE_SEED);
+    const group = { ...sample.groups[0], groupName };
+    deployment = await setUpLocalDeployment({
       s3Path: `s3://${bucket}/cmdb`,
+      region: group.region,
+      groupName,
       catalog: { databaseName: groupName.replace(/-/g, '_'), crawlerName: `${groupName}-crawler` },
     });
+    await seedRegion({ ...sample, groups: [group] }, group.region);
   });
 
   after(() => {
@@ -70,33 +114,41 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     }
   });
 
-  it('runs everything for {} within 15 state transitions, first run and steady state', async () => {
+  it('runs everything for {} in 10 state transitions, on the first run (schedule created) as in the steady state', async () => {
     const first = await run({});
     const steady = await run({});
 
     expect(first.status, JSON.stringify(first.error)).to.equal('SUCCEEDED');
     expect(steady.status, JSON.stringify(steady.error)).to.equal('SUCCEEDED');
-    expect(entered(first).length, entered(first).join(' ')).to.be.at.most(MAX_TRANSITIONS);
-    expect(entered(steady)).to.deep.equal([
-      'PlanRun',
-      'Export',
-      'BackupConfiguration',
-      'BackupScheduler',
-      'ExportDiscovery',
-      'ExportInstances',
-      'ExportMaintenanceWindows',
-      'ReconcileSchedule',
-      'Archive',
-      'CatalogUpdateNeeded',
-      'NoNewPartition',
-      'Summarize',
-      'AnyPartFailed',
-      'Done',
-    ]);
+    expect(entered(first)).to.deep.equal(GROUP_EXECUTION);
+    expect(entered(steady)).to.deep.equal(GROUP_EXECUTION);
+    expect(statuses(first)).to.include({ schedule: 'ok', catalog: 'ok' });
+    expect((first.summary as ExecutionSummary).parts.find((part) => part.part === 'schedule')?.reason).to.match(
+      /^backup\.cron not set: the schedule is now cron\(0 \* \* \* \? \*\) in UTC, enabled \(created\); next run /,
+    );
     expect(steady.output).to.deep.equal(steady.summary);
     const summary = steady.summary as ExecutionSummary;
     expect(summary.counts).to.deep.equal({ ok: 10, failed: 0, skipped: 1 });
-    expect(summary.parts.find((part) => part.part === 'schedule')).to.deep.include({ status: 'ok' });
+    expect(summary.parts.find((part) => part.part === 'schedule')?.reason).to.match(
+      /^backup\.cron not set: the schedule is already cron\(0 \* \* \* \? \*\) in UTC, enabled; next run /,
+    );
+  });
+
+  it('a part failed inside its function adds no transition; a crashed branch Lambda adds one (its Failed state)', async () => {
+    const missingTable = await run({}, { environment: { [ENVIRONMENT.schedulerTable]: uniqueName('missing-table') } });
+    const crash: TaskInterceptor = async (state, invoke) => {
+      if (state === 'BackupScheduler') throw new TypeError('the function crashed');
+      return invoke();
+    };
+    const crashed = await run({}, { aroundTask: crash });
+
+    expect(statuses(missingTable)).to.include({ 'backup/scheduler': 'failed', 'metadata/scheduler': 'failed' });
+    expect(entered(missingTable)).to.deep.equal(GROUP_EXECUTION);
+    expect(statuses(crashed)).to.include({ 'backup/scheduler': 'failed', 'metadata/scheduler': 'failed' });
+    const crashedPart = (crashed.summary as ExecutionSummary).parts.find((part) => part.part === 'backup/scheduler');
+    expect(crashedPart?.error).to.deep.equal({ name: 'TypeError', message: 'the function crashed' });
+    // Branches run side by side: where the Failed state falls among the others' states is not fixed.
+    expect([...entered(crashed)].sort()).to.deep.equal([...GROUP_EXECUTION, 'BackupSchedulerFailed'].sort());
   });
 
   it('runs only the parts asked for; the others are skipped as not requested', async () => {
@@ -107,13 +159,14 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     expect(statuses(backupsOnly)).to.deep.equal({
       'backup/configuration': 'skipped: not requested',
       'metadata/configuration': 'skipped: not requested',
+      // The schedule follows the rows the configuration branch reads: not read, not applied.
+      schedule: 'skipped: not requested',
       'backup/scheduler': 'ok',
       'metadata/scheduler': 'skipped: not requested',
       'metadata/discovery': 'ok',
       'metadata/instances': 'skipped: not requested',
       'metadata/volumes': 'skipped: not requested',
       'metadata/maintenance-windows': 'skipped: not requested',
-      schedule: 'ok',
       archive: 'ok',
       catalog: 'skipped: no new partition, the catalog knows every partition written',
     });
@@ -124,7 +177,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       'metadata/volumes': 'ok',
       archive: 'skipped: not requested',
     });
-    expect(entered(metadataOnly).length).to.be.at.most(MAX_TRANSITIONS);
+    expect(entered(metadataOnly)).to.deep.equal(GROUP_EXECUTION);
   });
 
   it('fails an invalid input before any work, naming the field and the allowed values', async () => {
@@ -139,24 +192,14 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
   });
 
   it('makes the schedule follow backup.cron at every execution: localcron in the deployment time zone', async () => {
-    process.env[ENVIRONMENT.timeZone] = 'Europe/Paris';
+    const inParis = { environment: { [ENVIRONMENT.timeZone]: 'Europe/Paris' } };
     try {
-      await dynamodb.send(
-        new PutItemCommand({
-          TableName: deployment.tables.configuration,
-          Item: { Key: { S: 'backup.cron' }, Value: { S: 'localcron(0 2 * * ? *)' } },
-        }),
-      );
-      const applied = await run({ parts: ['backups'] });
-      const schedule = await scheduler.send(new GetScheduleCommand({ Name: deployment.scheduleName }));
-      await dynamodb.send(
-        new PutItemCommand({
-          TableName: deployment.tables.configuration,
-          Item: { Key: { S: 'backup.cron' }, Value: { S: 'localcron(0 2 * *)' } },
-        }),
-      );
-      const typo = await run({ parts: ['backups'] });
-      const kept = await scheduler.send(new GetScheduleCommand({ Name: deployment.scheduleName }));
+      await setBackupCron('localcron(0 2 * * ? *)');
+      const applied = await run({ parts: ['backups'] }, inParis);
+      const schedule = await groupSchedule();
+      await setBackupCron('localcron(0 2 * *)');
+      const typo = await run({ parts: ['backups'] }, inParis);
+      const kept = await groupSchedule();
 
       expect(applied.status, JSON.stringify(applied.error)).to.equal('SUCCEEDED');
       expect(schedule).to.deep.include({
@@ -175,14 +218,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
         ScheduleExpressionTimezone: 'Europe/Paris',
       });
     } finally {
-      process.env[ENVIRONMENT.timeZone] = saved[ENVIRONMENT.timeZone] ?? '';
-      if (!saved[ENVIRONMENT.timeZone]) delete process.env[ENVIRONMENT.timeZone];
-      await dynamodb.send(
-        new PutItemCommand({
-          TableName: deployment.tables.configuration,
-          Item: { Key: { S: 'backup.cron' }, Value: { S: 'disabled' } },
-        }),
-      );
+      await setBackupCron('disabled');
     }
   });
 
@@ -202,14 +238,6 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
         })
         .reduce((largest, each) => (each.bytes > largest.bytes ? each : largest));
 
-    const setBackupCron = (value: string) =>
-      dynamodb.send(
-        new PutItemCommand({
-          TableName: deployment.tables.configuration,
-          Item: { Key: { S: 'backup.cron' }, Value: { S: value } },
-        }),
-      );
-
     afterEach(() => setBackupCron('disabled'));
 
     for (const [size, value] of [
@@ -222,10 +250,10 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
         const failed = await run({});
 
         expect(largestState(failed).bytes, JSON.stringify(largestState(failed))).to.be.at.most(MAX_STATE_BYTES);
-        expect(entered(failed)).to.include.members(['Archive', 'Summarize', 'PartsFailed']);
+        expect(entered(failed)).to.deep.equal(GROUP_EXECUTION);
         expect(failed.error?.name).to.equal('PartsFailed');
         expect(failed.error!.message.length).to.be.at.most(MAX_CAUSE_CHARS);
-        const summary = JSON.parse(failed.error!.message) as ExecutionSummary;
+        const summary = summaryInCause(failed);
         expect(summary).to.deep.equal(failed.summary);
         expect(statuses(failed)).to.include({ schedule: 'failed', archive: 'ok', 'backup/configuration': 'ok' });
         const schedule = summary.parts.find((part) => part.part === 'schedule')!;
@@ -259,13 +287,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
   });
 
   it('fails after every other part when a part failed, with the summary as the cause the API answers', async () => {
-    process.env[ENVIRONMENT.schedulerTable] = uniqueName('missing-table');
-    let failed: WorkflowRun;
-    try {
-      failed = await run({});
-    } finally {
-      process.env[ENVIRONMENT.schedulerTable] = deployment.tables.scheduler;
-    }
+    const failed = await run({}, { environment: { [ENVIRONMENT.schedulerTable]: uniqueName('missing-table') } });
 
     expect(failed.status).to.equal('FAILED');
     expect(failed.error?.name).to.equal('PartsFailed');
@@ -278,16 +300,22 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       schedule: 'ok',
       archive: 'ok',
     });
-    expect(JSON.parse(failed.error!.message)).to.deep.equal(summary);
-    const status = renderMappingTemplate(backupApi().status.ok, {
-      body: JSON.stringify({
-        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1',
-        name: 'run-1',
-        status: 'FAILED',
-        error: failed.error!.name,
-        cause: failed.error!.message,
-      }),
+    expect(summaryInCause(failed)).to.deep.equal(summary);
+    // The status route reads the execution as Step Functions records it: its error and cause.
+    const stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:x';
+    const sfn = new SFNClient({ region: 'eu-west-1' });
+    mockClient(sfn).on(DescribeExecutionCommand).resolves({
+      executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1',
+      name: 'run-1',
+      status: 'FAILED',
+      error: failed.error!.name,
+      cause: failed.error!.message,
     });
-    expect(JSON.parse(status.text)).to.deep.include({ status: 'FAILED', error: 'PartsFailed', summary });
+    expect(await describeRun(sfn, stateMachineArn, 'run-1')).to.deep.equal({
+      executionId: 'run-1',
+      executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1',
+      status: 'FAILED',
+      summary,
+    });
   });
 });
