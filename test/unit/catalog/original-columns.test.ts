@@ -11,7 +11,7 @@
  */
 import { Instance$, Volume$, type Instance, type Volume } from '@aws-sdk/client-ec2';
 import { expect } from 'chai';
-import { PARTITION_COLUMNS, TABLES, hiveType, type ColumnType } from '#shared/catalog/schema';
+import { PARTITION_COLUMNS, TABLES, hiveType, recordProblems, type ColumnType } from '#shared/catalog/schema';
 import type { Deployment } from '#shared/run/deployment';
 import { buildDiscoveryRecord, type StackFacts } from '#shared/metadata/discovery';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG, instanceRecord, volumeRecord } from '#shared/metadata/instances';
@@ -551,6 +551,27 @@ describe('original CloneSquad CMDB columns', () => {
         '2024-05-01 10:30:00.123456',
         '2024-05-01 10:30:00.123456789',
       ]);
+    });
+
+    it('are those of our own record validation for timestamp columns (the original writes 6 fraction digits)', () => {
+      const timestamp = parseHiveType('timestamp');
+      const texts = [
+        '2024-05-01 10:30:00',
+        '2024-05-01 10:30:00.5',
+        '2024-05-01 10:30:00.123',
+        '2024-05-01 10:30:00.123456',
+        '2024-05-01 10:30:00.123456789',
+        '2024-05-01T10:30:00.000Z',
+        '2024-05-01 10:30:00+00:00',
+        '2024-05-01 10:30:00.123456+00:00',
+        '2024-05-01 10:30:00.1234567890',
+        '2024-05-01',
+      ];
+      const acceptedByOurs = texts.filter(
+        (text) => recordProblems(TABLES.instances, { MetadataRecordLastUpdatedAt: text }).length === 0,
+      );
+      expect(acceptedByOurs).to.deep.equal(texts.filter((text) => readsAs(timestamp, text)));
+      expect(acceptedByOurs).to.include('2024-05-01 10:30:00.123456');
     });
 
     it('read a string from any JSON scalar, an integer only from a JSON integer', () => {
