@@ -9,7 +9,14 @@
  * so the suite passes today and each fix shows up as an entry to delete: a difference not listed
  * fails, and so does a listed one that no longer exists.
  */
-import { Instance$, Volume$, type Instance, type Volume } from '@aws-sdk/client-ec2';
+import {
+  Instance$,
+  InstanceTypeInfo$,
+  Volume$,
+  type Instance,
+  type InstanceTypeInfo,
+  type Volume,
+} from '@aws-sdk/client-ec2';
 import { expect } from 'chai';
 import { PARTITION_COLUMNS, TABLES, hiveType, recordProblems, type ColumnType } from '#shared/catalog/schema';
 import type { Deployment } from '#shared/run/deployment';
@@ -27,7 +34,7 @@ import {
   readOriginalColumnsFixture,
   type OriginalColumn,
 } from '#test/support/original-cmdb-columns';
-import { SAMPLE_TIME, sdkSample } from '#test/support/sdk-shapes';
+import { sdkSample } from '#test/support/sdk-shapes';
 
 /** A place where an original column is not (yet) matched. */
 interface Difference {
@@ -48,9 +55,6 @@ interface RecordDifference {
   writes: string;
 }
 
-/** How a timestamp of an SDK object (every one of the samples is SAMPLE_TIME) reaches a record today. */
-const SDK_DATE_JSON = JSON.stringify(SAMPLE_TIME);
-
 /**
  * KNOWN DIFFERENCES of the catalog (glue/tables/*.ts) from the original DDL. Each entry is work to
  * do (or a deliberate difference to document and move out of this list); delete it with the fix.
@@ -64,17 +68,6 @@ const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
   // The original never writes ExpirationTime (always null); its DDL still types it string.
   { table: 'scheduler', path: 'ExpirationTime', original: 'string', ours: 'bigint' },
   { table: 'scheduler', path: 'MetadataRecordLastUpdatedAt', original: 'string', ours: 'timestamp' },
-  // Timestamps of the SDK object: the original writes them as naive UTC text and types them timestamp.
-  { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', ours: 'string' },
-  { table: 'instances', path: 'LaunchTime', original: 'timestamp', ours: 'string' },
-  { table: 'instances', path: 'NetworkInterfaces[].Attachment.AttachTime', original: 'timestamp', ours: 'string' },
-  // The original DDL says array<string> but EC2 answers structures (the original writes them as such,
-  // which its own table cannot read): a decision is needed, not only a fix.
-  { table: 'instances', path: 'NetworkInterfaces[].Ipv6Addresses[]', original: 'string', ours: 'struct<…>' },
-  { table: 'instances', path: 'ProductCodes[]', original: 'string', ours: 'struct<…>' },
-  // DescribeInstanceTypes of the instance's type (the original adds it when
-  // ec2.describe_instance_types.enabled is 1).
-  { table: 'instances', path: '_InstanceType', original: 'struct<…>', ours: 'missing' },
   // The matching window's own period, as the original computes it (ssm.py compute_is_maintenance_times).
   {
     table: 'maintenance-windows',
@@ -100,8 +93,6 @@ const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
     original: 'timestamp',
     ours: 'missing',
   },
-  { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', ours: 'string' },
-  { table: 'volumes', path: 'CreateTime', original: 'timestamp', ours: 'string' },
 ];
 
 /** KNOWN DIFFERENCES of the records our exporters write (shared/metadata/*.ts, shared/table-export.ts). */
@@ -110,29 +101,6 @@ const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
   { table: 'discovery', path: 'ApiGwVpcEndpointDNSEntry', original: 'string', writes: 'nothing' },
   { table: 'discovery', path: 'DiscoveryLambdaIamRoleArn', original: 'string', writes: 'nothing' },
   { table: 'discovery', path: 'InteractLambdaIamRoleArn', original: 'string', writes: 'nothing' },
-  // The SDK's Date objects, serialised by JSON.stringify: ISO text with T and Z, which the Hive JSON
-  // SerDe does not read as a timestamp (the query fails).
-  { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  { table: 'instances', path: 'LaunchTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  {
-    table: 'instances',
-    path: 'NetworkInterfaces[].Attachment.AttachTime',
-    original: 'timestamp',
-    writes: SDK_DATE_JSON,
-  },
-  {
-    table: 'instances',
-    path: 'NetworkInterfaces[].Ipv6Addresses[]',
-    original: 'string',
-    writes: '{"Ipv6Address":"Ipv6Address-value","IsPrimaryIpv6":true}',
-  },
-  {
-    table: 'instances',
-    path: 'ProductCodes[]',
-    original: 'string',
-    writes: '{"ProductCodeId":"ProductCodeId-value","ProductCodeType":"ProductCodeType-value"}',
-  },
-  { table: 'instances', path: '_InstanceType', original: 'struct<…>', writes: 'nothing' },
   {
     table: 'maintenance-windows',
     path: 'NextMaintenanceWindowDetails.MatchingWindow._ActivePeriod',
@@ -157,8 +125,6 @@ const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
     original: 'timestamp',
     writes: 'nothing',
   },
-  { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  { table: 'volumes', path: 'CreateTime', original: 'timestamp', writes: SDK_DATE_JSON },
 ];
 
 /** Git blob ids of docs/metadata/*.ddl in the original repository at ORIGINAL_COMMIT. */
@@ -444,7 +410,8 @@ function instanceRecords(): unknown[] {
     { Key: GROUP_NAME_TAG, Value: GROUP },
     { Key: SUBFLEET_NAME_TAG, Value: 'spot' },
   ];
-  return [JSON.parse(recordJson(instanceRecord(instance, UPDATED_AT)))];
+  const instanceType = sdkSample<InstanceTypeInfo>(InstanceTypeInfo$);
+  return [JSON.parse(recordJson(instanceRecord(instance, UPDATED_AT, instanceType)))];
 }
 
 function volumeRecords(): unknown[] {
