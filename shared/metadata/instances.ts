@@ -204,6 +204,26 @@ function instanceTypeColumns(ec2: EC2Client) {
   };
 }
 
+/** The distinct ids of the EBS volumes attached to `instances`. */
+function attachedVolumeIds(instances: Instance[]): string[] {
+  const ids = new Set<string>();
+  for (const instance of instances) {
+    for (const mapping of instance.BlockDeviceMappings ?? []) {
+      if (mapping.Ebs?.VolumeId) ids.add(mapping.Ebs.VolumeId);
+    }
+  }
+  return [...ids];
+}
+
+/** The items of `list` in order, each let go by the list as it is handed out. */
+function* takeEach<T>(list: (T | undefined)[]): Generator<T> {
+  for (let index = 0; index < list.length; index += 1) {
+    const item = list[index] as T;
+    list[index] = undefined;
+    yield item;
+  }
+}
+
 /**
  * The `volumes` part, fed page by page beside the instances. Its first failure gives it up (the
  * partition keeps its previous object) and is reported as a failed part; the instances go on.
@@ -222,17 +242,10 @@ function volumesPart(ec2: EC2Client, opening: Promise<MetadataTableWriter>, upda
   };
   const ready = opening.then((opened) => (writer = opened), fail);
 
-  async function writePage(instances: Instance[]): Promise<void> {
+  async function writePage(volumeIds: string[]): Promise<void> {
     await ready;
     if (!writer) return;
-    const ids = new Set<string>();
-    for (const instance of instances) {
-      for (const mapping of instance.BlockDeviceMappings ?? []) {
-        const id = mapping.Ebs?.VolumeId;
-        if (id && !sharedWritten.has(id)) ids.add(id);
-      }
-    }
-    const pageIds = [...ids];
+    const pageIds = volumeIds.filter((id) => !sharedWritten.has(id));
     try {
       for (let start = 0; start < pageIds.length; start += VOLUMES_PER_CALL) {
         const volumes = await describeExisting(
@@ -302,11 +315,15 @@ export async function exportInstancesAndVolumes(
     );
     for await (const page of pages) {
       const pageInstances = (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? []);
+      // Held whole until written, a page of 1000 instances outlives young-generation collections and
+      // piles up in the old generation, which the default heap lets grow: each goes once written.
+      page.Reservations = undefined;
+      const volumeIds = attachedVolumeIds(pageInstances);
       await instanceTypes.describeNew(pageInstances);
-      for (const instance of pageInstances) {
+      for (const instance of takeEach<Instance>(pageInstances)) {
         await instances.write(instanceRecord(instance, updatedAt, instanceTypes.column(instance.InstanceType)));
       }
-      await volumes.writePage(pageInstances);
+      await volumes.writePage(volumeIds);
     }
     instancesPart = await instances.end();
   } catch (error) {
