@@ -211,7 +211,11 @@ export function functionStatements(
       ...s3(metadata(['discovery'])),
     ],
     exportInstances: [
-      { ...DESCRIBE_INSTANCES, Action: ['ec2:DescribeInstances', 'ec2:DescribeVolumes'] },
+      {
+        ...DESCRIBE_INSTANCES,
+        // DescribeInstanceTypes gives the _InstanceType column.
+        Action: ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeInstanceTypes'],
+      },
       ...s3(metadata(['instances', 'volumes'])),
     ],
     exportMaintenanceWindows: [

@@ -92,6 +92,7 @@ const LOG_DELIVERY_ACTIONS = [
 const UNSCOPABLE_READS: Record<string, string[]> = {
   'ec2:DescribeInstances': ['exportDiscovery', 'exportInstances', 'exportMaintenanceWindows'],
   'ec2:DescribeVolumes': ['exportInstances'],
+  'ec2:DescribeInstanceTypes': ['exportInstances'],
   'ssm:DescribeMaintenanceWindows': ['exportMaintenanceWindows'],
 };
 /**
@@ -380,7 +381,12 @@ describe('deployment package (osls package)', function () {
         'ec2:DescribeInstances *',
         ...writeMetadata(['discovery']),
       ],
-      exportInstances: ['ec2:DescribeInstances *', 'ec2:DescribeVolumes *', ...writeMetadata(['instances', 'volumes'])],
+      exportInstances: [
+        'ec2:DescribeInstances *',
+        'ec2:DescribeVolumes *',
+        'ec2:DescribeInstanceTypes *',
+        ...writeMetadata(['instances', 'volumes']),
+      ],
       exportMaintenanceWindows: [
         'ssm:DescribeMaintenanceWindows *',
         `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,
