@@ -169,8 +169,8 @@ function instanceTypeColumns(ec2: EC2Client) {
     async describeNew(instances: Instance[]): Promise<void> {
       const types = new Set<string>();
       for (const instance of instances) {
-        if (instance.InstanceType !== undefined && !columns.has(instance.InstanceType))
-          types.add(instance.InstanceType);
+        const type = instance.InstanceType;
+        if (type !== undefined && !columns.has(type)) types.add(type);
       }
       const wanted = [...types].sort();
       for (const type of wanted) columns.set(type, null);

@@ -50,7 +50,7 @@ function fieldsRewrite(fields: readonly Column[]): Rewrite | undefined {
  * not read as a timestamp). The object is left as it was: only the objects on the way to a timestamp
  * are copied, shallowly, which costs far less than writing them.
  */
-export function naiveTimestamps(columns: readonly Column[]): <T extends object>(record: T) => Record<string, unknown> {
+export function naiveTimestamps(columns: readonly Column[]): (record: object) => Record<string, unknown> {
   const rewrite = fieldsRewrite(columns) ?? ((value: unknown) => ({ ...(value as object) }));
   return (record) => rewrite(record) as Record<string, unknown>;
 }
@@ -83,8 +83,8 @@ export function isPartitionColumnName(field: string): boolean {
 
 /**
  * A record made of an object as an AWS API returned it plus a few fields of ours. It is written as
- * one JSON object without copying the API object: copying a 4 KB instance costs about as much as
- * serialising it. Build it with {@link extendRecord}.
+ * one JSON object without merging the two first, a {@link JsonText} field as the text it holds.
+ * Build it with {@link extendRecord}.
  */
 export class ExtendedRecord {
   constructor(

@@ -11,11 +11,11 @@ export function emulatorEc2(): EC2Client {
 export interface RecordedCall {
   command: string;
   input: Record<string, unknown>;
-  /** The answer, once it came. */
+  /** A copy of the answer, once it came. */
   output?: Record<string, unknown>;
 }
 
-/** Records every command `client` sends (once per command, retries excluded), with a copy of its input, and its answer. */
+/** Records every command `client` sends (once per command, retries excluded), with copies of its input and answer. */
 export function recordCalls(client: EC2Client): RecordedCall[] {
   const calls: RecordedCall[] = [];
   client.middlewareStack.add(
@@ -26,7 +26,7 @@ export function recordCalls(client: EC2Client): RecordedCall[] {
       };
       calls.push(call);
       const result = await next(args);
-      call.output = result.output as unknown as Record<string, unknown>;
+      call.output = structuredClone(result.output) as unknown as Record<string, unknown>;
       return result;
     },
     { step: 'initialize', name: 'recordCalls' },
