@@ -1,10 +1,11 @@
 /**
  * Generated AWS answers for the benchmark: realistic EC2 instances (as DescribeInstances returns
- * them to the SDK, 3–5 KB of JSON each), their EBS volumes, and CloneSquad table rows. Everything
- * is derived from an index, so pages are made on demand and never held whole.
+ * them to the SDK, 3–5 KB of JSON each), their EBS volumes, the DescribeInstanceTypes entries of
+ * their types, and CloneSquad table rows. Everything is derived from an index, so pages are made on
+ * demand and never held whole.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Instance, Volume } from '@aws-sdk/client-ec2';
+import type { Instance, InstanceTypeInfo, Volume } from '@aws-sdk/client-ec2';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG } from '#shared/metadata/instances';
 import type { TableRow } from '#shared/catalog/table-rows';
 
@@ -14,7 +15,7 @@ export const VOLUMES_PER_INSTANCE = 2;
 
 const hex = (value: number, width: number) => value.toString(16).padStart(width, '0');
 const ZONES = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
-const TYPES = ['t3.medium', 't3.large', 'm5.large', 'm5.xlarge', 'c5.2xlarge'];
+export const INSTANCE_TYPES = ['t3.medium', 't3.large', 'm5.large', 'm5.xlarge', 'c5.2xlarge'];
 const BASE_TIME = Date.UTC(2024, 3, 1, 8, 0, 0);
 
 export function instanceId(index: number): string {
@@ -46,7 +47,7 @@ export function generateInstance(index: number): Instance {
     AmiLaunchIndex: 0,
     ImageId: 'ami-0c1bc246476a5572b',
     InstanceId: instanceId(index),
-    InstanceType: TYPES[index % TYPES.length] as Instance['InstanceType'],
+    InstanceType: INSTANCE_TYPES[index % INSTANCE_TYPES.length] as Instance['InstanceType'],
     KeyName: 'clonesquad-ops',
     LaunchTime: launchTime,
     Monitoring: { State: 'disabled' },
@@ -146,6 +147,94 @@ export function generateInstance(index: number): Instance {
     },
     MaintenanceOptions: { AutoRecovery: 'default' },
     CurrentInstanceBootMode: 'legacy-bios',
+  };
+}
+
+/** The DescribeInstanceTypes entry of `type` (one of {@link INSTANCE_TYPES}), with what EC2 fills in (~2.7 KB of JSON). */
+export function generateInstanceType(type: string): InstanceTypeInfo {
+  const size = INSTANCE_TYPES.indexOf(type) + 1;
+  const burstable = type.startsWith('t3');
+  const network = {
+    NetworkPerformance: burstable ? 'Up to 5 Gigabit' : 'Up to 10 Gigabit',
+    MaximumNetworkInterfaces: 3,
+  };
+  return {
+    InstanceType: type as InstanceTypeInfo['InstanceType'],
+    CurrentGeneration: true,
+    FreeTierEligible: false,
+    SupportedUsageClasses: ['on-demand', 'spot'],
+    SupportedRootDeviceTypes: ['ebs'],
+    SupportedVirtualizationTypes: ['hvm'],
+    BareMetal: false,
+    Hypervisor: 'nitro',
+    ProcessorInfo: { SupportedArchitectures: ['x86_64'], SustainedClockSpeedInGhz: 3.1, Manufacturer: 'Intel' },
+    VCpuInfo: {
+      DefaultVCpus: 2 * size,
+      DefaultCores: size,
+      DefaultThreadsPerCore: 2,
+      ValidCores: [1, size],
+      ValidThreadsPerCore: [1, 2],
+    },
+    MemoryInfo: { SizeInMiB: 4096 * size },
+    InstanceStorageSupported: false,
+    EbsInfo: {
+      EbsOptimizedSupport: 'default',
+      EncryptionSupport: 'supported',
+      EbsOptimizedInfo: {
+        BaselineBandwidthInMbps: 650 * size,
+        BaselineThroughputInMBps: 81.25 * size,
+        BaselineIops: 3600 * size,
+        MaximumBandwidthInMbps: 4750,
+        MaximumThroughputInMBps: 593.75,
+        MaximumIops: 18750,
+      },
+      NvmeSupport: 'required',
+      MaximumEbsAttachments: 27,
+      AttachmentLimitType: 'shared',
+    },
+    NetworkInfo: {
+      ...network,
+      MaximumNetworkCards: 1,
+      DefaultNetworkCardIndex: 0,
+      NetworkCards: [
+        {
+          NetworkCardIndex: 0,
+          ...network,
+          BaselineBandwidthInGbps: 0.75 * size,
+          PeakBandwidthInGbps: 10,
+          DefaultEnaQueueCountPerInterface: 2,
+          InterfaceTypes: ['interface'],
+        },
+      ],
+      Ipv4AddressesPerInterface: 10,
+      Ipv6AddressesPerInterface: 10,
+      Ipv6Supported: true,
+      EnaSupport: 'required',
+      EfaSupported: false,
+      EncryptionInTransitSupported: false,
+      EnaSrdSupported: false,
+      FlexibleEnaQueuesSupport: 'unsupported',
+      ConnectionTrackingConfiguration: {
+        DefaultTcpEstablishedTimeout: 432000,
+        DefaultUdpTimeout: 30,
+        DefaultUdpStreamTimeout: 180,
+      },
+      SecondaryNetworkSupported: false,
+    },
+    PlacementGroupInfo: {
+      SupportedStrategies: burstable ? ['partition', 'spread'] : ['cluster', 'partition', 'spread'],
+    },
+    HibernationSupported: true,
+    BurstablePerformanceSupported: burstable,
+    DedicatedHostsSupported: true,
+    AutoRecoverySupported: true,
+    SupportedBootModes: ['legacy-bios', 'uefi'],
+    NitroEnclavesSupport: 'unsupported',
+    NitroTpmSupport: 'supported',
+    NitroTpmInfo: { SupportedVersions: ['2.0'] },
+    PhcSupport: 'unsupported',
+    RebootMigrationSupport: 'supported',
+    SupportedInRegion: true,
   };
 }
 

@@ -5,7 +5,12 @@
  */
 import { Readable } from 'node:stream';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstanceTypesCommand,
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -16,7 +21,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { generateInstance, generateRow, itemSize, rowItem, volumeFromId } from '#bench/fixtures';
+import { generateInstance, generateInstanceType, generateRow, itemSize, rowItem, volumeFromId } from '#bench/fixtures';
 
 const REGION = { region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
 /** DescribeInstances returns at most this many instances per call. */
@@ -40,7 +45,10 @@ function counter() {
   return { counts, count: (name: string) => (counts[name] = (counts[name] ?? 0) + 1) };
 }
 
-/** EC2 answering for a fleet of `size` instances, one reservation each, `VOLUMES_PER_INSTANCE` volumes each. */
+/**
+ * EC2 answering for a fleet of `size` instances, one reservation each, `VOLUMES_PER_INSTANCE`
+ * volumes each, of the types of INSTANCE_TYPES.
+ */
 export function mockedEc2(size: number) {
   const ec2 = new EC2Client(REGION);
   const { counts, count } = counter();
@@ -63,6 +71,11 @@ export function mockedEc2(size: number) {
       }
       return { Reservations, NextToken: end < size ? String(end) : undefined };
     });
+  mock.on(DescribeInstanceTypesCommand).callsFake((input: { InstanceTypes?: string[] }) => {
+    forgetPastCalls(mock);
+    count('DescribeInstanceTypes');
+    return { InstanceTypes: (input.InstanceTypes ?? []).map(generateInstanceType) };
+  });
   mock.on(DescribeVolumesCommand).callsFake((input: { VolumeIds?: string[] }) => {
     forgetPastCalls(mock);
     count('DescribeVolumes');

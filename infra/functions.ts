@@ -89,7 +89,12 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
     memorySize: 512,
     workflowTask: true,
     grants: (g) => [
-      describeAnything('DescribeGroupInstances', ['ec2:DescribeInstances', 'ec2:DescribeVolumes']),
+      // DescribeInstanceTypes gives the _InstanceType column.
+      describeAnything('DescribeGroupInstances', [
+        'ec2:DescribeInstances',
+        'ec2:DescribeVolumes',
+        'ec2:DescribeInstanceTypes',
+      ]),
       ...(g.root ? g.metadataPartitions(['instances', 'volumes']) : []),
     ],
   },

@@ -27,6 +27,7 @@ import {
   CreateTagsCommand,
   CreateVolumeCommand,
   DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
   EC2Client,
   RunInstancesCommand,
   StopInstancesCommand,
@@ -210,6 +211,34 @@ export async function seedImageId(ec2: EC2Client): Promise<string> {
   return newest.ImageId!;
 }
 
+async function isKnownInstanceType(ec2: EC2Client, types: string[]): Promise<boolean> {
+  try {
+    await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: types as _InstanceType[] }));
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidInstanceType') return false;
+    throw error;
+  }
+}
+
+/**
+ * Refuses a type DescribeInstanceTypes does not know: the emulator launches any name, but the
+ * instances export describes the fleet's types, as EC2 would.
+ */
+async function checkInstanceTypes(ec2: EC2Client, seed: InstanceSeed[]): Promise<void> {
+  const types = [...new Set(seed.map((entry) => entry.instanceType))];
+  if (await isKnownInstanceType(ec2, types)) return;
+  for (const [index, entry] of seed.entries()) {
+    if (!(await isKnownInstanceType(ec2, [entry.instanceType]))) {
+      throw new UserInputError(
+        `seed section instances, item ${index + 1}`,
+        `instanceType ${quoteInput(entry.instanceType)} is not an instance type DescribeInstanceTypes knows`,
+        'use a type of the region, like t3.micro',
+      );
+    }
+  }
+}
+
 function toTags(tags: Record<string, string>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
@@ -217,7 +246,8 @@ function toTags(tags: Record<string, string>): Tag[] {
 /**
  * Creates the instances of `seed` for group `groupName` and returns their ids, entry by entry,
  * calling `onCreated` with the count so far after each entry. Meant for the emulator: it launches
- * real instances wherever the client points.
+ * real instances wherever the client points. A type unknown to DescribeInstanceTypes is refused
+ * before anything is launched.
  */
 export async function applyInstancesSeed(
   ec2: EC2Client,
@@ -227,6 +257,7 @@ export async function applyInstancesSeed(
 ): Promise<string[]> {
   if (seed.length === 0) return [];
   const total = seed.reduce((sum, entry) => sum + entry.count, 0);
+  await checkInstanceTypes(ec2, seed);
   const imageId = await seedImageId(ec2);
   const created: string[] = [];
   for (const entry of seed) {

@@ -21,7 +21,7 @@ export const bigint: ColumnType = { kind: 'bigint' };
 export const int: ColumnType = { kind: 'int' };
 export const double: ColumnType = { kind: 'double' };
 export const boolean: ColumnType = { kind: 'boolean' };
-/** Written as naive UTC text `YYYY-MM-DD HH:MM:SS[.fff]` (see shared/metadata/records.ts). */
+/** Written as naive UTC text `YYYY-MM-DD HH:MM:SS[.fff]` (see shared/metadata/records.ts); read with up to 9 fraction digits. */
 export const timestamp: ColumnType = { kind: 'timestamp' };
 
 export function array(of: ColumnType): ColumnType {

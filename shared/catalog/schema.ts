@@ -110,7 +110,8 @@ export function athenaDdl(table: TableSchema, location: string, database = 'defa
   ].join('\n');
 }
 
-const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/;
+/** What the Hive JSON SerDe reads as a timestamp; the original CloneSquad writes 6 fraction digits, we write 3. */
+const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$/;
 
 function typeProblems(type: ColumnType, value: unknown, path: string): string[] {
   if (value === null) return [];
@@ -133,7 +134,9 @@ function typeProblems(type: ColumnType, value: unknown, path: string): string[] 
     case 'timestamp':
       return typeof value === 'string' && TIMESTAMP_TEXT.test(value)
         ? []
-        : [`${path}: expected naive UTC text YYYY-MM-DD HH:MM:SS[.fff], got ${JSON.stringify(value)}`];
+        : [
+            `${path}: expected naive UTC text YYYY-MM-DD HH:MM:SS[.f] (up to 9 fraction digits), got ${JSON.stringify(value)}`,
+          ];
     case 'array':
       return Array.isArray(value)
         ? value.flatMap((item, index) => typeProblems(type.of, item, `${path}[${index}]`))

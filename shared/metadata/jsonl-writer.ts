@@ -57,6 +57,16 @@ export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): 
   }
 }
 
+/** One partition object being written (see {@link openMetadataTable}). */
+export interface MetadataTableWriter {
+  /** Adds a record; wait for it before the next one, so that memory stays bounded. */
+  write(record: object): Promise<void>;
+  /** Completes the object, then deletes every other object of the partition folder. */
+  end(): Promise<MetadataPartResult>;
+  /** Gives the object up: the partition keeps what it held. */
+  abort(): Promise<void>;
+}
+
 /**
  * The objects of the partition folder before this write. Once this service has written its object,
  * the folder holds only that one (nothing else writes there: CloneSquad's own export, were it pointed
@@ -97,15 +107,16 @@ async function markNewPartition(
 }
 
 /**
- * Streams `records` into the partition object of `table`. A failure before the upload completes
- * leaves the previous object in place: S3 only exposes an object once it is whole.
+ * Starts the partition object of `table`, to be fed record by record: for exporters that write
+ * several tables from one read. A failure before {@link MetadataTableWriter.end} completes leaves
+ * the previous object in place: S3 only exposes an object once it is whole. A `write` or `end` that
+ * fails has given the object up already.
  */
-export async function writeMetadataTable(
+export async function openMetadataTable(
   s3: S3Client,
   deployment: Deployment,
   table: MetadataTable,
-  records: AsyncIterable<object> | Iterable<object>,
-): Promise<MetadataPartResult> {
+): Promise<MetadataTableWriter> {
   const destination = requireDestination(deployment);
   const folder = metadataPartitionFolder(destination, deployment, table);
   const key = metadataKey(destination, deployment, table);
@@ -142,34 +153,74 @@ export async function writeMetadataTable(
     // A failed upload stops reading the body, so gzip would never drain: wait for either.
     if (full) await Promise.race([once(gzip, 'drain'), uploaded]);
   };
-  try {
-    for await (const record of records) {
-      const collision = partitionColumnCollision(record);
-      if (collision) throw new Error(`${table} record field "${collision}" collides with a partition column`);
-      batch += `${recordJson(record)}\n`;
-      count += 1;
-      if (batch.length >= GZIP_BATCH_CHARS) await flush();
-    }
-    if (batch !== '') await flush();
-    gzip.end();
-    await uploaded;
-  } catch (error) {
+  let aborted = false;
+  const abort = async () => {
+    if (aborted) return;
+    aborted = true;
     await upload.abort().catch(() => undefined);
     gzip.destroy();
-    throw explainS3Error(error, destination.bucket, key);
-  }
-
-  const stale = before.filter((existing) => existing !== key);
-  await deleteKeys(s3, destination.bucket, stale);
-  const newPartition = before.length === 0;
-  if (newPartition) await markNewPartition(s3, deployment, destination, table);
-  return {
-    part: metadataPartName(table),
-    status: 'ok',
-    keys: [key],
-    records: count,
-    bytes: compressedBytes,
-    newPartition,
-    ...(stale.length > 0 ? { warnings: [`deleted ${stale.length} other object(s) from the partition folder`] } : {}),
   };
+  const failed = async (error: unknown) => {
+    await abort();
+    return explainS3Error(error, destination.bucket, key);
+  };
+
+  return {
+    async write(record) {
+      try {
+        const collision = partitionColumnCollision(record);
+        if (collision) throw new Error(`${table} record field "${collision}" collides with a partition column`);
+        batch += `${recordJson(record)}\n`;
+        count += 1;
+        if (batch.length >= GZIP_BATCH_CHARS) await flush();
+      } catch (error) {
+        throw await failed(error);
+      }
+    },
+    async end() {
+      try {
+        if (batch !== '') await flush();
+        gzip.end();
+        await uploaded;
+      } catch (error) {
+        throw await failed(error);
+      }
+      const stale = before.filter((existing) => existing !== key);
+      await deleteKeys(s3, destination.bucket, stale);
+      const newPartition = before.length === 0;
+      if (newPartition) await markNewPartition(s3, deployment, destination, table);
+      return {
+        part: metadataPartName(table),
+        status: 'ok',
+        keys: [key],
+        records: count,
+        bytes: compressedBytes,
+        newPartition,
+        ...(stale.length > 0
+          ? { warnings: [`deleted ${stale.length} other object(s) from the partition folder`] }
+          : {}),
+      };
+    },
+    abort,
+  };
+}
+
+/**
+ * Streams `records` into the partition object of `table`. A failure before the upload completes
+ * leaves the previous object in place: S3 only exposes an object once it is whole.
+ */
+export async function writeMetadataTable(
+  s3: S3Client,
+  deployment: Deployment,
+  table: MetadataTable,
+  records: AsyncIterable<object> | Iterable<object>,
+): Promise<MetadataPartResult> {
+  const writer = await openMetadataTable(s3, deployment, table);
+  try {
+    for await (const record of records) await writer.write(record);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return writer.end();
 }

@@ -94,6 +94,7 @@ const UNSCOPABLE_READS: Record<string, string[]> = {
   'ec2:DescribeInstanceStatus': ['exportDiscovery', 'exportMaintenanceWindows'],
   'ec2:DescribeTags': ['exportDiscovery', 'exportMaintenanceWindows'],
   'ec2:DescribeVolumes': ['exportInstances'],
+  'ec2:DescribeInstanceTypes': ['exportInstances'],
   'ssm:DescribeMaintenanceWindows': ['exportMaintenanceWindows'],
 };
 /**
@@ -389,7 +390,12 @@ describe('deployment package (osls package)', function () {
         'ec2:DescribeInstanceStatus *',
         ...writeMetadata(['discovery']),
       ],
-      exportInstances: ['ec2:DescribeInstances *', 'ec2:DescribeVolumes *', ...writeMetadata(['instances', 'volumes'])],
+      exportInstances: [
+        'ec2:DescribeInstances *',
+        'ec2:DescribeVolumes *',
+        'ec2:DescribeInstanceTypes *',
+        ...writeMetadata(['instances', 'volumes']),
+      ],
       exportMaintenanceWindows: [
         'ssm:DescribeMaintenanceWindows *',
         `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,

@@ -11,15 +11,23 @@ export function emulatorEc2(): EC2Client {
 export interface RecordedCall {
   command: string;
   input: Record<string, unknown>;
+  /** A copy of the answer, once it came. */
+  output?: Record<string, unknown>;
 }
 
-/** Records every command `client` sends (once per command, retries excluded), with a copy of its input. */
+/** Records every command `client` sends (once per command, retries excluded), with copies of its input and answer. */
 export function recordCalls(client: EC2Client): RecordedCall[] {
   const calls: RecordedCall[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      calls.push({ command: context.commandName ?? '', input: structuredClone(args.input as Record<string, unknown>) });
-      return next(args);
+      const call: RecordedCall = {
+        command: context.commandName ?? '',
+        input: structuredClone(args.input as Record<string, unknown>),
+      };
+      calls.push(call);
+      const result = await next(args);
+      call.output = structuredClone(result.output) as unknown as Record<string, unknown>;
+      return result;
     },
     { step: 'initialize', name: 'recordCalls' },
   );

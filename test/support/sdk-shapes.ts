@@ -9,52 +9,62 @@ import type { Column, ColumnType } from '#shared/catalog/schema';
 
 type SchemaRef = Parameters<typeof NormalizedSchema.of>[0];
 
-function kindProblems(sdk: NormalizedSchema, column: ColumnType, path: string): string[] {
+/** Deliberate departures of a table from the SDK shape, by path (`NetworkInterfaces[].Ipv6Addresses`). */
+export interface ShapeDepartures {
+  /** Columns the product adds, at any depth (`_Hostname`, `NetworkInterfaces[]._Ipv6Addresses`). */
+  added?: string[];
+  /** SDK lists of structures the product writes as lists of strings (the original CloneSquad's form). */
+  stringLists?: string[];
+}
+
+function kindProblems(sdk: NormalizedSchema, column: ColumnType, path: string, departures: ShapeDepartures): string[] {
+  if (departures.stringLists?.includes(path)) {
+    const isStringList = column.kind === 'array' && column.of.kind === 'string';
+    return sdk.isListSchema() && isStringList ? [] : [`${path}: expected an SDK list written as array<string>`];
+  }
   if (sdk.isStructSchema()) {
     if (column.kind !== 'struct') return [`${path}: the SDK has a structure, the schema ${column.kind}`];
-    return membersProblems(sdk, column.fields, path);
+    return membersProblems(sdk, column.fields, path, departures);
   }
   if (sdk.isListSchema()) {
     if (column.kind !== 'array') return [`${path}: the SDK has a list, the schema ${column.kind}`];
-    return kindProblems(sdk.getValueSchema(), column.of, `${path}[]`);
+    return kindProblems(sdk.getValueSchema(), column.of, `${path}[]`, departures);
   }
   const expected = sdk.isBooleanSchema()
     ? ['boolean']
     : sdk.isNumericSchema()
       ? ['int', 'bigint', 'double']
-      : sdk.isStringSchema() || sdk.isTimestampSchema()
-        ? ['string']
-        : [];
+      : sdk.isTimestampSchema()
+        ? ['timestamp']
+        : sdk.isStringSchema()
+          ? ['string']
+          : [];
   if (expected.length === 0) return [`${path}: the SDK type is not handled by this comparison`];
   return expected.includes(column.kind) ? [] : [`${path}: expected ${expected.join(' or ')}, got ${column.kind}`];
 }
 
-function membersProblems(sdk: NormalizedSchema, fields: Column[], path: string): string[] {
+function membersProblems(sdk: NormalizedSchema, fields: Column[], path: string, departures: ShapeDepartures): string[] {
   const byName = new Map(fields.map((field) => [field.name, field]));
   const problems: string[] = [];
+  const at = (name: string) => (path ? `${path}.${name}` : name);
   for (const [name, member] of sdk.structIterator()) {
-    const where = path ? `${path}.${name}` : name;
     const field = byName.get(name);
-    if (!field) problems.push(`${where}: the SDK carries it, the schema has no such column`);
-    else problems.push(...kindProblems(member, field.type, where));
+    if (!field) problems.push(`${at(name)}: the SDK carries it, the schema has no such column`);
+    else problems.push(...kindProblems(member, field.type, at(name), departures));
     byName.delete(name);
   }
-  if (path) problems.push(...[...byName.keys()].map((name) => `${path}.${name}: not in the SDK shape`));
+  for (const name of byName.keys()) {
+    if (!departures.added?.includes(at(name))) problems.push(`${at(name)}: not in the SDK shape`);
+  }
   return problems;
 }
 
 /**
- * Differences between the SDK structure `shape` and `columns`; columns named in `extra` are the
- * ones the product adds at the top level. Empty when they match.
+ * Differences between the SDK structure `shape` and `columns`, but the `departures` the product
+ * makes on purpose. Empty when they match.
  */
-export function sdkShapeProblems(shape: SchemaRef, columns: Column[], extra: string[]): string[] {
-  const top = columns.filter((column) => !extra.includes(column.name));
-  const sdk = NormalizedSchema.of(shape);
-  const sdkMembers = new Set([...sdk.structIterator()].map(([name]) => name));
-  return [
-    ...membersProblems(sdk, top, ''),
-    ...top.filter((column) => !sdkMembers.has(column.name)).map((column) => `${column.name}: not in the SDK shape`),
-  ];
+export function sdkShapeProblems(shape: SchemaRef, columns: Column[], departures: ShapeDepartures = {}): string[] {
+  return membersProblems(NormalizedSchema.of(shape), columns, '', departures);
 }
 
 /** The instant every timestamp member of an {@link sdkSample} holds. */

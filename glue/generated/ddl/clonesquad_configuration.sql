@@ -1,5 +1,5 @@
 -- clonesquad_configuration: Rows of each CloneSquad Configuration table.
--- Generated from glue/tables/ by glue/ddl.ts; do not edit. Print it for your path with:
+-- Generated from shared/catalog/schema.ts by glue/ddl.ts; do not edit. Print it for your path with:
 --   npx clonesquad-backup generate ddl s3://bucket/prefix
 -- Run it in Athena with LOCATION = MetadataAndBackupS3Path + /metadata/configuration/.
 -- Without the catalog stack's crawler, Athena sees a new deployment's partitions only after:

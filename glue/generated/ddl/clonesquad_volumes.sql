@@ -1,5 +1,5 @@
 -- clonesquad_volumes: One line per EBS volume attached to a managed instance.
--- Generated from glue/tables/ by glue/ddl.ts; do not edit. Print it for your path with:
+-- Generated from shared/catalog/schema.ts by glue/ddl.ts; do not edit. Print it for your path with:
 --   npx clonesquad-backup generate ddl s3://bucket/prefix
 -- Run it in Athena with LOCATION = MetadataAndBackupS3Path + /metadata/volumes/.
 -- Without the catalog stack's crawler, Athena sees a new deployment's partitions only after:
@@ -13,7 +13,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`clonesquad_volumes` (
   `iops` bigint,
   `throughput` bigint,
   `state` string,
-  `createtime` string,
+  `createtime` timestamp,
   `availabilityzone` string,
   `availabilityzoneid` string,
   `outpostarn` string,
@@ -27,7 +27,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`clonesquad_volumes` (
   `volumeinitializationrate` bigint,
   `ownerid` string,
   `operator` struct<`managed`:boolean,`principal`:string,`hiddenbydefault`:boolean>,
-  `attachments` array<struct<`volumeid`:string,`instanceid`:string,`device`:string,`state`:string,`attachtime`:string,`deleteontermination`:boolean,`associatedresource`:string,`instanceowningservice`:string,`ebscardindex`:bigint>>,
+  `attachments` array<struct<`volumeid`:string,`instanceid`:string,`device`:string,`state`:string,`attachtime`:timestamp,`deleteontermination`:boolean,`associatedresource`:string,`instanceowningservice`:string,`ebscardindex`:bigint>>,
   `tags` array<struct<`key`:string,`value`:string>>,
   `metadatarecordlastupdatedat` timestamp
 )

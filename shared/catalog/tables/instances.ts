@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   columns,
+  double,
   string,
   struct,
   tags,
@@ -12,8 +13,10 @@ import {
 
 /**
  * The EC2 `Instance` shape as DescribeInstances returns it (SDK v3, every member), followed by the
- * fields CloneSquad adds. Times inside the SDK object are ISO-8601 text (`string`); integers are
- * `bigint`, as in the original Athena table.
+ * fields CloneSquad adds. Every time is a `timestamp` (records carry naive UTC text); integers are
+ * `bigint`, as in the original Athena table. Two lists of structures are written as the original
+ * table reads them, lists of strings (`ProductCodes`: the ids; `NetworkInterfaces[].Ipv6Addresses`:
+ * the addresses), their structures kept beside them in `_ProductCodes` and `_Ipv6Addresses`.
  */
 
 const operator = struct({ Managed: boolean, Principal: string, HiddenByDefault: boolean });
@@ -29,7 +32,7 @@ const ipAssociation = struct({
 const blockDeviceMapping = struct({
   DeviceName: string,
   Ebs: struct({
-    AttachTime: string,
+    AttachTime: timestamp,
     DeleteOnTermination: boolean,
     Status: string,
     VolumeId: string,
@@ -43,7 +46,7 @@ const blockDeviceMapping = struct({
 const networkInterface = struct({
   Association: ipAssociation,
   Attachment: struct({
-    AttachTime: string,
+    AttachTime: timestamp,
     AttachmentId: string,
     DeleteOnTermination: boolean,
     DeviceIndex: bigint,
@@ -57,7 +60,7 @@ const networkInterface = struct({
   }),
   Description: string,
   Groups: array(groupIdentifier),
-  Ipv6Addresses: array(struct({ Ipv6Address: string, IsPrimaryIpv6: boolean })),
+  Ipv6Addresses: array(string),
   MacAddress: string,
   NetworkInterfaceId: string,
   OwnerId: string,
@@ -79,11 +82,12 @@ const networkInterface = struct({
     UdpTimeout: bigint,
   }),
   Operator: operator,
+  _Ipv6Addresses: array(struct({ Ipv6Address: string, IsPrimaryIpv6: boolean })),
 });
 
 const secondaryInterface = struct({
   Attachment: struct({
-    AttachTime: string,
+    AttachTime: timestamp,
     AttachmentId: string,
     DeleteOnTermination: boolean,
     DeviceIndex: bigint,
@@ -101,6 +105,141 @@ const secondaryInterface = struct({
   InterfaceType: string,
 });
 
+const memoryInfo = struct({ SizeInMiB: bigint });
+const accelerators = array(struct({ Count: bigint, Name: string, Manufacturer: string, MemoryInfo: memoryInfo }));
+const ebsBandwidth = {
+  BaselineBandwidthInMbps: bigint,
+  BaselineThroughputInMBps: double,
+  BaselineIops: bigint,
+  MaximumBandwidthInMbps: bigint,
+  MaximumThroughputInMBps: double,
+  MaximumIops: bigint,
+};
+
+/** The EC2 `InstanceTypeInfo` shape as DescribeInstanceTypes returns it (SDK v3, every member). */
+const instanceTypeInfo = struct({
+  InstanceType: string,
+  CurrentGeneration: boolean,
+  FreeTierEligible: boolean,
+  SupportedUsageClasses: array(string),
+  SupportedRootDeviceTypes: array(string),
+  SupportedVirtualizationTypes: array(string),
+  BareMetal: boolean,
+  Hypervisor: string,
+  ProcessorInfo: struct({
+    SupportedArchitectures: array(string),
+    SustainedClockSpeedInGhz: double,
+    SupportedFeatures: array(string),
+    Manufacturer: string,
+  }),
+  VCpuInfo: struct({
+    DefaultVCpus: bigint,
+    DefaultCores: bigint,
+    DefaultThreadsPerCore: bigint,
+    ValidCores: array(bigint),
+    ValidThreadsPerCore: array(bigint),
+  }),
+  MemoryInfo: memoryInfo,
+  InstanceStorageSupported: boolean,
+  InstanceStorageInfo: struct({
+    TotalSizeInGB: bigint,
+    Disks: array(struct({ SizeInGB: bigint, Count: bigint, Type: string })),
+    NvmeSupport: string,
+    EncryptionSupport: string,
+  }),
+  EbsInfo: struct({
+    EbsOptimizedSupport: string,
+    EncryptionSupport: string,
+    EbsOptimizedInfo: struct(ebsBandwidth),
+    NvmeSupport: string,
+    MaximumEbsAttachments: bigint,
+    AttachmentLimitType: string,
+    MaximumEbsCards: bigint,
+    EbsCards: array(struct({ EbsCardIndex: bigint, ...ebsBandwidth })),
+  }),
+  NetworkInfo: struct({
+    NetworkPerformance: string,
+    MaximumNetworkInterfaces: bigint,
+    MaximumNetworkCards: bigint,
+    DefaultNetworkCardIndex: bigint,
+    NetworkCards: array(
+      struct({
+        NetworkCardIndex: bigint,
+        NetworkPerformance: string,
+        MaximumNetworkInterfaces: bigint,
+        AdditionalFlexibleNetworkInterfaces: bigint,
+        BaselineBandwidthInGbps: double,
+        PeakBandwidthInGbps: double,
+        DefaultEnaQueueCountPerInterface: bigint,
+        MaximumEnaQueueCount: bigint,
+        MaximumEnaQueueCountPerInterface: bigint,
+        InterfaceTypes: array(string),
+      }),
+    ),
+    Ipv4AddressesPerInterface: bigint,
+    Ipv6AddressesPerInterface: bigint,
+    Ipv6Supported: boolean,
+    EnaSupport: string,
+    EfaSupported: boolean,
+    EfaInfo: struct({ MaximumEfaInterfaces: bigint }),
+    EncryptionInTransitSupported: boolean,
+    EnaSrdSupported: boolean,
+    BandwidthWeightings: array(string),
+    FlexibleEnaQueuesSupport: string,
+    ConnectionTrackingConfiguration: struct({
+      DefaultTcpEstablishedTimeout: bigint,
+      DefaultUdpTimeout: bigint,
+      DefaultUdpStreamTimeout: bigint,
+    }),
+    SecondaryNetworkSupported: boolean,
+    MaximumSecondaryNetworkInterfaces: bigint,
+    Ipv4AddressesPerSecondaryInterface: bigint,
+  }),
+  GpuInfo: struct({
+    Gpus: array(
+      struct({
+        Name: string,
+        Manufacturer: string,
+        Count: bigint,
+        LogicalGpuCount: bigint,
+        GpuPartitionSize: double,
+        Workloads: array(string),
+        MemoryInfo: memoryInfo,
+      }),
+    ),
+    TotalGpuMemoryInMiB: bigint,
+  }),
+  FpgaInfo: struct({
+    Fpgas: array(struct({ Name: string, Manufacturer: string, Count: bigint, MemoryInfo: memoryInfo })),
+    TotalFpgaMemoryInMiB: bigint,
+  }),
+  PlacementGroupInfo: struct({ SupportedStrategies: array(string) }),
+  InferenceAcceleratorInfo: struct({ Accelerators: accelerators, TotalInferenceMemoryInMiB: bigint }),
+  HibernationSupported: boolean,
+  BurstablePerformanceSupported: boolean,
+  DedicatedHostsSupported: boolean,
+  AutoRecoverySupported: boolean,
+  SupportedBootModes: array(string),
+  NitroEnclavesSupport: string,
+  NitroTpmSupport: string,
+  NitroTpmInfo: struct({ SupportedVersions: array(string) }),
+  MediaAcceleratorInfo: struct({ Accelerators: accelerators, TotalMediaMemoryInMiB: bigint }),
+  NeuronInfo: struct({
+    NeuronDevices: array(
+      struct({
+        Count: bigint,
+        Name: string,
+        CoreInfo: struct({ Count: bigint, Version: bigint }),
+        MemoryInfo: memoryInfo,
+      }),
+    ),
+    TotalNeuronDeviceMemoryInMiB: bigint,
+  }),
+  PhcSupport: string,
+  RebootMigrationSupport: string,
+  SupportedInRegion: boolean,
+});
+
 export const instancesTable: TableSchema = {
   folder: 'instances',
   name: 'clonesquad_instances',
@@ -112,13 +251,13 @@ export const instancesTable: TableSchema = {
     State: struct({ Code: bigint, Name: string }),
     StateReason: struct({ Code: string, Message: string }),
     StateTransitionReason: string,
-    LaunchTime: string,
+    LaunchTime: timestamp,
     Tags: tags,
     Architecture: string,
     Platform: string,
     PlatformDetails: string,
     UsageOperation: string,
-    UsageOperationUpdateTime: string,
+    UsageOperationUpdateTime: timestamp,
     VirtualizationType: string,
     Hypervisor: string,
     BootMode: string,
@@ -152,7 +291,7 @@ export const instancesTable: TableSchema = {
     }),
     Monitoring: struct({ MetricCategoryIds: array(string), State: string }),
     IamInstanceProfile: struct({ Arn: string, Id: string }),
-    ProductCodes: array(struct({ ProductCodeId: string, ProductCodeType: string })),
+    ProductCodes: array(string),
     Licenses: array(struct({ LicenseConfigurationArn: string })),
     RootDeviceName: string,
     RootDeviceType: string,
@@ -190,7 +329,7 @@ export const instancesTable: TableSchema = {
         ElasticInferenceAcceleratorArn: string,
         ElasticInferenceAcceleratorAssociationId: string,
         ElasticInferenceAcceleratorAssociationState: string,
-        ElasticInferenceAcceleratorAssociationTime: string,
+        ElasticInferenceAcceleratorAssociationTime: timestamp,
       }),
     ),
     CpuOptions: struct({ CoreCount: bigint, ThreadsPerCore: bigint, AmdSevSnp: string, NestedVirtualization: string }),
@@ -206,9 +345,11 @@ export const instancesTable: TableSchema = {
     EnclaveOptions: struct({ Enabled: boolean }),
     MaintenanceOptions: struct({ AutoRecovery: string, RebootMigration: string }),
     Operator: operator,
+    _ProductCodes: array(struct({ ProductCodeId: string, ProductCodeType: string })),
     _Hostname: string,
     _SubfleetName: string,
     _LastStartAttemptTime: timestamp,
+    _InstanceType: instanceTypeInfo,
     MetadataRecordLastUpdatedAt: timestamp,
   }),
 };

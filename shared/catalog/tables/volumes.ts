@@ -11,8 +11,8 @@ import {
 } from '#shared/catalog/schema-types';
 
 /**
- * The EBS `Volume` shape as DescribeVolumes returns it (SDK v3, every member). Times inside the SDK
- * object are ISO-8601 text (`string`); integers are `bigint`, as in the original Athena table.
+ * The EBS `Volume` shape as DescribeVolumes returns it (SDK v3, every member). Every time is a
+ * `timestamp` (records carry naive UTC text); integers are `bigint`, as in the original Athena table.
  */
 export const volumesTable: TableSchema = {
   folder: 'volumes',
@@ -26,7 +26,7 @@ export const volumesTable: TableSchema = {
     Iops: bigint,
     Throughput: bigint,
     State: string,
-    CreateTime: string,
+    CreateTime: timestamp,
     AvailabilityZone: string,
     AvailabilityZoneId: string,
     OutpostArn: string,
@@ -46,7 +46,7 @@ export const volumesTable: TableSchema = {
         InstanceId: string,
         Device: string,
         State: string,
-        AttachTime: string,
+        AttachTime: timestamp,
         DeleteOnTermination: boolean,
         AssociatedResource: string,
         InstanceOwningService: string,

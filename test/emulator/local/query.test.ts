@@ -23,6 +23,7 @@ import { createBucket, emulatorClients } from '#test/support/aws';
 const LOCATION: S3Location = { bucket: 'cmdb-query-test', prefix: 'org/clonesquad' };
 const NOW = naiveUtc(new Date());
 const THREE_HOURS_AGO = naiveUtc(Date.now() - 3 * 3600_000);
+const THREE_DAYS_AGO = naiveUtc(Date.now() - 3 * 24 * 3600_000);
 const WEB: PartitionIdentity = { accountId: '111122223333', region: 'eu-west-1', groupName: 'web' };
 const BATCH: PartitionIdentity = { accountId: '444455556666', region: 'us-east-1', groupName: 'batch' };
 
@@ -61,12 +62,14 @@ const FIXTURES: { id: PartitionIdentity; table: MetadataTable; records: Record<s
       {
         InstanceId: 'i-web1',
         State: { Code: 16, Name: 'running' },
+        LaunchTime: THREE_DAYS_AGO,
         _Hostname: 'web-1',
         MetadataRecordLastUpdatedAt: NOW,
       },
       {
         InstanceId: 'i-web2',
         State: { Code: 80, Name: 'stopped' },
+        LaunchTime: NOW,
         _Hostname: 'web-2',
         _SubfleetName: 'spot',
         MetadataRecordLastUpdatedAt: NOW,
@@ -246,6 +249,20 @@ describe('local Athena SQL on the exports (DuckDB)', () => {
         'FROM default.clonesquad_maintenance_windows w WHERE "w"."nextmaintenancewindowdetails" IS NOT NULL',
     );
     expect(rows).to.deep.equal([['__main__', true, 2]]);
+  });
+
+  it('compares and subtracts instance times as Athena does with the original tables', async () => {
+    const result = await engine.run(
+      `SELECT InstanceId, date_diff('day', LaunchTime, now()) AS days FROM clonesquad_instances
+       WHERE LaunchTime < current_timestamp ORDER BY InstanceId`,
+    );
+    expect(result).to.deep.equal({
+      columns: ['InstanceId', 'days'],
+      rows: [
+        ['i-web1', 3],
+        ['i-web2', 0],
+      ],
+    });
   });
 
   it("names the failing statement, its Athena text, DuckDB's message and the DuckDB text it ran as", async () => {

@@ -9,9 +9,16 @@
  * so the suite passes today and each fix shows up as an entry to delete: a difference not listed
  * fails, and so does a listed one that no longer exists.
  */
-import { Instance$, Volume$, type Instance, type Volume } from '@aws-sdk/client-ec2';
+import {
+  Instance$,
+  InstanceTypeInfo$,
+  Volume$,
+  type Instance,
+  type InstanceTypeInfo,
+  type Volume,
+} from '@aws-sdk/client-ec2';
 import { expect } from 'chai';
-import { PARTITION_COLUMNS, TABLES, hiveType, type ColumnType } from '#shared/catalog/schema';
+import { PARTITION_COLUMNS, TABLES, hiveType, recordProblems, type ColumnType } from '#shared/catalog/schema';
 import type { Deployment } from '#shared/run/deployment';
 import { buildDiscoveryRecord, type StackFacts } from '#shared/metadata/discovery';
 import { GROUP_NAME_TAG, SUBFLEET_NAME_TAG, instanceRecord, volumeRecord } from '#shared/metadata/instances';
@@ -27,7 +34,7 @@ import {
   readOriginalColumnsFixture,
   type OriginalColumn,
 } from '#test/support/original-cmdb-columns';
-import { SAMPLE_TIME, sdkSample } from '#test/support/sdk-shapes';
+import { sdkSample } from '#test/support/sdk-shapes';
 
 /** A place where an original column is not (yet) matched. */
 interface Difference {
@@ -48,58 +55,15 @@ interface RecordDifference {
   writes: string;
 }
 
-/** How a timestamp of an SDK object (every one of the samples is SAMPLE_TIME) reaches a record today. */
-const SDK_DATE_JSON = JSON.stringify(SAMPLE_TIME);
-
 /**
  * KNOWN DIFFERENCES of the catalog (glue/tables/*.ts) from the original DDL. Each entry is work to
  * do (or a deliberate difference to document and move out of this list); delete it with the fix.
  * Nested columns of a missing or differently-shaped column are not listed separately.
  */
-const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [
-  // Timestamps of the SDK object: the original writes them as naive UTC text and types them timestamp.
-  { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', ours: 'string' },
-  { table: 'instances', path: 'LaunchTime', original: 'timestamp', ours: 'string' },
-  { table: 'instances', path: 'NetworkInterfaces[].Attachment.AttachTime', original: 'timestamp', ours: 'string' },
-  // The original DDL says array<string> but EC2 answers structures (the original writes them as such,
-  // which its own table cannot read): a decision is needed, not only a fix.
-  { table: 'instances', path: 'NetworkInterfaces[].Ipv6Addresses[]', original: 'string', ours: 'struct<…>' },
-  { table: 'instances', path: 'ProductCodes[]', original: 'string', ours: 'struct<…>' },
-  // DescribeInstanceTypes of the instance's type (the original adds it when
-  // ec2.describe_instance_types.enabled is 1).
-  { table: 'instances', path: '_InstanceType', original: 'struct<…>', ours: 'missing' },
-  { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', ours: 'string' },
-  { table: 'volumes', path: 'CreateTime', original: 'timestamp', ours: 'string' },
-];
+const KNOWN_SCHEMA_DIFFERENCES: Difference[] = [];
 
 /** KNOWN DIFFERENCES of the records our exporters write (shared/metadata/*.ts, shared/table-export.ts). */
-const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [
-  // The SDK's Date objects, serialised by JSON.stringify: ISO text with T and Z, which the Hive JSON
-  // SerDe does not read as a timestamp (the query fails).
-  { table: 'instances', path: 'BlockDeviceMappings[].Ebs.AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  { table: 'instances', path: 'LaunchTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  {
-    table: 'instances',
-    path: 'NetworkInterfaces[].Attachment.AttachTime',
-    original: 'timestamp',
-    writes: SDK_DATE_JSON,
-  },
-  {
-    table: 'instances',
-    path: 'NetworkInterfaces[].Ipv6Addresses[]',
-    original: 'string',
-    writes: '{"Ipv6Address":"Ipv6Address-value","IsPrimaryIpv6":true}',
-  },
-  {
-    table: 'instances',
-    path: 'ProductCodes[]',
-    original: 'string',
-    writes: '{"ProductCodeId":"ProductCodeId-value","ProductCodeType":"ProductCodeType-value"}',
-  },
-  { table: 'instances', path: '_InstanceType', original: 'struct<…>', writes: 'nothing' },
-  { table: 'volumes', path: 'Attachments[].AttachTime', original: 'timestamp', writes: SDK_DATE_JSON },
-  { table: 'volumes', path: 'CreateTime', original: 'timestamp', writes: SDK_DATE_JSON },
-];
+const KNOWN_RECORD_DIFFERENCES: RecordDifference[] = [];
 
 /** Git blob ids of docs/metadata/*.ddl in the original repository at ORIGINAL_COMMIT. */
 const ORIGINAL_BLOBS: Record<string, string> = {
@@ -390,7 +354,8 @@ function instanceRecords(): unknown[] {
     { Key: GROUP_NAME_TAG, Value: GROUP },
     { Key: SUBFLEET_NAME_TAG, Value: 'spot' },
   ];
-  return [JSON.parse(recordJson(instanceRecord(instance, UPDATED_AT)))];
+  const instanceType = sdkSample<InstanceTypeInfo>(InstanceTypeInfo$);
+  return [JSON.parse(recordJson(instanceRecord(instance, UPDATED_AT, instanceType)))];
 }
 
 function volumeRecords(): unknown[] {
@@ -497,6 +462,27 @@ describe('original CloneSquad CMDB columns', () => {
         '2024-05-01 10:30:00.123456',
         '2024-05-01 10:30:00.123456789',
       ]);
+    });
+
+    it('are those of our own record validation for timestamp columns (the original writes 6 fraction digits)', () => {
+      const timestamp = parseHiveType('timestamp');
+      const texts = [
+        '2024-05-01 10:30:00',
+        '2024-05-01 10:30:00.5',
+        '2024-05-01 10:30:00.123',
+        '2024-05-01 10:30:00.123456',
+        '2024-05-01 10:30:00.123456789',
+        '2024-05-01T10:30:00.000Z',
+        '2024-05-01 10:30:00+00:00',
+        '2024-05-01 10:30:00.123456+00:00',
+        '2024-05-01 10:30:00.1234567890',
+        '2024-05-01',
+      ];
+      const acceptedByOurs = texts.filter(
+        (text) => recordProblems(TABLES.instances, { MetadataRecordLastUpdatedAt: text }).length === 0,
+      );
+      expect(acceptedByOurs).to.deep.equal(texts.filter((text) => readsAs(timestamp, text)));
+      expect(acceptedByOurs).to.include('2024-05-01 10:30:00.123456');
     });
 
     it('read a string from any JSON scalar, an integer only from a JSON integer', () => {

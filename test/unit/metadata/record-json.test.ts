@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { extendRecord, partitionColumnCollision, recordJson } from '#shared/metadata/records';
+import { JsonText, extendRecord, partitionColumnCollision, recordJson } from '#shared/metadata/records';
 
 describe('record JSON (extended records written without a copy)', () => {
   it('is the JSON of { ...base, ...fields }, whatever the two objects', () => {
@@ -20,6 +20,21 @@ describe('record JSON (extended records written without a copy)', () => {
     }
     expect(recordJson(extendRecord({}, { A: 1 }))).to.equal('{"A":1}');
     expect(recordJson({ plain: true })).to.equal('{"plain":true}');
+  });
+
+  it('writes a JsonText field as the JSON it holds, as a spread of the value would', () => {
+    const value = { InstanceType: 't3.micro', MemoryInfo: { SizeInMiB: 1024 }, Gone: undefined };
+    const shared = new JsonText(value);
+    for (const [base, fields] of [
+      [{ A: 1 }, { _InstanceType: shared, B: 2 }],
+      [{}, { _InstanceType: shared }],
+      [{ A: 1, _InstanceType: 'overridden' }, { _InstanceType: shared }],
+    ] as const) {
+      expect(recordJson(extendRecord(base, fields))).to.equal(
+        JSON.stringify({ ...base, ...fields, _InstanceType: value }),
+      );
+    }
+    expect(shared.text).to.equal('{"InstanceType":"t3.micro","MemoryInfo":{"SizeInMiB":1024}}');
   });
 
   it('finds a partition column in the object or in the added fields', () => {
