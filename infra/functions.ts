@@ -142,7 +142,7 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
         'scheduler:ListSchedules',
       ]),
       ...(g.allGroups && g.root ? g.metadataPartitions(undefined, true) : []),
-      ...(g.parameters.configurationTableStreamArn
+      ...(g.root && g.parameters.configurationTableStreamArn
         ? [
             {
               // Lambda reads the stream for the event source mapping, with the function's role.
