@@ -139,8 +139,9 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
         'scheduler:CreateSchedule',
         'scheduler:UpdateSchedule',
         'scheduler:DeleteSchedule',
-        'scheduler:ListSchedules',
       ]),
+      // IAM authorises ListSchedules on "*" only (it takes no resource); the call names the schedule group.
+      ...(g.root ? [describeAnything('ListGroupSchedules', ['scheduler:ListSchedules'])] : []),
       ...(g.allGroups && g.root ? g.metadataPartitions(undefined, true) : []),
       ...(g.root && g.parameters.configurationTableStreamArn
         ? [
