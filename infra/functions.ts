@@ -193,7 +193,10 @@ export function functionStatements(name: FunctionName, grants: Grants): PolicySt
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: [getAtt(logGroupLogicalId(name), 'Arn')],
     },
-    ...FUNCTION_DESCRIPTIONS[name].grants(grants),
+    // Each set of S3 grants brings the KMS one: kept once, as IAM refuses a policy that repeats a Sid.
+    ...new Map(
+      FUNCTION_DESCRIPTIONS[name].grants(grants).map((statement) => [JSON.stringify(statement), statement]),
+    ).values(),
   ];
 }
 
