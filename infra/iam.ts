@@ -51,7 +51,11 @@ export class Grants {
   /** S3 grants (none when the feature is off), with the KMS key's when one is set. */
   private s3(statements: PolicyStatement[]): PolicyStatement[] {
     if (!this.root) return [];
-    const key = this.parameters.kmsKeyArn;
+    // Only reading or writing an object's content uses the key; listing and deleting do not.
+    const key =
+      statements.some((statement) =>
+        [statement.Action].flat().some((action) => action === 's3:PutObject' || action === 's3:GetObject'),
+      ) && this.parameters.kmsKeyArn;
     return [
       ...statements,
       ...(key
