@@ -223,10 +223,10 @@ export function serverlessFunctions(names: ResourceNames): Record<string, Cfn> {
   return Object.fromEntries(
     FUNCTIONS.map((name) => {
       const { handler, description, timeout, memorySize } = FUNCTION_DESCRIPTIONS[name];
-      return [
-        name,
-        { handler, name: names.functions[name], description, timeout, memorySize, role: roleLogicalId(name) },
-      ];
+      // By logical id or GetAtt, osls adds a DependsOn on the role that the GetAtt already implies (cfn-lint
+      // W3005); an Fn::Sub of its ARN it takes as it is.
+      const role = { 'Fn::Sub': `\${${roleLogicalId(name)}.Arn}` };
+      return [name, { handler, name: names.functions[name], description, timeout, memorySize, role }];
     }),
   );
 }
