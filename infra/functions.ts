@@ -148,10 +148,11 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
         'scheduler:CreateSchedule',
         'scheduler:UpdateSchedule',
         'scheduler:DeleteSchedule',
-        'scheduler:ListSchedules',
       ]),
+      // IAM authorises ListSchedules on "*" only (it takes no resource); the call names the schedule group.
+      ...(g.root ? [describeAnything('ListGroupSchedules', ['scheduler:ListSchedules'])] : []),
       ...(g.allGroups && g.root ? g.metadataPartitions(undefined, true) : []),
-      ...(g.parameters.configurationTableStreamArn
+      ...(g.root && g.parameters.configurationTableStreamArn
         ? [
             {
               // Lambda reads the stream for the event source mapping, with the function's role.
@@ -236,10 +237,10 @@ export function serverlessFunctions(names: ResourceNames): Record<string, Cfn> {
   return Object.fromEntries(
     FUNCTIONS.map((name) => {
       const { handler, description, timeout, memorySize } = FUNCTION_DESCRIPTIONS[name];
-      return [
-        name,
-        { handler, name: names.functions[name], description, timeout, memorySize, role: roleLogicalId(name) },
-      ];
+      // By logical id or GetAtt, osls adds a DependsOn on the role that the GetAtt already implies (cfn-lint
+      // W3005); an Fn::Sub of its ARN it takes as it is.
+      const role = { 'Fn::Sub': `\${${roleLogicalId(name)}.Arn}` };
+      return [name, { handler, name: names.functions[name], description, timeout, memorySize, role }];
     }),
   );
 }

@@ -71,12 +71,15 @@ export class Grants {
     ];
   }
 
+  // With the feature off there is no key (and s3() grants nothing), but the statements are still built.
   private archives(): Cfn[] {
-    return BACKUP_TABLES.map((table) => this.object(archiveBackupKey(this.root!, this.id, table, TOKEN.wildcard)));
+    return this.root
+      ? BACKUP_TABLES.map((table) => this.object(archiveBackupKey(this.root!, this.id, table, TOKEN.wildcard)))
+      : [];
   }
 
   private latest(): Cfn[] {
-    return BACKUP_TABLES.map((table) => this.object(latestBackupKey(this.root!, this.id, table)));
+    return this.root ? BACKUP_TABLES.map((table) => this.object(latestBackupKey(this.root!, this.id, table))) : [];
   }
 
   /** The group's CloneSquad tables (single mode), or any group's (CloneSquad's template names them so). */

@@ -9,18 +9,22 @@ import { resolveParameters, resourceNames } from '#infra/deployment-config';
 
 export const PSEUDO = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '111122223333' };
 
-/** A CloudFormation string (`Fn::Join` or `Fn::Sub` of text and pseudo parameters) as deployed. */
-export function deployedText(value: unknown): string {
+/**
+ * A CloudFormation string (text, `Ref`, `Fn::Join`, `Fn::Sub` of pseudo parameters) as deployed with
+ * the `pseudo` values.
+ */
+export function deployedText(value: unknown, pseudo: Record<string, string> = PSEUDO): string {
   if (typeof value === 'string') return value;
   const object = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]]; 'Fn::Sub'?: unknown };
-  if (object.Ref) return PSEUDO[object.Ref as keyof typeof PSEUDO] ?? `<${object.Ref}>`;
+  if (object.Ref) return pseudo[object.Ref] ?? `<${object.Ref}>`;
+  if (object['Fn::Join']) {
+    return object['Fn::Join'][1].map((part) => deployedText(part, pseudo)).join(object['Fn::Join'][0]);
+  }
   if (typeof object['Fn::Sub'] === 'string') {
-    return object['Fn::Sub'].replace(
-      /\$\{([^}]+)\}/g,
-      (_, name: string) => PSEUDO[name as keyof typeof PSEUDO] ?? `<${name}>`,
+    return object['Fn::Sub'].replace(/\$\{(!?)([^}]*)\}/g, (whole, bang: string, name: string) =>
+      bang ? `\${${name}}` : (pseudo[name] ?? whole),
     );
   }
-  if (object['Fn::Join']) return object['Fn::Join'][1].map(deployedText).join(object['Fn::Join'][0]);
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 
@@ -88,7 +92,7 @@ export function renderMappingTemplate(template: string, request: TemplateRequest
   return { text, status: responseOverride.status };
 }
 
-/** The backup API's resources as the default package has them. */
+/** `POST /backup`'s integration and its templates, as a single-group deployment of "demo" has them. */
 export function backupApi(metadataAndBackupS3Path = 's3://clonesquad-cmdb-local/clonesquad') {
   const parameters = resolveParameters({ groupName: 'demo', metadataAndBackupS3Path });
   const { Resources } = triggerResources(parameters, resourceNames('demo', 'dev'), 'dev');
@@ -101,23 +105,24 @@ export function backupApi(metadataAndBackupS3Path = 's3://clonesquad-cmdb-local/
       ResponseTemplates: Record<string, string>;
     }[];
   };
-  const integration = (logicalId: string) =>
+  const integrationOf = (logicalId: string) =>
     (Resources[logicalId as keyof typeof Resources] as unknown as { Properties: { Integration: Integration } })
       .Properties.Integration;
-  const templates = (logicalId: string) => {
-    const found = integration(logicalId);
-    const response = (pattern?: string) =>
-      found.IntegrationResponses.find((entry) => entry.SelectionPattern === pattern)!.ResponseTemplates[
-        'application/json'
-      ];
-    return {
-      integration: found,
-      request: deployedText(found.RequestTemplates['application/json']),
+  const integration = integrationOf('BackupApiStartMethod');
+  const response = (pattern?: string) =>
+    integration.IntegrationResponses.find((entry) => entry.SelectionPattern === pattern)!.ResponseTemplates[
+      'application/json'
+    ];
+  return {
+    start: {
+      integration,
+      request: deployedText(integration.RequestTemplates['application/json']),
       ok: response(undefined),
-      refused: found.IntegrationResponses.find((entry) => entry.SelectionPattern)?.ResponseTemplates[
+      refused: integration.IntegrationResponses.find((entry) => entry.SelectionPattern)?.ResponseTemplates[
         'application/json'
       ],
-    };
+    },
+    /** `GET /backup/{id}`: a Lambda proxy integration, no template. */
+    status: integrationOf('BackupApiStatusMethod'),
   };
-  return { start: templates('BackupApiStartMethod'), status: integration('BackupApiStatusMethod') };
 }

@@ -16,6 +16,7 @@ import { backupApi, renderMappingTemplate } from '#test/support/api-gateway';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:111122223333:stateMachine:CloneSquad-demo-dev-BackupCmdb';
 const EXECUTION = 'arn:aws:states:eu-west-1:111122223333:execution:CloneSquad-demo-dev-BackupCmdb:7f1c9a2e-run';
+
 const SUMMARY: ExecutionSummary = {
   status: 'failed',
   groupName: 'demo',
@@ -40,7 +41,12 @@ describe('backup API mapping templates', () => {
 
   describe('POST /backup', () => {
     it('starts this state machine with the request body as the execution input', () => {
-      for (const body of ['{"parts":["backups","metadata/instances"]}', '{}', '{ "parts" : [ "metadata" ] }']) {
+      for (const body of [
+        '{"parts":["backups","metadata/instances"]}',
+        '{}',
+        '{ "parts" : [ "metadata" ] }',
+        '{"groupName":"web.prod","parts":["backups"]}',
+      ]) {
         const request = parsed(renderMappingTemplate(api.start.request, { body }));
         expect(request.stateMachineArn).to.equal(STATE_MACHINE);
         expect(JSON.parse(request.input as string)).to.deep.equal(JSON.parse(body));
