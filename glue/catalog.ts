@@ -15,7 +15,7 @@ import {
   gluePartitionKeys,
 } from '#shared/catalog/schema';
 
-/** Athena's default database; the SPEC §6 view reads `default.clonesquad_*`. */
+/** Athena's default database; the shipped views read `default.clonesquad_*`. */
 export const DEFAULT_DATABASE = 'default';
 export const DEFAULT_CRAWLER_NAME = 'clonesquad-cmdb-metadata';
 /**

@@ -1,5 +1,5 @@
 /**
- * The central account's side of a multi-account setup (SPEC §7): the org-wide bucket's policy and
+ * The central account's side of a multi-account setup (docs/security.md): the org-wide bucket's policy and
  * the policy of the KMS key that encrypts it. Every deployment of the Organization may write, list
  * and delete only under its own `accountid=` partitions of `P/backups/` and `P/metadata/{table}/`,
  * with `bucket-owner-full-control` and over TLS; nobody outside the Organization gets in.
@@ -187,7 +187,7 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
       Condition: { StringEquals: IN_ORGANIZATION },
     },
     {
-      // A metadata export replaces the other objects of its partition folder (SPEC §4). Backups
+      // A metadata export replaces the other objects of its partition folder (docs/reference/s3-layout.md). Backups
       // are never deleted: archives are write-once, and retention is the central account's lifecycle.
       Sid: 'OrgAccountsReplaceOwnMetadata',
       Effect: 'Allow',

@@ -26,7 +26,7 @@ import { formatS3Path, parseS3Path, type S3Location } from '#shared/aws/s3-path'
 import { CRAWLER_NAME_PATTERN, DEFAULT_CRAWLER_NAME } from '#glue/catalog';
 import { TOKEN } from '#infra/cloudformation';
 
-/** Serverless parameter name → SPEC §2 name, for messages. */
+/** Serverless parameter name → the CloudFormation parameter name users know, for messages. */
 export const PARAMETERS = {
   groupName: 'GroupName',
   metadataAndBackupS3Path: 'MetadataAndBackupS3Path',

@@ -24,8 +24,8 @@ module.exports.deployment = async ({ options, resolveVariable }) => {
       parameters,
       givenNames: givenNames(options),
       stage,
-      region: options.region,
-      profile: options['aws-profile'],
+      region: options.region ?? undefined,
+      profile: options['aws-profile'] ?? undefined,
     });
   } catch (error) {
     // Serverless prints a rejection's stack; for an input error the message alone is the report.

@@ -218,7 +218,7 @@ function validatedMachine(definition: object): StateMachine {
   return machine;
 }
 
-/** The state whose output is the execution summary (SPEC §9), also when the execution then fails. */
+/** The state whose output is the execution summary (docs/operations.md), also when the execution then fails. */
 export const SUMMARY_STATE = 'Summarize';
 
 export interface WorkflowRun {

@@ -19,7 +19,7 @@ const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** The profile in effect: `--profile`, else AWS_PROFILE, else `default`. */
 function profileOf(options: AwsOptions, env: Environment): { name: string; from: string } {
-  if (options.profile !== undefined) return { name: options.profile, from: `--profile "${options.profile}"` };
+  if (options.profile != null) return { name: options.profile, from: `--profile "${options.profile}"` };
   if (env.AWS_PROFILE) return { name: env.AWS_PROFILE, from: `AWS_PROFILE "${env.AWS_PROFILE}"` };
   return { name: 'default', from: 'profile "default"' };
 }
@@ -33,7 +33,7 @@ const configFileShown = (env: Environment) => env.AWS_CONFIG_FILE || '~/.aws/con
 /** Refuses a profile named by --profile or AWS_PROFILE that neither shared file defines. */
 async function checkProfileExists(options: AwsOptions, env: Environment): Promise<void> {
   const profile = profileOf(options, env);
-  if (options.profile === undefined && !env.AWS_PROFILE) return;
+  if (options.profile == null && !env.AWS_PROFILE) return;
   const { configFile, credentialsFile } = await loadSharedConfigFiles(configFiles(env));
   if (profile.name in configFile || profile.name in credentialsFile) return;
   throw new UserInputError(
@@ -61,7 +61,7 @@ export async function resolveRegion(options: AwsOptions, env: Environment = proc
   await checkProfileExists(options, env);
   const profile = profileOf(options, env);
   const [region, source] =
-    options.region !== undefined
+    options.region != null
       ? [options.region, '--region']
       : env.AWS_REGION
         ? [env.AWS_REGION, 'AWS_REGION']

@@ -1,5 +1,5 @@
 /**
- * The S3 key layout (SPEC §4). Every writer, reader and test derives its keys from here.
+ * The S3 key layout (docs/reference/s3-layout.md). Every writer, reader and test derives its keys from here.
  */
 import type { S3Location } from '#shared/aws/s3-path';
 import { quoteInput } from '#shared/aws/errors';

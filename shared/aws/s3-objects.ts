@@ -1,5 +1,5 @@
 /**
- * Writes to the org-wide bucket, all with the same protections (SPEC §4): the bucket owner gets full
+ * Writes to the org-wide bucket, all with the same protections (docs/reference/s3-layout.md): the bucket owner gets full
  * control, SSE-KMS is used when a key is configured, and S3 checks the SHA-256 of every body.
  */
 import { createHash } from 'node:crypto';

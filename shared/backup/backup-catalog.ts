@@ -1,5 +1,5 @@
 /**
- * The backups of one deployment (SPEC §4): its `latest-` objects and time-stamped archives, found by
+ * The backups of one deployment (docs/reference/s3-layout.md): its `latest-` objects and time-stamped archives, found by
  * one paginated listing of the partition's backup folder and recognised by the keys of
  * shared/s3-layout.ts, the only place that knows them.
  */

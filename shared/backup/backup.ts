@@ -1,5 +1,5 @@
 /**
- * Backs one table up (SPEC §4–5): the YAML is written once, write-protected, to its time-stamped
+ * Backs one table up (docs/reference/s3-layout.md): the YAML is written once, write-protected, to its time-stamped
  * archive key. `latest-` is only repointed afterwards by {@link publishLatestBackups}, so no content
  * is ever only in `latest-`.
  */

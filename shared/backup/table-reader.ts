@@ -1,5 +1,5 @@
 /**
- * Reads a whole CloneSquad Configuration or Scheduler table (SPEC §3): paginated, strongly
+ * Reads a whole CloneSquad Configuration or Scheduler table (docs/cmdb.md): paginated, strongly
  * consistent Scan; TTL-expired rows and malformed rows are left out, each malformed one reported.
  */
 import { DynamoDBClient, paginateScan, ResourceNotFoundException, type AttributeValue } from '@aws-sdk/client-dynamodb';

@@ -1,5 +1,5 @@
 /**
- * The backup YAML format (SPEC §5): a block mapping of sorted `Key: Value` string pairs, with
+ * The backup YAML format (docs/backup-format.md): a block mapping of sorted `Key: Value` string pairs, with
  * parameter-set rows nested as `name: {subkey: value}`. The hand-written writer is in yaml-dump.ts
  * (which says why it is hand-written); this module reads backups back, with the `yaml` package.
  */

@@ -1,5 +1,5 @@
 /**
- * Writes the backup YAML format (SPEC §5): a block mapping of sorted `Key: Value` string pairs, with
+ * Writes the backup YAML format (docs/backup-format.md): a block mapping of sorted `Key: Value` string pairs, with
  * parameter-set rows nested as `name: {subkey: value}`. Reading it back is in yaml-codec.ts; this
  * half needs no YAML library, so the functions that only write backups are bundled without one.
  *

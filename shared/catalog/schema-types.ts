@@ -40,7 +40,7 @@ export function columns(fields: Record<string, ColumnType>): Column[] {
 export const tags = array(struct({ Key: string, Value: string }));
 
 export interface TableSchema {
-  /** Folder under `P/metadata/` (SPEC §4). */
+  /** Folder under `P/metadata/` (docs/reference/s3-layout.md). */
   folder: string;
   /** Glue / Athena table name. */
   name: string;
@@ -53,5 +53,5 @@ export interface TableSchema {
   dynamicFieldPrefix?: string;
 }
 
-/** Partition columns of every table, in order (SPEC §6). */
+/** Partition columns of every table, in order (docs/cmdb.md). */
 export const PARTITION_COLUMNS = ['accountid', 'region', 'groupname'] as const;

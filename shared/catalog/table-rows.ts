@@ -1,5 +1,5 @@
 /**
- * Rows of a CloneSquad Configuration or Scheduler table (SPEC §3) and the parameter-set naming rule.
+ * Rows of a CloneSquad Configuration or Scheduler table (docs/cmdb.md) and the parameter-set naming rule.
  */
 
 export interface TableRow {

@@ -1,5 +1,5 @@
 /**
- * The `discovery` CMDB table (SPEC §6): one line describing the CloneSquad deployment — its stack's
+ * The `discovery` CMDB table (docs/cmdb.md): one line describing the CloneSquad deployment — its stack's
  * parameters and outputs, the fields of the original implementation's record, the account as
  * Organizations knows it, the subfleets in use and `UserSuppliedJSONMetadata`.
  *

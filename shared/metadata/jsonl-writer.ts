@@ -1,5 +1,5 @@
 /**
- * Writes one CMDB table's partition (SPEC §4): records streamed as gzip JSON Lines into the one
+ * Writes one CMDB table's partition (docs/reference/s3-layout.md): records streamed as gzip JSON Lines into the one
  * current object of the partition, then every other object of that partition folder deleted so that
  * Athena never reads a row twice. Memory stays bounded by the upload part size, whatever the
  * number of records.

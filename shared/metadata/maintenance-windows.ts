@@ -1,5 +1,5 @@
 /**
- * The `clonesquad_maintenance_windows` table (SPEC §3, §6): one line per fleet (`__main__` and each
+ * The `clonesquad_maintenance_windows` table (docs/cmdb.md): one line per fleet (`__main__` and each
  * subfleet) with the SSM maintenance windows that apply to it and whether it is in maintenance now.
  *
  * Which windows apply, most specific first: for the main fleet `CS-{G}-Mainfleet`, for a subfleet

@@ -1,5 +1,5 @@
 /**
- * Record-shaping rules shared by every CMDB table (SPEC §6).
+ * Record-shaping rules shared by every CMDB table (docs/cmdb.md).
  */
 import { PARTITION_COLUMNS, type Column, type ColumnType } from '#shared/catalog/schema-types';
 import { quoteInput } from '#shared/aws/errors';

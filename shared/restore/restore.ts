@@ -1,5 +1,5 @@
 /**
- * Restores a backup document into a CloneSquad table (SPEC §5).
+ * Restores a backup document into a CloneSquad table (docs/backup-format.md).
  *
  * - *merge* writes every key of the document (nested parameter sets back to `[name]subkey`) and
  *   deletes the keys whose value is empty;

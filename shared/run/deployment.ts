@@ -1,6 +1,6 @@
 /**
  * The deployment a function serves, read once from its environment (set by serverless.yml from the
- * deployment parameters of SPEC §2, and by the local runner).
+ * documented deployment parameters, and by the local runner).
  */
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import type { BackupTable, PartitionIdentity } from '#shared/aws/s3-layout';

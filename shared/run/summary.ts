@@ -1,5 +1,5 @@
 /**
- * What each part of an execution reports, and the execution summary built from them (SPEC §9).
+ * What each part of an execution reports, and the execution summary built from them (docs/operations.md).
  * Only these small records travel through the state machine: whatever a part found, its result is
  * bounded ({@link boundedPart}) and so is the summary ({@link summarize}), so no input can push a
  * state past Step Functions' 256 KiB or the summary past a failure cause's 32,768 characters.

@@ -42,6 +42,7 @@ import {
   latestBackupKey,
   METADATA_TABLES,
   metadataKey,
+  newPartitionMarkerKey,
   metadataPartitionFolder,
   type PartitionIdentity,
 } from '#shared/aws/s3-layout';
@@ -56,7 +57,10 @@ import { mirroredKeys, runLocalCli } from '#test/support/local-cli';
 const SEED_GROUPS = join(PROJECT_ROOT, 'test', 'fixtures', 'seed-groups.yaml');
 const ACCOUNT = '123456789012'; // moto's default account
 
-/** Every key one execution of a group writes: its archives (named by the execution's start), `latest-`, metadata. */
+/**
+ * Every key a group's first execution writes: its archives (named by the execution's start), `latest-`,
+ * metadata, and the marks of the partitions it created, for the catalog's crawler.
+ */
 function groupKeys(destination: S3Location, id: PartitionIdentity, executionStartTime: string): string[] {
   const stamp = archiveStamp(executionStartTime);
   return [
@@ -64,7 +68,10 @@ function groupKeys(destination: S3Location, id: PartitionIdentity, executionStar
       archiveBackupKey(destination, id, table, stamp),
       latestBackupKey(destination, id, table),
     ]),
-    ...METADATA_TABLES.map((table) => metadataKey(destination, id, table)),
+    ...METADATA_TABLES.flatMap((table) => [
+      metadataKey(destination, id, table),
+      newPartitionMarkerKey(destination, id, table),
+    ]),
   ];
 }
 

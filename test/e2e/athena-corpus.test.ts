@@ -3,13 +3,13 @@
  * exports: every statement of the corpus (test/fixtures/athena-corpus/) gives the rows worked out
  * for it from the seed.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Json } from '@duckdb/node-api';
 import { expect } from 'chai';
+import { lastExecutions, onlyExecution, runLocalCli } from '#test/support/local-cli';
 import { DEFAULT_S3_PATH } from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
 import { SqlEngine } from '#local/sql-engine';
@@ -21,20 +21,6 @@ import { expectedRows, loadAthenaCorpus, type CorpusFacts } from '#test/support/
 const destination = parseS3Path(DEFAULT_S3_PATH)!;
 
 /** `npm run local -- --out OUT` on the sample seed, in a child process with its own emulator. */
-function runSampleLocally(out: string): void {
-  execFileSync(
-    process.execPath,
-    [
-      '--import=tsx',
-      '--disable-warning=NodeVersionSupportWarning',
-      join(PROJECT_ROOT, 'cli', 'local.ts'),
-      '--out',
-      out,
-    ],
-    { cwd: PROJECT_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '', LOG_LEVEL: 'warn' }, stdio: 'ignore' },
-  );
-}
-
 /** The exported records of the maintenance-windows table, read without the engine. */
 function maintenanceRecords(bucketFolder: string): Record<string, Json>[] {
   const folder = join(bucketFolder, ...metadataTableFolder(destination, 'maintenance-windows').split('/'));
@@ -51,7 +37,8 @@ function maintenanceRecords(bucketFolder: string): Record<string, Json>[] {
 
 /** What the expected rows need of this run: its start, and whether it fell in batch's Sunday window. */
 function runFacts(out: string, bucketFolder: string): CorpusFacts {
-  const { summary } = JSON.parse(readFileSync(join(out, 'last-execution.json'), 'utf8'));
+  const { summary } = onlyExecution(lastExecutions(out));
+  if (!summary) throw new Error('the local run recorded no summary');
   const exportedAt = naiveUtc(summary.executionStartTime);
   const batch = maintenanceRecords(bucketFolder).find((record) => record.Fleet === 'batch')!;
   const details = batch.NextMaintenanceWindowDetails as Record<string, Json>;
@@ -72,7 +59,7 @@ describe('the Athena SQL corpus on the sample group exported by npm run local', 
 
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'athena-corpus-'));
-    runSampleLocally(out);
+    runLocalCli(out);
     const bucketFolder = join(out, 's3', destination.bucket);
     facts = runFacts(out, bucketFolder);
     engine = await SqlEngine.open({ folder: bucketFolder, location: destination });

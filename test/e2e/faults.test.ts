@@ -1,5 +1,5 @@
 /**
- * Fault tolerance of whole executions (issue 5, part 2; SPEC §4, §9): the real workflow definition
+ * Fault tolerance of whole executions (docs/operations.md): the real workflow definition
  * and the real handlers, run in process against the emulator, with faults injected into every AWS
  * call of every step (throttling, a 5xx, AccessDenied, a timeout, an answer lost after the request
  * was applied) and into the Task invocations themselves (Lambda errors).
@@ -45,6 +45,7 @@ import {
   BACKUP_TABLES,
   metadataKey,
   metadataPartitionFolder,
+  METADATA_TABLES,
   type BackupTable,
 } from '#shared/aws/s3-layout';
 import { parseS3Path } from '#shared/aws/s3-path';
@@ -82,7 +83,12 @@ function randomPlainText(length: number): string {
 const TASKS = workflowTasks();
 
 /** What a scenario needs the deployment to hold before its execution. */
-type Preparation = 'stale-object' | 'big-table' | 'new-partition';
+/**
+ * What a scenario changes in the bucket before its run. A metadata write lists its partition folder
+ * only when its own object is not there (a first write, or one after another writer's): 'first-write'
+ * removes the group's metadata objects so that every table lists.
+ */
+type Preparation = 'stale-object' | 'big-table' | 'new-partition' | 'first-write';
 
 interface Target {
   state: string;
@@ -154,7 +160,22 @@ function backupTargets(state: string, table: BackupTable): Target[] {
       fails: [backup],
       write: true,
     },
-    { state, service: 'S3', operation: 'ListObjectsV2', what: 'metadata folder', fails: [metadata] },
+    {
+      state,
+      service: 'S3',
+      operation: 'HeadObject',
+      what: 'metadata object',
+      when: metadataOf(table),
+      fails: [metadata],
+    },
+    {
+      state,
+      service: 'S3',
+      operation: 'ListObjectsV2',
+      what: 'metadata folder',
+      fails: [metadata],
+      prepare: 'first-write',
+    },
     {
       state,
       service: 'S3',
@@ -219,7 +240,16 @@ const CONFIGURATION_EXTRAS: Target[] = [
 
 function metadataWriteTargets(state: string, table: string, fails: string[]): Target[] {
   return [
-    { state, service: 'S3', operation: 'ListObjectsV2', what: table, when: metadataOf(table), fails },
+    { state, service: 'S3', operation: 'HeadObject', what: table, when: metadataOf(table), fails },
+    {
+      state,
+      service: 'S3',
+      operation: 'ListObjectsV2',
+      what: table,
+      when: metadataOf(table),
+      fails,
+      prepare: 'first-write',
+    },
     { state, service: 'S3', operation: 'PutObject', what: table, when: metadataOf(table), fails, write: true },
   ];
 }
@@ -475,6 +505,13 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
           Body: '{"Key": "stale"}\n',
         }),
       );
+      // Another writer's object is swept when this service's own is not there (see 'first-write').
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: metadataKey(destination, id, 'configuration') }));
+    }
+    if (preparation === 'first-write') {
+      for (const table of METADATA_TABLES) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: metadataKey(destination, id, table) }));
+      }
     }
     if (preparation === 'new-partition') {
       await s3.send(

@@ -1,6 +1,6 @@
 /**
  * End to end: `npm run local`'s program in a child process, with its own emulator, twice on the
- * same --out folder, checked against the key layout of SPEC §4 and read back by real PyYAML. The
+ * same --out folder, checked against the documented key layout (docs/reference/s3-layout.md) and read back by real PyYAML. The
  * checks read what the run records in `last-execution.json` and the bucket it saves, not how it
  * prints them.
  */
@@ -26,6 +26,7 @@ import {
   METADATA_TABLES,
   metadataKey,
   metadataTableFolder,
+  newPartitionMarkerKey,
   type MetadataTable,
 } from '#shared/aws/s3-layout';
 import type { ExecutionSummary } from '#shared/run/summary';
@@ -152,7 +153,7 @@ describe('local run on the embedded default (npm run local)', function () {
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('writes exactly the archive and latest- keys of SPEC §4, then adds archives on a second run', () => {
+  it('writes exactly the archive and latest- keys of the documented layout, then adds archives on a second run', () => {
     const first = runSampleCli(out);
     const stampOne = archiveStamp(first.executionStartTime);
     const expectedFirst = BACKUP_TABLES.flatMap((table) => [
@@ -162,7 +163,11 @@ describe('local run on the embedded default (npm run local)', function () {
     expect(first.parts.map((part) => [part.part, part.status])).to.deep.equal([
       ...PART_ORDER.map((part) => [part, 'ok']),
     ]);
-    const metadataKeys = METADATA_TABLES.map((table) => metadataKey(destination, id, table));
+    // Each partition the run created is also marked for the catalog's crawler (expired by the bucket's lifecycle).
+    const metadataKeys = METADATA_TABLES.flatMap((table) => [
+      metadataKey(destination, id, table),
+      newPartitionMarkerKey(destination, id, table),
+    ]);
     expect(mirroredKeys(out, destination.bucket)).to.deep.equal([...expectedFirst, ...metadataKeys].sort());
     expect(first.counts.failed).to.equal(0);
 
@@ -258,6 +263,7 @@ describe('local run with an execution input (npm run local -- --input)', functio
         archiveBackupKey(destination, id, 'scheduler', stamp),
         latestBackupKey(destination, id, 'scheduler'),
         metadataKey(destination, id, 'discovery'),
+        newPartitionMarkerKey(destination, id, 'discovery'),
       ].sort(),
     );
     const notRequested = summary.parts.filter((part) => part.reason === 'not requested');
@@ -286,7 +292,10 @@ describe('local run with an execution input (npm run local -- --input)', functio
     expect(execution.error?.message).to.match(
       /^execution input field "tables": no such field\. Fix: the fields are "groupName" \(a CloneSquad group\) and "parts" \(an array of "backups", "metadata", /,
     );
-    expect(stdout.split('\n')[0]).to.equal(`Execution FAILED: InvalidInput: ${execution.error?.message}`);
+    expect(stdout.split('\n').slice(0, 2)).to.deep.equal([
+      'Run (eu-west-1):',
+      `Execution FAILED: InvalidInput: ${execution.error?.message}`,
+    ]);
     expect(existsSync(join(out, 's3', destination.bucket)), 'nothing written').to.equal(false);
   });
 

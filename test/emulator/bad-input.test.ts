@@ -1,5 +1,5 @@
 /**
- * Bad input (issue 5, part 3): every input an operator supplies, given wrong, is refused or reported
+ * Bad input: every input an operator supplies, given wrong, is refused or reported
  * with one exact message naming the input, the problem and the fix. A deployment parameter is
  * refused at package time and at run time with the identical text. README "Troubleshooting" lists
  * these messages.
@@ -83,7 +83,7 @@ const KMS_FIX =
 const MAX_ITEM_BYTES = 400 * 1024;
 const RESTORE_FIX = 'Fix: restore from a backup file this service wrote, or a mapping of "Key: Value" strings';
 
-describe('bad input: clear messages (issue 5)', () => {
+describe('bad input: clear messages', () => {
   describe('deployment parameters, same message at package time and at run time', () => {
     const pairs: { title: string; parameter: RawParameters; variable: Record<string, string>; expected: string }[] = [
       {

@@ -1,5 +1,5 @@
 /**
- * What must hold in the bucket of one deployment whatever failed (SPEC §4): every archive is whole
+ * What must hold in the bucket of one deployment whatever failed (docs/reference/s3-layout.md): every archive is whole
  * and never rewritten; every `latest-` equals, byte for byte, one of the archives; every metadata
  * object is whole gzip of JSON Lines; no multipart upload is left behind. {@link BucketAuditor}
  * checks it after each execution, reading only what changed since the previous check.

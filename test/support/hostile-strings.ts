@@ -1,10 +1,10 @@
 /**
- * Strings that YAML readers misread or choke on (SPEC §5), and fast-check generators built from
+ * Strings that YAML readers misread or choke on (docs/backup-format.md), and fast-check generators built from
  * them, shared by the codec's tests and the restore round-trip property.
  */
 import fc from 'fast-check';
 
-/** SPEC §5: strings a YAML 1.1 or 1.2 reader could take for something else, or choke on. */
+/** Strings a YAML 1.1 or 1.2 reader could take for something else, or choke on. */
 const HOSTILE = [
   ...['yes', 'Yes', 'YES', 'no', 'No', 'NO', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'y', 'Y', 'n', 'N'],
   ...['true', 'True', 'TRUE', 'false', 'False', 'FALSE', '~', 'null', 'Null', 'NULL', 'nUlL', 'yEs'],

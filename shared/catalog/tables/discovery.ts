@@ -97,7 +97,7 @@ const accountColumns: Column[] = [
 ];
 
 /**
- * One line per CloneSquad deployment (SPEC §6). Besides these columns a record carries one
+ * One line per CloneSquad deployment (docs/cmdb.md). Besides these columns a record carries one
  * `X-{key}` field per top-level key of `UserSuppliedJSONMetadata` when it is a JSON object (value as
  * text; JSON text when not a string). Those keys differ per deployment, so they are not columns: in
  * Athena, read them from the raw column, e.g.

@@ -80,7 +80,7 @@ function caughtBackup(table: BackupTable, error: Error): RawPartResult {
   };
 }
 
-describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
+describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, docs/backup-format.md)', () => {
   describe('against the emulator', () => {
     let dynamodb: DynamoDBClient;
     let s3: S3Client;

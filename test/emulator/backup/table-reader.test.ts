@@ -15,7 +15,7 @@ import { createTable, rejection, tableItem, type Item } from '#test/support/back
 const NOW = new Date('2024-06-01T12:00:00Z');
 const NOW_SECONDS = NOW.getTime() / 1000;
 
-describe('readTable (SPEC §3)', () => {
+describe('readTable (docs/cmdb.md)', () => {
   describe('with a mocked DynamoDB', () => {
     let dynamodbMock: AwsClientStub<DynamoDBClient>;
     const dynamodb = new DynamoDBClient({ region: 'eu-west-1' });

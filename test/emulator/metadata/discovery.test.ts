@@ -57,7 +57,7 @@ function organizationsOf(accountId: string): OrganizationsClient {
 
 const freshAccountId = () => String(randomInt(100_000_000_000, 999_999_999_999));
 
-describe('discovery exporter (SPEC §3, §6)', () => {
+describe('discovery exporter (docs/cmdb.md)', () => {
   describe('against the emulator', () => {
     const { s3 } = emulatorClients();
     const cloudformation = new CloudFormationClient(clientSettings());

@@ -54,7 +54,7 @@ const wellFormed = (text: string) => text.replace(/[\ud800-\udbff]$/, '');
 const sorted = (list: TableRow[]) =>
   list.map(({ key, value }) => ({ key, value })).sort((a, b) => compareCodePoints(a.key, b.key));
 
-describe('restore (SPEC §5)', () => {
+describe('restore (docs/backup-format.md)', () => {
   describe('planRestore', () => {
     const current = rows({ a: '1', b: '2', c: '3' });
 
@@ -958,7 +958,7 @@ describe('restore (SPEC §5)', () => {
     });
 
     describe('properties', () => {
-      /** An empty value means "delete this key" to restore (SPEC §5), so a table row never holds one. */
+      /** An empty value means "delete this key" to restore (docs/backup-format.md), so a table row never holds one. */
       const value = fc.oneof(
         { weight: 30, arbitrary: hostileText.filter((text) => text !== '') },
         {

@@ -1,6 +1,6 @@
 /**
  * Whole executions of the workflow definition with the real handlers, on the shared emulator
- * (SPEC §8, §9): the input narrows the run or fails it before any work, every execution makes the
+ * (docs/operations.md): the input narrows the run or fails it before any work, every execution makes the
  * group's schedule follow `backup.cron`, one group's execution takes 10 state transitions, and a
  * failed execution's cause is its summary, which the `backup` API answers.
  */

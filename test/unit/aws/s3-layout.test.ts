@@ -13,7 +13,7 @@ import {
 
 const id = { accountId: '111122223333', region: 'eu-west-3', groupName: 'web' };
 
-describe('S3 key layout (SPEC §4)', () => {
+describe('S3 key layout (docs/reference/s3-layout.md)', () => {
   it('builds the partition path', () => {
     expect(partitionPath(id)).to.equal('accountid=111122223333/region=eu-west-3/groupname=web');
   });

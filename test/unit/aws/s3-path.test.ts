@@ -11,7 +11,7 @@ function expectRefused(raw: string, problem: RegExp): void {
     .that.matches(/^MetadataAndBackupS3Path ".*": .+\. Fix: .+/s);
 }
 
-describe('MetadataAndBackupS3Path (SPEC §2)', () => {
+describe('MetadataAndBackupS3Path (docs/reference/parameters.md)', () => {
   it('accepts a bucket, with or without a prefix, dropping empty segments', () => {
     expect(parseS3Path('s3://my-bucket')).to.deep.equal({ bucket: 'my-bucket', prefix: '' });
     expect(parseS3Path('s3://my-bucket/')).to.deep.equal({ bucket: 'my-bucket', prefix: '' });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { compareCodePoints, parameterSetKey, splitParameterSetKey } from '#shared/catalog/table-rows';
 
-describe('table rows (SPEC §3)', () => {
+describe('table rows (docs/cmdb.md)', () => {
   describe('parameter-set keys [name]subkey', () => {
     it('splits a parameter-set key into set and subkey', () => {
       expect(splitParameterSetKey('[web]ec2.schedule.min_instance_count')).to.deep.equal({

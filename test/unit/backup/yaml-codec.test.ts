@@ -91,7 +91,7 @@ function refusalOf(read: () => unknown): string {
   return expect.fail('nothing was refused');
 }
 
-describe('YAML codec (SPEC §5)', function () {
+describe('YAML codec (docs/backup-format.md)', function () {
   before(async function () {
     this.timeout(120_000);
     pyyaml = await PyYaml.start();

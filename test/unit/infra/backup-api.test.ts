@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { featureOffError } from '#shared/run/deployment';
 import { pseudoParameters, renderTokens } from '#infra/cloudformation';
 import { functionEnvironment, resolveParameters, resourceNames } from '#infra/deployment-config';
@@ -97,7 +97,8 @@ describe('backup API mapping templates', () => {
   });
 
   describe('GET /backup/{id}', () => {
-    const sfn = mockClient(SFNClient);
+    // Mocking the class patches every client: only while this suite runs (the handler makes its own).
+    let sfn: AwsClientStub<SFNClient>;
     const described = { executionArn: EXECUTION, name: '7f1c9a2e-run', startDate: new Date(1711843200123) };
     // The function's environment as the default package deploys it.
     const environment = renderTokens(
@@ -105,7 +106,10 @@ describe('backup API mapping templates', () => {
       pseudoParameters('111122223333', 'eu-west-1'),
     );
     const saved = { ...process.env };
-    before(() => Object.assign(process.env, environment));
+    before(() => {
+      sfn = mockClient(SFNClient);
+      Object.assign(process.env, environment);
+    });
     after(() => {
       for (const name of Object.keys(environment)) delete process.env[name];
       Object.assign(process.env, saved);

@@ -1,5 +1,5 @@
 /**
- * Least privilege and data protection (issue 5, part 4):
+ * Least privilege and data protection:
  * - the central bucket policy (infra/central-bucket.ts) and the functions' roles (infra/iam.ts), evaluated
  *   request by request, each request by this suite's evaluator and by an IAM policy simulator, which
  *   must agree: each account of the Organization reaches only its own `accountid=` partitions, with
@@ -331,7 +331,7 @@ function writesBy(root: S3Location, accountId: string): Write[] {
   ];
 }
 
-describe('least privilege and data protection (issue 5)', () => {
+describe('least privilege and data protection', () => {
   describe('central bucket policy (infra/central-bucket.ts)', () => {
     for (const root of [ROOT, { bucket: 'org-clonesquad-cmdb', prefix: '' }, { bucket: 'cmdb-x', prefix: 'a*b/c' }]) {
       describe(`for s3://${root.bucket}${root.prefix ? `/${root.prefix}` : ''}`, () => {

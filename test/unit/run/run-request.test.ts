@@ -1,5 +1,5 @@
 /**
- * The execution input (SPEC §8): `{}` runs everything, `{"parts": [...]}` narrows the run; anything
+ * The execution input (docs/operations.md): `{}` runs everything, `{"parts": [...]}` narrows the run; anything
  * else is refused, naming the field and the allowed values. The API model is the same schema.
  */
 import { expect } from 'chai';
