@@ -118,8 +118,13 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
         '--region and --profile apply to --from. Exit code: 0 printed, 1 failed (no export at that place, an SQL\n' +
         'error), 2 bad usage or input.',
     )
+    // SQL may start with a comment ("-- ..."), which commander would take for an option: unknown
+    // options are let through and sorted below, where a word with whitespace is SQL.
+    .allowUnknownOption()
     .action(
       action(async (sql: string[], options: QueryCliOptions, command: Command) => {
+        const flag = sql.find((word) => word.startsWith('-') && !/\s/.test(word));
+        if (flag !== undefined) throw new UsageError(`unknown option '${flag}'`);
         const query = await import('#cli/query');
         return query.queryCommand(sql, { ...options, output: outputOf(options, command, io) }, io);
       }),
@@ -229,7 +234,7 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
   )
     .addHelpText(
       'after',
-      '\nParameters default to a local demo deployment (groupName=demo, metadataAndBackupS3Path=\n' +
+      '\nParameters default to a local all-groups deployment (metadataAndBackupS3Path=\n' +
         's3://clonesquad-cmdb-local/clonesquad); each --param replaces its default. --profile only serves to find\n' +
         "the region. Exit code: osls package's (0 packaged), 2 bad usage or input.",
     )

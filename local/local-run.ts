@@ -281,7 +281,8 @@ export function groupExecutions(result: Pick<LocalRunResult, 'regions'>): GroupE
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const seed = loadSeed(options.seedFile);
   const s3Path = options.s3Path ?? DEFAULT_S3_PATH;
-  process.env.LOG_LEVEL ??= 'warn';
+  // Warnings reach the parts' summaries, which the command shows; the log adds only errors.
+  process.env.LOG_LEVEL ??= 'error';
   // Also creates the folder, which holds the execution's record even when the run writes nothing to the bucket.
   const lock = await lockOutFolder(options.out);
   try {

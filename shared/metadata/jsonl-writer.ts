@@ -96,6 +96,8 @@ async function markNewPartition(
         Bucket: destination.bucket,
         Key: key,
         Body: '',
+        // An empty body sets no Content-Length of its own, and S3's SDK warns about every such request.
+        ContentLength: 0,
         ContentType: 'text/plain',
         ACL: 'bucket-owner-full-control',
         ...(deployment.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: deployment.kmsKeyArn } : {}),

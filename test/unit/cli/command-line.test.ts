@@ -43,6 +43,7 @@ const COMMANDS: [string[], string[]][] = [
   [['generate'], []],
   [['generate', 'ddl'], []],
   [['bench'], []],
+  [['publish'], ['--regions', 'eu-west-1']],
 ];
 
 describe('clonesquad-backup, the command line', function () {
@@ -122,6 +123,17 @@ describe('clonesquad-backup, the command line', function () {
           'error: unexpected argument "extra" (only --from archive takes a STAMP after it)',
           '(clonesquad-backup restore --help shows the usage)',
         ],
+      });
+    });
+
+    it('takes SQL that starts with a comment for SQL, and a word without spaces for an unknown option', async () => {
+      const empty = await inProcess(['query', '--out', '/nonexistent-out', '-- all instances\nSELECT 1']);
+      expect(empty.code, 'the SQL reached the engine, which finds no export there').to.equal(1);
+      expect(empty.stderr[0]).to.match(/^error: --out \/nonexistent-out: it holds no metadata exported/);
+      expect(await inProcess(['query', '--bogus', 'SELECT 1'])).to.deep.equal({
+        code: 2,
+        stdout: [],
+        stderr: ["error: unknown option '--bogus'", '(clonesquad-backup query --help shows the usage)'],
       });
     });
 
