@@ -53,6 +53,12 @@ export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: 
  */
 export const LATEST_ARCHIVE_STAMP_METADATA = 'archive-stamp';
 
+/**
+ * User metadata of archives and `latest-` (`x-amz-meta-content-sha256`): the SHA-256 (hex) of the
+ * backup's bytes, so that a run can tell from one HEAD of `latest-` that its table has not changed.
+ */
+export const CONTENT_SHA256_METADATA = 'content-sha256';
+
 export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
 }

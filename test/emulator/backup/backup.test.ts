@@ -20,6 +20,7 @@ import {
   archiveBackupKey,
   archiveStamp,
   BACKUP_TABLES,
+  CONTENT_SHA256_METADATA,
   LATEST_ARCHIVE_STAMP_METADATA,
   latestBackupKey,
   type BackupTable,
@@ -567,9 +568,219 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
           `${provenance(deployment, 'configuration')}a: older\n`,
         );
         const head = await headObject(s3, bucket, older.latestKey!);
-        expect(head.Metadata).to.deep.equal({ [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) });
+        expect(head.Metadata).to.deep.equal({
+          [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+          [CONTENT_SHA256_METADATA]: older.sha256,
+        });
       });
     });
+  });
+
+  describe('an archive only when the table changed since the archive latest- holds', () => {
+    let dynamodb: DynamoDBClient;
+    let s3: S3Client;
+    const THIRD_RUN = '2024-06-01T12:00:00.789Z';
+
+    before(() => {
+      ({ dynamodb, s3 } = emulatorClients());
+    });
+
+    async function configurationDeployment(value: string): Promise<Deployment> {
+      const bucket = await createBucket(s3);
+      const deployment = testDeployment({ bucket });
+      await createTable(dynamodb, [tableItem('a', value)], deployment.tables.configuration);
+      return deployment;
+    }
+
+    async function setValue(deployment: Deployment, value: string): Promise<void> {
+      await dynamodb.send(
+        new PutItemCommand({ TableName: deployment.tables.configuration, Item: tableItem('a', value) }),
+      );
+    }
+
+    function backup(deployment: Deployment, executionStartTime: string): Promise<BackupPartResult> {
+      return backupTable({ dynamodb, s3 }, deployment, { table: 'configuration', executionStartTime });
+    }
+
+    async function backupAndPublish(deployment: Deployment, executionStartTime: string) {
+      const result = await backup(deployment, executionStartTime);
+      return { result, published: await publishLatestBackups(s3, deployment, [result]) };
+    }
+
+    const archivesOf = async (deployment: Deployment) =>
+      (await listKeys(s3, deployment.destination!.bucket)).filter((key) => key.includes('/archive/'));
+
+    it('records the SHA-256 of the content on the archive and on latest-', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('first');
+      const bucket = deployment.destination!.bucket;
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      const content = await read(deployment, result.archive!.key);
+      expect((await headObject(s3, bucket, result.archive!.key)).Metadata).to.deep.equal({
+        [CONTENT_SHA256_METADATA]: sha256(content),
+      });
+      expect((await headObject(s3, bucket, result.latestKey!)).Metadata).to.deep.equal({
+        [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+        [CONTENT_SHA256_METADATA]: sha256(content),
+      });
+    });
+
+    it('writes nothing for an unchanged table and says since when; latest- is left as it was', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      const first = await backupAndPublish(deployment, FIRST_RUN);
+      const latestBefore = await headObject(s3, deployment.destination!.bucket, first.result.latestKey!);
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, SECOND_RUN);
+
+      // Assess
+      expect(result).to.deep.equal({
+        part: 'backup/configuration',
+        status: 'ok',
+        table: 'configuration',
+        keys: [],
+        records: 1,
+        bytes: first.result.bytes,
+        sha256: first.result.sha256,
+        reason: `unchanged since ${archiveStamp(FIRST_RUN)}`,
+      });
+      expect(published).to.deep.equal({
+        part: 'archive',
+        status: 'ok',
+        keys: [],
+        records: 0,
+        reason: `configuration: unchanged since ${archiveStamp(FIRST_RUN)}`,
+      });
+      expect(await archivesOf(deployment)).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      const latestAfter = await headObject(s3, deployment.destination!.bucket, first.result.latestKey!);
+      expect(latestAfter.ETag).to.equal(latestBefore.ETag);
+      expect(latestAfter.LastModified).to.deep.equal(latestBefore.LastModified);
+    });
+
+    it('archives a content equal to an older archive but not to the one latest- holds (a change back)', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('x');
+      await backupAndPublish(deployment, FIRST_RUN);
+      await setValue(deployment, 'y');
+      await backupAndPublish(deployment, SECOND_RUN);
+      await setValue(deployment, 'x');
+
+      // Act
+      const { result } = await backupAndPublish(deployment, THIRD_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', THIRD_RUN)]);
+      expect(await archivesOf(deployment)).to.deep.equal(
+        [FIRST_RUN, SECOND_RUN, THIRD_RUN].map((run) => archiveKey(deployment, 'configuration', run)),
+      );
+      expect((await read(deployment, result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: x\n`,
+      );
+    });
+
+    it('two overlapping executions of equal content both archive, and latest- ends at the newer', async () => {
+      // Prepare: both back up before either publishes, so neither sees the other's archive
+      const deployment = await configurationDeployment('same');
+      const older = await backup(deployment, FIRST_RUN);
+      const newer = await backup(deployment, SECOND_RUN);
+
+      // Act
+      await publishLatestBackups(s3, deployment, [newer]);
+      const olderPublished = await publishLatestBackups(s3, deployment, [older]);
+      const next = await backup(deployment, THIRD_RUN);
+
+      // Assess
+      expect(olderPublished.reason).to.equal(
+        `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+      );
+      expect(await archivesOf(deployment)).to.deep.equal([older.archive!.key, newer.archive!.key]);
+      expect(next.reason).to.equal(`unchanged since ${archiveStamp(SECOND_RUN)}`);
+      expect(next.keys).to.deep.equal([]);
+    });
+
+    it('an older execution whose content equals the newer archive latest- holds writes nothing', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      await backupAndPublish(deployment, SECOND_RUN);
+      const latestBefore = await headObject(s3, deployment.destination!.bucket, latestKey(deployment, 'configuration'));
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      expect(result.reason).to.equal(`unchanged since ${archiveStamp(SECOND_RUN)}`);
+      expect(await archivesOf(deployment)).to.deep.equal([archiveKey(deployment, 'configuration', SECOND_RUN)]);
+      const latestAfter = await headObject(s3, deployment.destination!.bucket, latestKey(deployment, 'configuration'));
+      expect(latestAfter.ETag).to.equal(latestBefore.ETag);
+      expect(latestAfter.Metadata![LATEST_ARCHIVE_STAMP_METADATA]).to.equal(archiveStamp(SECOND_RUN));
+    });
+
+    it('an older execution whose content differs from the newer archive latest- holds archives it', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('newer');
+      await backupAndPublish(deployment, SECOND_RUN);
+      await setValue(deployment, 'older');
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      expect(published.reason).to.equal(
+        `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+      );
+      expect((await read(deployment, result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: newer\n`,
+      );
+    });
+
+    it('archives as before over a latest- that records no content hash (an earlier version, or CloneSquad)', async () => {
+      // Prepare: latest- holds the very bytes the backup will write, with only the stamp recorded
+      const deployment = await configurationDeployment('same');
+      const first = await backup(deployment, FIRST_RUN);
+      const bucket = deployment.destination!.bucket;
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: first.latestKey,
+          Body: await read(deployment, first.archive!.key),
+          Metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) },
+        }),
+      );
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, SECOND_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', SECOND_RUN)]);
+      expect(published.keys).to.deep.equal([first.latestKey]);
+      expect((await headObject(s3, bucket, first.latestKey!)).Metadata).to.deep.equal({
+        [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(SECOND_RUN),
+        [CONTENT_SHA256_METADATA]: first.sha256,
+      });
+    });
+
+    it('a retried backup of an execution whose archive latest- already holds answers that archive', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      const first = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Act
+      const retried = await backup(deployment, FIRST_RUN);
+
+      // Assess
+      expect(retried.keys).to.deep.equal(first.result.keys);
+      expect(retried.archive).to.deep.equal(first.result.archive);
+    });
+
+    async function read(deployment: Deployment, key: string): Promise<Buffer> {
+      return readObject(s3, deployment.destination!.bucket, key);
+    }
   });
 
   describe('with mocked clients (the request details the emulator does not enforce)', () => {
@@ -611,6 +822,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       // Prepare
       const deployment = testDeployment({ bucket: 'org-bucket', kmsKeyArn });
       dynamodbMock.on(ScanCommand).resolves({ Items: [tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
       s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
 
       // Act
@@ -629,6 +841,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         ServerSideEncryption: 'aws:kms',
         SSEKMSKeyId: kmsKeyArn,
         ChecksumSHA256: sha256(body, 'base64'),
+        Metadata: { [CONTENT_SHA256_METADATA]: sha256(body) },
       });
       expect(result).to.include({ sha256: sha256(body), bytes: body.byteLength });
       expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"', stamp: archiveStamp(FIRST_RUN) });
@@ -681,7 +894,10 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         Bucket: 'org-bucket',
         Key: latestKey(deployment, 'configuration'),
         IfMatch: '"latest-etag"',
-        Metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) },
+        Metadata: {
+          [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+          [CONTENT_SHA256_METADATA]: sha256(Buffer.from('a: b\n')),
+        },
         ContentType: 'application/yaml; charset=utf-8',
         ACL: 'bucket-owner-full-control',
         ServerSideEncryption: 'aws:kms',
