@@ -167,7 +167,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       ]);
     });
 
-    it('adds an archive and replaces latest- on a later execution, keeping the first archive', async () => {
+    it('adds an archive of the changed table only and replaces its latest-, keeping the first archive', async () => {
       // Prepare
       const deployment = await givenDeployment({ configuration: [tableItem('a', 'first')], scheduler: [] });
       await publishLatestBackups(s3, deployment, await backupBoth(deployment, FIRST_RUN));
@@ -181,11 +181,13 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
 
       // Assess
       const keys = await listKeys(s3, deployment.destination!.bucket);
-      const expected = BACKUP_TABLES.flatMap((table) => [
-        archiveKey(deployment, table, FIRST_RUN),
-        archiveKey(deployment, table, SECOND_RUN),
-        latestKey(deployment, table),
-      ]);
+      const expected = [
+        archiveKey(deployment, 'configuration', FIRST_RUN),
+        archiveKey(deployment, 'configuration', SECOND_RUN),
+        latestKey(deployment, 'configuration'),
+        archiveKey(deployment, 'scheduler', FIRST_RUN),
+        latestKey(deployment, 'scheduler'),
+      ];
       expect(keys).to.deep.equal(expected.sort());
       expect(await read(deployment, archiveKey(deployment, 'configuration', FIRST_RUN))).to.deep.equal(firstArchive);
       expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal(
@@ -1025,6 +1027,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         Value: { N: String(index) },
       }));
       dynamodbMock.on(ScanCommand).resolves({ Items: [...malformed, tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
       s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
 
       // Act
