@@ -158,7 +158,14 @@ async function archiveWithSameContent(
   sha256: string,
   stamp: string,
 ): Promise<string | undefined> {
-  const head = await headObject(s3, bucket, latestKey);
+  let head: ObjectHead;
+  try {
+    head = await headObject(s3, bucket, latestKey);
+  } catch (error) {
+    // Only a saving: without the answer, the backup is archived as if the table had changed.
+    log('warn', 'could not tell whether the table changed; archiving it', { key: latestKey, error: describe(error) });
+    return undefined;
+  }
   const held = heldStamp(head);
   if (head.found !== 'object' || held === undefined || held === stamp) return undefined;
   return head.metadata[CONTENT_SHA256_METADATA] === sha256 ? held : undefined;

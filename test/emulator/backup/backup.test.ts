@@ -849,6 +849,22 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"', stamp: archiveStamp(FIRST_RUN) });
     });
 
+    it('archives when latest- cannot be read to tell whether the table changed', async () => {
+      // Prepare
+      const deployment = testDeployment({ bucket: 'org-bucket' });
+      dynamodbMock.on(ScanCommand).resolves({ Items: [tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(s3Error('InternalError', 500, 'We encountered an internal error'));
+      s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
+
+      // Act
+      const result = await backupTable(clients, deployment, { table: 'configuration', executionStartTime: FIRST_RUN });
+
+      // Assess
+      expect(result.status).to.equal('ok');
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      expect(s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Key).to.equal(result.keys![0]);
+    });
+
     it('sends no encryption settings without KmsKeyArn, so the bucket default applies', async () => {
       // Prepare
       const deployment = testDeployment({ bucket: 'org-bucket' });
