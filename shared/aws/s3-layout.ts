@@ -59,6 +59,12 @@ export const LATEST_ARCHIVE_STAMP_METADATA = 'archive-stamp';
  */
 export const CONTENT_SHA256_METADATA = 'content-sha256';
 
+/**
+ * The tag every archive is written with: the central bucket's retention rule expires archives by it,
+ * since no key prefix tells archives from `latest-` copies across partitions.
+ */
+export const ARCHIVE_TAG = { key: 'clonesquad-backup', value: 'archive' } as const;
+
 export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;
 }

@@ -4,6 +4,7 @@ import { DeleteTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from 
 import {
   GetObjectAclCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -17,6 +18,7 @@ import { s3ClientSettings } from '#shared/aws/clients';
 import type { Deployment } from '#shared/run/deployment';
 import { UserInputError } from '#shared/aws/errors';
 import {
+  ARCHIVE_TAG,
   archiveBackupKey,
   archiveStamp,
   BACKUP_TABLES,
@@ -612,6 +614,21 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
     const archivesOf = async (deployment: Deployment) =>
       (await listKeys(s3, deployment.destination!.bucket)).filter((key) => key.includes('/archive/'));
 
+    it('tags archives for the retention rule, and never latest-', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('first');
+      const bucket = deployment.destination!.bucket;
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      const tags = async (key: string) =>
+        (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet;
+      expect(await tags(result.archive!.key)).to.deep.equal([{ Key: ARCHIVE_TAG.key, Value: ARCHIVE_TAG.value }]);
+      expect(await tags(result.latestKey!)).to.deep.equal([]);
+    });
+
     it('records the SHA-256 of the content on the archive and on latest-', async () => {
       // Prepare
       const deployment = await configurationDeployment('first');
@@ -844,6 +861,7 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
         SSEKMSKeyId: kmsKeyArn,
         ChecksumSHA256: sha256(body, 'base64'),
         Metadata: { [CONTENT_SHA256_METADATA]: sha256(body) },
+        Tagging: `${ARCHIVE_TAG.key}=${ARCHIVE_TAG.value}`,
       });
       expect(result).to.include({ sha256: sha256(body), bytes: body.byteLength });
       expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"', stamp: archiveStamp(FIRST_RUN) });
