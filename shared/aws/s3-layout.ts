@@ -38,9 +38,14 @@ function fileStem(id: PartitionIdentity, table: string): string {
   return `${id.accountId}-${id.region}-${table}-cs-${id.groupName}`;
 }
 
+/** Folder of every deployment's backups: `P/backups`. */
+export function backupsFolder(root: S3Location): string {
+  return joinKey(root.prefix, 'backups');
+}
+
 /** Folder holding a deployment's backups: `P/backups/{part}`. */
 export function backupFolder(root: S3Location, id: PartitionIdentity): string {
-  return joinKey(root.prefix, 'backups', partitionPath(id));
+  return `${backupsFolder(root)}/${partitionPath(id)}`;
 }
 
 export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable): string {

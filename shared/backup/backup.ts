@@ -16,6 +16,7 @@ import {
   type ObjectHead,
 } from '#shared/aws/s3-objects';
 import {
+  ARCHIVE_TAG,
   archiveBackupKey,
   archiveStamp,
   CONTENT_SHA256_METADATA,
@@ -127,6 +128,7 @@ export async function archiveBackup(
     contentType: BACKUP_CONTENT_TYPE,
     writeOnce: true,
     metadata: { [CONTENT_SHA256_METADATA]: sha256 },
+    tags: { [ARCHIVE_TAG.key]: ARCHIVE_TAG.value },
     kmsKeyArn: deployment.kmsKeyArn,
   });
   log('info', 'backup archived', { table, key: archiveKey, records: contents.rows.length, bytes: written.bytes });
