@@ -705,9 +705,10 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   }
 
   it('two overlapping executions, the first to start finishing last: latest- holds the newer archive', async () => {
-    await prepare(undefined);
     try {
       for (let round = 0; round < 2; round += 1) {
+        // Each round's first execution finds its tables changed since the archive latest- holds.
+        await prepare(undefined);
         // The first execution backs both tables up, then waits before its Archive Task; the tables
         // change; the second execution starts, strictly later, and runs to its end; then the first
         // one publishes, last.

@@ -326,7 +326,9 @@ describe('backups list', () => {
       const newest = archivesOf(await list(deployment, '--limit', '1', '--output', 'json'));
       const sinceT2 = archivesOf(await list(deployment, '--since', T2, '--output', 'json'));
       const sinceDay = archivesOf(await list(deployment, '--since', '2024-06-02', '--output', 'json'));
-      const sinceOffset = archivesOf(await list(deployment, '--since', '2024-06-01T13:00:00+02:00', '--output', 'json'));
+      const sinceOffset = archivesOf(
+        await list(deployment, '--since', '2024-06-01T13:00:00+02:00', '--output', 'json'),
+      );
       const both = archivesOf(await list(deployment, '--since', '2024-06-01', '--limit', '2', '--output', 'json'));
       const text = await list(deployment, '--limit', '1', '--table', 'configuration');
 

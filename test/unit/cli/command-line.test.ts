@@ -149,7 +149,8 @@ describe('clonesquad-backup, the command line', function () {
 
     it('2 for a backups list --limit or --since it cannot read, naming the flag and the fix, before any AWS call', async () => {
       const list = ['backups', 'list', '--group', 'g'];
-      const limitFix = 'Fix: pass a whole number above 0, e.g. --limit 10 (the newest 10 of each table), or leave it out for all';
+      const limitFix =
+        'Fix: pass a whole number above 0, e.g. --limit 10 (the newest 10 of each table), or leave it out for all';
       const sinceFix =
         'Fix: pass a UTC date or a date-time with its zone, e.g. --since 2024-06-01 or --since 2024-06-01T10:00:00Z';
       for (const [value, problem] of [
