@@ -758,6 +758,33 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       );
     });
 
+    it('an unchanged run overtaken by an older execution publishing a change: latest- stays at that archive, the next run archives', async () => {
+      // Prepare: latest- holds x; an execution archives y but has not published yet; the table is x again
+      const deployment = await configurationDeployment('x');
+      await backupAndPublish(deployment, FIRST_RUN);
+      await setValue(deployment, 'y');
+      const overtaking = await backup(deployment, SECOND_RUN);
+      await setValue(deployment, 'x');
+      const unchanged = await backup(deployment, THIRD_RUN);
+
+      // Act
+      await publishLatestBackups(s3, deployment, [overtaking]);
+      const published = await publishLatestBackups(s3, deployment, [unchanged]);
+      const latestBetween = (
+        await read(deployment, unchanged.latestKey ?? latestKey(deployment, 'configuration'))
+      ).toString();
+      const next = await backupAndPublish(deployment, '2024-06-01T13:00:00.000Z');
+
+      // Assess: never moved back, nothing lost (x is in the first archive), and the change is archived next
+      expect(unchanged.reason).to.equal(`unchanged since ${archiveStamp(FIRST_RUN)}`);
+      expect(published).to.deep.include({ status: 'ok', keys: [] });
+      expect(latestBetween).to.equal(`${provenance(deployment, 'configuration')}a: y\n`);
+      expect(next.result.keys).to.deep.equal([archiveKey(deployment, 'configuration', '2024-06-01T13:00:00.000Z')]);
+      expect((await read(deployment, next.result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: x\n`,
+      );
+    });
+
     it('archives as before over a latest- that records no content hash (an earlier version, or CloneSquad)', async () => {
       // Prepare: latest- holds the very bytes the backup will write, with only the stamp recorded
       const deployment = await configurationDeployment('same');
