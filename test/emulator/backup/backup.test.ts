@@ -778,7 +778,8 @@ describe('backupTable and publishLatestBackups (SPEC §4, §5)', () => {
       // Assess: never moved back, nothing lost (x is in the first archive), and the change is archived next
       expect(unchanged.reason).to.equal(`unchanged since ${archiveStamp(FIRST_RUN)}`);
       expect(published).to.deep.include({ status: 'ok', keys: [] });
-      expect(latestBetween).to.equal(`${provenance(deployment, 'configuration')}a: y\n`);
+      // `y` is a YAML 1.1 boolean: the backup quotes it.
+      expect(latestBetween).to.equal(`${provenance(deployment, 'configuration')}a: "y"\n`);
       expect(next.result.keys).to.deep.equal([archiveKey(deployment, 'configuration', '2024-06-01T13:00:00.000Z')]);
       expect((await read(deployment, next.result.latestKey!)).toString()).to.equal(
         `${provenance(deployment, 'configuration')}a: x\n`,
