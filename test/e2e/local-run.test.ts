@@ -153,7 +153,7 @@ describe('local run on the embedded default (npm run local)', function () {
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('writes exactly the archive and latest- keys of SPEC §4, then no archive on a second run of the same seed', () => {
+  it('writes exactly the archive and latest- keys of the S3 layout, then no archive on a second run of the same seed', () => {
     const first = runSampleCli(out);
     const stampOne = archiveStamp(first.executionStartTime);
     const expectedFirst = BACKUP_TABLES.flatMap((table) => [
