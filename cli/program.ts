@@ -186,7 +186,12 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
         .command('list')
         .description("list a group's latest- backups and archives, newest first")
         .requiredOption('--group <name>', 'the GroupName of the CloneSquad deployment')
-        .addOption(new Option('--table <table>', 'one table only (default both)').choices(BACKUP_TABLES)),
+        .addOption(new Option('--table <table>', 'one table only (default both)').choices(BACKUP_TABLES))
+        .option('--limit <n>', 'the newest N archives of each table (default all)')
+        .option(
+          '--since <time>',
+          'only archives stamped at or after it: a UTC date (2024-06-01) or an ISO 8601 date-time with its zone',
+        ),
     ),
   )
     .addOption(outputOption(['table', 'json']))

@@ -30,7 +30,9 @@ import { S3_PATH_PARAMETERS } from '#infra/catalog-stack';
 import {
   archiveBackupKey,
   BACKUP_TABLES,
+  ARCHIVE_TAG,
   backupFolder,
+  backupsFolder,
   METADATA_TABLES,
   metadataPartitionFolder,
   metadataTableFolder,
@@ -84,6 +86,11 @@ export function ownBackupPrefix(withPrefix: boolean): string {
 }
 
 /** Every archive of every account, as key patterns. */
+/** The archives of the calling account's deployments. */
+export function ownArchives(withPrefix: boolean): string[] {
+  return BACKUP_TABLES.map((table) => archiveBackupKey(root(withPrefix), OWN_PARTITIONS, table, '*'));
+}
+
 export function everyArchive(withPrefix: boolean): string[] {
   return BACKUP_TABLES.map((table) => archiveBackupKey(root(withPrefix), EVERY_PARTITION, table, '*'));
 }
@@ -145,6 +152,15 @@ export function bucketPolicyStatements(withPrefix: boolean): Statement[] {
       Action: ['s3:PutObject', 's3:PutObjectAcl'],
       Resource: objectArn(backups),
       Condition: { StringEquals: { ...IN_ORGANIZATION, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+    },
+    {
+      // Archives are written with the tag the retention rule selects them by.
+      Sid: 'OrgAccountsTagOwnArchives',
+      Effect: 'Allow',
+      Principal: ORG_PRINCIPALS,
+      Action: 's3:PutObjectTagging',
+      Resource: ownArchives(withPrefix).map(objectArn),
+      Condition: { StringEquals: IN_ORGANIZATION },
     },
     {
       // Large metadata objects are uploaded in parts; UploadPart (s3:PutObject) carries no ACL header,
@@ -428,6 +444,15 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
           `reads, named ${ARTIFACT_BUCKET_PREFIX}-ACCOUNT-REGION; empty for none (a single-account deployment)`,
         Default: '',
       },
+      ArchiveRetentionDays: {
+        Type: 'Number',
+        Description:
+          'Days after which a backup archive expires (its noncurrent version is then removed by ExpireReplacedVersions); ' +
+          '0 keeps archives forever. latest- copies never expire.',
+        Default: 0,
+        MinValue: 0,
+        ConstraintDescription: 'a whole number of days, 0 for no expiry',
+      },
       CreateBucket: {
         Type: 'String',
         Description: `true to create the bucket; false when it exists already (the policy then replaces its policy, and its object ownership must be set to ${OBJECT_OWNERSHIP}: npm run policies prints how)`,
@@ -439,6 +464,7 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
       HasPrefix: { 'Fn::Not': [{ 'Fn::Equals': [ref('Prefix'), ''] }] },
       HasReaders: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', ref('ReaderArns')] }, ''] }] },
       CreateBucket: { 'Fn::Equals': [ref('CreateBucket'), 'true'] },
+      HasArchiveRetention: { 'Fn::Not': [{ 'Fn::Equals': [ref('ArchiveRetentionDays'), '0'] }] },
       HasArtifactRegions: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', ref('ArtifactRegions')] }, ''] }] },
     },
     Resources: {
@@ -499,6 +525,26 @@ export function centralBucketStackTemplate(): Record<string, Cfn> {
                   ],
                 },
                 ExpirationInDays: 1,
+              },
+              {
+                'Fn::If': [
+                  'HasArchiveRetention',
+                  {
+                    // Archives are told from latest- copies by their tag: no key prefix parts them.
+                    Id: 'ExpireArchives',
+                    Status: 'Enabled',
+                    Prefix: {
+                      'Fn::If': [
+                        'HasPrefix',
+                        toCfn(`${backupsFolder(root(true))}/`),
+                        toCfn(`${backupsFolder(root(false))}/`),
+                      ],
+                    },
+                    TagFilters: [{ Key: ARCHIVE_TAG.key, Value: ARCHIVE_TAG.value }],
+                    ExpirationInDays: ref('ArchiveRetentionDays'),
+                  },
+                  ref('AWS::NoValue'),
+                ],
               },
             ],
           },

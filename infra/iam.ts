@@ -101,6 +101,13 @@ export class Grants {
         Condition: { StringEquals: { ...BUCKET_OWNER_FULL_CONTROL, 's3:if-none-match': '*' } },
       },
       {
+        // The archive tag that the central bucket's retention rule selects archives by.
+        Sid: 'TagArchiveBackups',
+        Effect: 'Allow',
+        Action: ['s3:PutObjectTagging'],
+        Resource: this.archives(),
+      },
+      {
         Sid: 'SetArchiveBackupAcl',
         Effect: 'Allow',
         Action: ['s3:PutObjectAcl'],

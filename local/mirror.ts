@@ -12,6 +12,23 @@ export function mirrorFolder(out: string, bucket: string): string {
   return join(out, 's3', bucket);
 }
 
+/**
+ * Objects' user metadata (`latest-` records the archive it holds and its content's hash), one JSON
+ * file per object that has some, beside the mirror so that the mirror holds only the bucket's keys.
+ */
+function userMetadataFile(out: string, bucket: string, key: string): string {
+  return `${join(out, 's3-metadata', bucket, ...key.split('/'))}.json`;
+}
+
+async function readUserMetadata(file: string): Promise<Record<string, string> | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 async function listFiles(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(
     (error: NodeJS.ErrnoException) => {
@@ -38,7 +55,16 @@ export async function loadMirror(s3: S3Client, out: string, bucket: string): Pro
       await rm(file);
       continue;
     }
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(folder, file), Body: await readFile(file) }));
+    const key = keyOf(folder, file);
+    const metadata = await readUserMetadata(userMetadataFile(out, bucket, key));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: await readFile(file),
+        ...(metadata ? { Metadata: metadata } : {}),
+      }),
+    );
     loaded += 1;
   }
   return loaded;
@@ -67,6 +93,13 @@ export async function saveMirror(s3: S3Client, out: string, location: S3Location
     await mkdir(dirname(file), { recursive: true });
     await writeFile(`${file}${UNFINISHED}`, await object.Body!.transformToByteArray());
     await rename(`${file}${UNFINISHED}`, file);
+    const metadataFile = userMetadataFile(out, location.bucket, key);
+    if (Object.keys(object.Metadata ?? {}).length > 0) {
+      await mkdir(dirname(metadataFile), { recursive: true });
+      await writeFile(metadataFile, JSON.stringify(object.Metadata));
+    } else {
+      await rm(metadataFile, { force: true });
+    }
   }
   const kept = new Set(keys);
   const metadata = join(folder, ...metadataFolder(location).split('/'));

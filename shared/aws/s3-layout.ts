@@ -38,9 +38,14 @@ function fileStem(id: PartitionIdentity, table: string): string {
   return `${id.accountId}-${id.region}-${table}-cs-${id.groupName}`;
 }
 
+/** Folder of every deployment's backups: `P/backups`. */
+export function backupsFolder(root: S3Location): string {
+  return joinKey(root.prefix, 'backups');
+}
+
 /** Folder holding a deployment's backups: `P/backups/{part}`. */
 export function backupFolder(root: S3Location, id: PartitionIdentity): string {
-  return joinKey(root.prefix, 'backups', partitionPath(id));
+  return `${backupsFolder(root)}/${partitionPath(id)}`;
 }
 
 export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable): string {
@@ -52,6 +57,18 @@ export function latestBackupKey(root: S3Location, id: PartitionIdentity, table: 
  * holds, so that `latest-` is only ever moved to a newer archive.
  */
 export const LATEST_ARCHIVE_STAMP_METADATA = 'archive-stamp';
+
+/**
+ * User metadata of archives and `latest-` (`x-amz-meta-content-sha256`): the SHA-256 (hex) of the
+ * backup's bytes, so that a run can tell from one HEAD of `latest-` that its table has not changed.
+ */
+export const CONTENT_SHA256_METADATA = 'content-sha256';
+
+/**
+ * The tag every archive is written with: the central bucket's retention rule expires archives by it,
+ * since no key prefix tells archives from `latest-` copies across partitions.
+ */
+export const ARCHIVE_TAG = { key: 'clonesquad-backup', value: 'archive' } as const;
 
 export function archiveBackupKey(root: S3Location, id: PartitionIdentity, table: BackupTable, stamp: string): string {
   return `${backupFolder(root, id)}/archive/${stamp}-${fileStem(id, table)}.yaml`;

@@ -48,6 +48,8 @@ export interface PutOptions extends WriteProtection {
   replaces?: string | null;
   /** User metadata (`x-amz-meta-*`). */
   metadata?: Record<string, string>;
+  /** Object tags (`x-amz-tagging`); the writer then needs s3:PutObjectTagging too. */
+  tags?: Record<string, string>;
 }
 
 function conditionHeaders({ writeOnce, replaces }: PutOptions) {
@@ -82,6 +84,7 @@ export async function putObject(s3: S3Client, options: PutOptions): Promise<Writ
         ChecksumSHA256: digest.toString('base64'),
         ...conditionHeaders(options),
         ...(options.metadata ? { Metadata: options.metadata } : {}),
+        ...(options.tags ? { Tagging: new URLSearchParams(options.tags).toString() } : {}),
         ...protectionHeaders(options),
       }),
     );

@@ -7,10 +7,19 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { requireDestination, type Deployment } from '#shared/run/deployment';
 import { log } from '#shared/aws/log';
-import { headObject, ObjectChangedError, putObject, readObjectAt, type ObjectHead } from '#shared/aws/s3-objects';
 import {
+  headObject,
+  ObjectChangedError,
+  putObject,
+  readObjectAt,
+  sha256Hex,
+  type ObjectHead,
+} from '#shared/aws/s3-objects';
+import {
+  ARCHIVE_TAG,
   archiveBackupKey,
   archiveStamp,
+  CONTENT_SHA256_METADATA,
   LATEST_ARCHIVE_STAMP_METADATA,
   latestBackupKey,
   parseArchiveStamp,
@@ -92,7 +101,25 @@ export async function archiveBackup(
     region: deployment.region,
   };
   const body = Buffer.from(dumpBackupYaml(contents.rows, provenance), 'utf8');
+  const sha256 = sha256Hex(body);
   const stamp = archiveStamp(executionStartTime);
+  const latestKey = latestBackupKey(destination, deployment, table);
+  const warnings = contents.warnings.length > 0 ? { warnings: boundedWarnings(contents.warnings) } : {};
+  const unchangedSince = await archiveWithSameContent(s3, destination.bucket, latestKey, sha256, stamp);
+  if (unchangedSince !== undefined) {
+    log('info', 'backup unchanged, nothing archived', { table, since: unchangedSince });
+    return {
+      part: backupPartName(table),
+      status: 'ok',
+      table,
+      keys: [],
+      records: contents.rows.length,
+      bytes: body.byteLength,
+      sha256,
+      reason: `unchanged since ${unchangedSince}`,
+      ...warnings,
+    };
+  }
   const archiveKey = archiveBackupKey(destination, deployment, table, stamp);
   const written = await putObject(s3, {
     bucket: destination.bucket,
@@ -100,6 +127,8 @@ export async function archiveBackup(
     body,
     contentType: BACKUP_CONTENT_TYPE,
     writeOnce: true,
+    metadata: { [CONTENT_SHA256_METADATA]: sha256 },
+    tags: { [ARCHIVE_TAG.key]: ARCHIVE_TAG.value },
     kmsKeyArn: deployment.kmsKeyArn,
   });
   log('info', 'backup archived', { table, key: archiveKey, records: contents.rows.length, bytes: written.bytes });
@@ -111,10 +140,37 @@ export async function archiveBackup(
     records: contents.rows.length,
     bytes: written.bytes,
     sha256: written.sha256,
-    ...(contents.warnings.length > 0 ? { warnings: boundedWarnings(contents.warnings) } : {}),
+    ...warnings,
     archive: { key: archiveKey, etag: written.etag, stamp },
-    latestKey: latestBackupKey(destination, deployment, table),
+    latestKey,
   };
+}
+
+/**
+ * The stamp of the archive `latest-` holds when that archive has exactly these bytes: the table has
+ * not changed since, whether that archive is older or newer than this execution's (`latest-` only
+ * ever holds the newest archive published, so writing nothing never moves it back). A `latest-` that
+ * records no hash (an earlier version or CloneSquad wrote it) counts as changed; so does one holding
+ * this execution's own archive, a retried step that answers its archive again.
+ */
+async function archiveWithSameContent(
+  s3: S3Client,
+  bucket: string,
+  latestKey: string,
+  sha256: string,
+  stamp: string,
+): Promise<string | undefined> {
+  let head: ObjectHead;
+  try {
+    head = await headObject(s3, bucket, latestKey);
+  } catch (error) {
+    // Only a saving: without the answer, the backup is archived as if the table had changed.
+    log('warn', 'could not tell whether the table changed; archiving it', { key: latestKey, error: describe(error) });
+    return undefined;
+  }
+  const held = heldStamp(head);
+  if (head.found !== 'object' || held === undefined || held === stamp) return undefined;
+  return head.metadata[CONTENT_SHA256_METADATA] === sha256 ? held : undefined;
 }
 
 /**
@@ -128,7 +184,11 @@ export async function publishLatestBackups(
   backups: BackupPartResult[],
 ): Promise<PartResult> {
   const sealed = backups.filter((backup) => backup.status === 'ok' && backup.archive && backup.latestKey);
-  if (sealed.length === 0)
+  // A backup that succeeded without sealing an archive found its table unchanged, and says since when.
+  const unchanged = backups
+    .filter((backup) => backup.status === 'ok' && !backup.archive && backup.reason !== undefined)
+    .map((backup) => `${backup.table}: ${backup.reason}`);
+  if (sealed.length === 0 && unchanged.length === 0)
     return { part: 'archive', status: 'skipped', reason: 'no backup succeeded in this execution' };
   const destination = requireDestination(deployment);
   const outcomes = await Promise.allSettled(
@@ -142,7 +202,7 @@ export async function publishLatestBackups(
     ),
   );
   const keys: string[] = [];
-  const kept: string[] = [];
+  const kept: string[] = [...unchanged];
   const failures: string[] = [];
   outcomes.forEach((outcome, index) => {
     const backup = sealed[index];
@@ -200,7 +260,7 @@ async function moveLatest(
         key: latestKey,
         body,
         contentType: BACKUP_CONTENT_TYPE,
-        metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archive.stamp },
+        metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archive.stamp, [CONTENT_SHA256_METADATA]: sha256Hex(body) },
         replaces: head.found === 'object' ? head.etag : null,
         kmsKeyArn: move.kmsKeyArn,
       });

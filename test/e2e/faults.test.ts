@@ -151,6 +151,8 @@ function backupTargets(state: string, table: BackupTable): Target[] {
   const metadata = `metadata/${table}`;
   return [
     { state, service: 'DynamoDB', operation: 'Scan', fails: partsOfRead(table) },
+    // Whether the table changed is only a saving: without the answer, the backup archives.
+    { state, service: 'S3', operation: 'HeadObject', what: 'latest-', when: keyHas('/latest-'), fails: [] },
     {
       state,
       service: 'S3',
@@ -457,8 +459,11 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   let dynamodb: DynamoDBClient;
   let auditor: BucketAuditor;
   let bigRows: Rows | undefined;
-  /** Contents the tables were given by the overlap test, which their backups may hold. */
-  const changedContents: Record<BackupTable, Rows[]> = { configuration: [], scheduler: [] };
+  /** Rows added to the seed's: a mark per scenario, so each one archives, and the overlap test's. */
+  const addedRows: Record<BackupTable, Rows> = { configuration: new Map(), scheduler: new Map() };
+  /** Every content the tables have held since the seed, which their backups may hold. */
+  const heldContents: Record<BackupTable, Rows[]> = { configuration: [], scheduler: [] };
+  let scenarioMarks = 0;
   /** The fault-free execution every scenario is compared with, and the AWS calls it made. */
   let baseline: WorkflowRun;
   let baselineCalls: RecordedCall[];
@@ -468,6 +473,8 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   const output: string[] = [];
 
   const tableRows = (table: BackupTable): Rows => new Map(Object.entries(seed.tables[table]));
+  const currentRows = (table: BackupTable): Rows =>
+    new Map([...tableRows(table), ...(table === 'configuration' && bigRows ? bigRows : []), ...addedRows[table]]);
 
   async function setBigRows(wanted: boolean): Promise<void> {
     if (wanted === (bigRows !== undefined)) return;
@@ -492,10 +499,14 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
       );
     }
     bigRows = wanted ? rows : undefined;
+    heldContents.configuration.push(currentRows('configuration'));
   }
 
   async function prepare(preparation: Preparation | undefined): Promise<void> {
     await setBigRows(preparation === 'big-table');
+    // An unchanged table writes no archive: each scenario changes both, so the archive writes it targets happen.
+    scenarioMarks += 1;
+    for (const table of BACKUP_TABLES) await setAddedRow(table, 'fault.scenario', scheduleValue(scenarioMarks));
     const id = { accountId: deployment.accountId, region: seed.region, groupName };
     if (preparation === 'stale-object') {
       await s3.send(
@@ -548,16 +559,24 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   }
 
   /** A row of `table` that changes each round (`undefined`: removed), and its contents made valid. */
+  /** A CloneSquad schedule value, valid in either table. */
+  const scheduleValue = (hour: number) => `cron(0 ${hour % 24} * * ? *),config.active_parameter_set=`;
+
   async function changeTable(table: BackupTable, round: number | undefined): Promise<void> {
-    const key = 'overlap.round';
+    await setAddedRow(table, 'overlap.round', round === undefined ? undefined : scheduleValue(round));
+  }
+
+  /** Puts (or, `undefined`, deletes) one row beside the seed's, and remembers the content it makes. */
+  async function setAddedRow(table: BackupTable, key: string, value: string | undefined): Promise<void> {
     const TableName = tables[table];
-    if (round === undefined) {
+    if (value === undefined) {
       await dynamodb.send(new DeleteItemCommand({ TableName, Key: { Key: { S: key } } }));
-      return;
+      addedRows[table].delete(key);
+    } else {
+      await dynamodb.send(new PutItemCommand({ TableName, Item: { Key: { S: key }, Value: { S: value } } }));
+      addedRows[table].set(key, value);
     }
-    const value = `cron(0 ${round} * * ? *),config.active_parameter_set=`;
-    await dynamodb.send(new PutItemCommand({ TableName, Item: { Key: { S: key }, Value: { S: value } } }));
-    changedContents[table].push(new Map([...tableRows(table), [key, value]]));
+    heldContents[table].push(currentRows(table));
   }
 
   /** Checks the bucket; every problem counts as a lost or corrupted object. */
@@ -590,12 +609,8 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
       destination,
       id: { accountId: deployment.accountId, region: seed.region, groupName },
       validContents: () => ({
-        configuration: [
-          tableRows('configuration'),
-          ...(bigRows ? [new Map([...tableRows('configuration'), ...bigRows])] : []),
-          ...changedContents.configuration,
-        ],
-        scheduler: [tableRows('scheduler'), ...changedContents.scheduler],
+        configuration: [tableRows('configuration'), ...heldContents.configuration],
+        scheduler: [tableRows('scheduler'), ...heldContents.scheduler],
       }),
     });
     injector.reset();
@@ -614,6 +629,7 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
     console.log(`      fault scenarios: ${scenariosRun} run, ${objectProblems} lost or corrupted objects`);
     await injector.uninstall();
     if (dynamodb) await setBigRows(false).catch(() => undefined);
+    for (const table of BACKUP_TABLES) if (dynamodb) await setAddedRow(table, 'fault.scenario', undefined);
     for (const [name, value] of Object.entries(savedEnvironment)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -726,9 +742,10 @@ describe('faults: whole executions with injected AWS and Lambda faults', functio
   }
 
   it('two overlapping executions, the first to start finishing last: latest- holds the newer archive', async () => {
-    await prepare(undefined);
     try {
       for (let round = 0; round < 2; round += 1) {
+        // Each round's first execution finds its tables changed since the archive latest- holds.
+        await prepare(undefined);
         // The first execution backs both tables up, then waits before its Archive Task; the tables
         // change; the second execution starts, strictly later, and runs to its end; then the first
         // one publishes, last.

@@ -237,6 +237,7 @@ const ALL_GROUPS_GRANTS: Record<FunctionName, string[]> = {
   backupTable: [
     ...each(['dynamodb:Scan'], [ALL.configurationTable, ALL.schedulerTable]),
     ...each(['s3:PutObject', 's3:PutObjectAcl'], ALL.archives),
+    ...each(['s3:PutObjectTagging'], ALL.archives),
     ...each(['s3:GetObject'], [...ALL.archives, ...ALL.latest]),
     ...ALL.writeMetadata(['configuration', 'scheduler']),
     ...each(['scheduler:GetSchedule', 'scheduler:CreateSchedule', 'scheduler:UpdateSchedule'], [ALL.schedules]),
@@ -290,6 +291,7 @@ const SINGLE_GROUP_GRANTS: Record<FunctionName, string[]> = {
   backupTable: [
     ...each(['dynamodb:Scan'], [WEB.configurationTable, WEB.schedulerTable]),
     ...each(['s3:PutObject', 's3:PutObjectAcl'], WEB.archives),
+    ...each(['s3:PutObjectTagging'], WEB.archives),
     ...each(['s3:GetObject'], [...WEB.archives, ...WEB.latest]),
     ...WEB.writeMetadata(['configuration', 'scheduler']),
     ...KMS,

@@ -4,6 +4,7 @@ import { DeleteTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from 
 import {
   GetObjectAclCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -17,9 +18,11 @@ import { s3ClientSettings } from '#shared/aws/clients';
 import type { Deployment } from '#shared/run/deployment';
 import { UserInputError } from '#shared/aws/errors';
 import {
+  ARCHIVE_TAG,
   archiveBackupKey,
   archiveStamp,
   BACKUP_TABLES,
+  CONTENT_SHA256_METADATA,
   LATEST_ARCHIVE_STAMP_METADATA,
   latestBackupKey,
   type BackupTable,
@@ -166,7 +169,7 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
       ]);
     });
 
-    it('adds an archive and replaces latest- on a later execution, keeping the first archive', async () => {
+    it('adds an archive of the changed table only and replaces its latest-, keeping the first archive', async () => {
       // Prepare
       const deployment = await givenDeployment({ configuration: [tableItem('a', 'first')], scheduler: [] });
       await publishLatestBackups(s3, deployment, await backupBoth(deployment, FIRST_RUN));
@@ -180,11 +183,13 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
 
       // Assess
       const keys = await listKeys(s3, deployment.destination!.bucket);
-      const expected = BACKUP_TABLES.flatMap((table) => [
-        archiveKey(deployment, table, FIRST_RUN),
-        archiveKey(deployment, table, SECOND_RUN),
-        latestKey(deployment, table),
-      ]);
+      const expected = [
+        archiveKey(deployment, 'configuration', FIRST_RUN),
+        archiveKey(deployment, 'configuration', SECOND_RUN),
+        latestKey(deployment, 'configuration'),
+        archiveKey(deployment, 'scheduler', FIRST_RUN),
+        latestKey(deployment, 'scheduler'),
+      ];
       expect(keys).to.deep.equal(expected.sort());
       expect(await read(deployment, archiveKey(deployment, 'configuration', FIRST_RUN))).to.deep.equal(firstArchive);
       expect((await read(deployment, latestKey(deployment, 'configuration'))).toString()).to.equal(
@@ -567,9 +572,262 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
           `${provenance(deployment, 'configuration')}a: older\n`,
         );
         const head = await headObject(s3, bucket, older.latestKey!);
-        expect(head.Metadata).to.deep.equal({ [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) });
+        expect(head.Metadata).to.deep.equal({
+          [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+          [CONTENT_SHA256_METADATA]: older.sha256,
+        });
       });
     });
+  });
+
+  describe('an archive only when the table changed since the archive latest- holds', () => {
+    let dynamodb: DynamoDBClient;
+    let s3: S3Client;
+    const THIRD_RUN = '2024-06-01T12:00:00.789Z';
+
+    before(() => {
+      ({ dynamodb, s3 } = emulatorClients());
+    });
+
+    async function configurationDeployment(value: string): Promise<Deployment> {
+      const bucket = await createBucket(s3);
+      const deployment = testDeployment({ bucket });
+      await createTable(dynamodb, [tableItem('a', value)], deployment.tables.configuration);
+      return deployment;
+    }
+
+    async function setValue(deployment: Deployment, value: string): Promise<void> {
+      await dynamodb.send(
+        new PutItemCommand({ TableName: deployment.tables.configuration, Item: tableItem('a', value) }),
+      );
+    }
+
+    function backup(deployment: Deployment, executionStartTime: string): Promise<BackupPartResult> {
+      return backupTable({ dynamodb, s3 }, deployment, { table: 'configuration', executionStartTime });
+    }
+
+    async function backupAndPublish(deployment: Deployment, executionStartTime: string) {
+      const result = await backup(deployment, executionStartTime);
+      return { result, published: await publishLatestBackups(s3, deployment, [result]) };
+    }
+
+    const archivesOf = async (deployment: Deployment) =>
+      (await listKeys(s3, deployment.destination!.bucket)).filter((key) => key.includes('/archive/'));
+
+    it('tags archives for the retention rule, and never latest-', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('first');
+      const bucket = deployment.destination!.bucket;
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      const tags = async (key: string) =>
+        (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet;
+      expect(await tags(result.archive!.key)).to.deep.equal([{ Key: ARCHIVE_TAG.key, Value: ARCHIVE_TAG.value }]);
+      expect(await tags(result.latestKey!)).to.deep.equal([]);
+    });
+
+    it('records the SHA-256 of the content on the archive and on latest-', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('first');
+      const bucket = deployment.destination!.bucket;
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      const content = await read(deployment, result.archive!.key);
+      expect((await headObject(s3, bucket, result.archive!.key)).Metadata).to.deep.equal({
+        [CONTENT_SHA256_METADATA]: sha256(content),
+      });
+      expect((await headObject(s3, bucket, result.latestKey!)).Metadata).to.deep.equal({
+        [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+        [CONTENT_SHA256_METADATA]: sha256(content),
+      });
+    });
+
+    it('writes nothing for an unchanged table and says since when; latest- is left as it was', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      const first = await backupAndPublish(deployment, FIRST_RUN);
+      const latestBefore = await headObject(s3, deployment.destination!.bucket, first.result.latestKey!);
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, SECOND_RUN);
+
+      // Assess
+      expect(result).to.deep.equal({
+        part: 'backup/configuration',
+        status: 'ok',
+        table: 'configuration',
+        keys: [],
+        records: 1,
+        bytes: first.result.bytes,
+        sha256: first.result.sha256,
+        reason: `unchanged since ${archiveStamp(FIRST_RUN)}`,
+      });
+      expect(published).to.deep.equal({
+        part: 'archive',
+        status: 'ok',
+        keys: [],
+        records: 0,
+        reason: `configuration: unchanged since ${archiveStamp(FIRST_RUN)}`,
+      });
+      expect(await archivesOf(deployment)).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      const latestAfter = await headObject(s3, deployment.destination!.bucket, first.result.latestKey!);
+      expect(latestAfter.ETag).to.equal(latestBefore.ETag);
+      expect(latestAfter.LastModified).to.deep.equal(latestBefore.LastModified);
+    });
+
+    it('archives a content equal to an older archive but not to the one latest- holds (a change back)', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('x');
+      await backupAndPublish(deployment, FIRST_RUN);
+      await setValue(deployment, 'y');
+      await backupAndPublish(deployment, SECOND_RUN);
+      await setValue(deployment, 'x');
+
+      // Act
+      const { result } = await backupAndPublish(deployment, THIRD_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', THIRD_RUN)]);
+      expect(await archivesOf(deployment)).to.deep.equal(
+        [FIRST_RUN, SECOND_RUN, THIRD_RUN].map((run) => archiveKey(deployment, 'configuration', run)),
+      );
+      expect((await read(deployment, result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: x\n`,
+      );
+    });
+
+    it('two overlapping executions of equal content both archive, and latest- ends at the newer', async () => {
+      // Prepare: both back up before either publishes, so neither sees the other's archive
+      const deployment = await configurationDeployment('same');
+      const older = await backup(deployment, FIRST_RUN);
+      const newer = await backup(deployment, SECOND_RUN);
+
+      // Act
+      await publishLatestBackups(s3, deployment, [newer]);
+      const olderPublished = await publishLatestBackups(s3, deployment, [older]);
+      const next = await backup(deployment, THIRD_RUN);
+
+      // Assess
+      expect(olderPublished.reason).to.equal(
+        `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+      );
+      expect(await archivesOf(deployment)).to.deep.equal([older.archive!.key, newer.archive!.key]);
+      expect(next.reason).to.equal(`unchanged since ${archiveStamp(SECOND_RUN)}`);
+      expect(next.keys).to.deep.equal([]);
+    });
+
+    it('an older execution whose content equals the newer archive latest- holds writes nothing', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      await backupAndPublish(deployment, SECOND_RUN);
+      const latestBefore = await headObject(s3, deployment.destination!.bucket, latestKey(deployment, 'configuration'));
+
+      // Act
+      const { result } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      expect(result.reason).to.equal(`unchanged since ${archiveStamp(SECOND_RUN)}`);
+      expect(await archivesOf(deployment)).to.deep.equal([archiveKey(deployment, 'configuration', SECOND_RUN)]);
+      const latestAfter = await headObject(s3, deployment.destination!.bucket, latestKey(deployment, 'configuration'));
+      expect(latestAfter.ETag).to.equal(latestBefore.ETag);
+      expect(latestAfter.Metadata![LATEST_ARCHIVE_STAMP_METADATA]).to.equal(archiveStamp(SECOND_RUN));
+    });
+
+    it('an older execution whose content differs from the newer archive latest- holds archives it', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('newer');
+      await backupAndPublish(deployment, SECOND_RUN);
+      await setValue(deployment, 'older');
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      expect(published.reason).to.equal(
+        `configuration: latest- already holds the newer archive ${archiveStamp(SECOND_RUN)}`,
+      );
+      expect((await read(deployment, result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: newer\n`,
+      );
+    });
+
+    it('an unchanged run overtaken by an older execution publishing a change: latest- stays at that archive, the next run archives', async () => {
+      // Prepare: latest- holds x; an execution archives y but has not published yet; the table is x again
+      const deployment = await configurationDeployment('x');
+      await backupAndPublish(deployment, FIRST_RUN);
+      await setValue(deployment, 'y');
+      const overtaking = await backup(deployment, SECOND_RUN);
+      await setValue(deployment, 'x');
+      const unchanged = await backup(deployment, THIRD_RUN);
+
+      // Act
+      await publishLatestBackups(s3, deployment, [overtaking]);
+      const published = await publishLatestBackups(s3, deployment, [unchanged]);
+      const latestBetween = (
+        await read(deployment, unchanged.latestKey ?? latestKey(deployment, 'configuration'))
+      ).toString();
+      const next = await backupAndPublish(deployment, '2024-06-01T13:00:00.000Z');
+
+      // Assess: never moved back, nothing lost (x is in the first archive), and the change is archived next
+      expect(unchanged.reason).to.equal(`unchanged since ${archiveStamp(FIRST_RUN)}`);
+      expect(published).to.deep.include({ status: 'ok', keys: [] });
+      // `y` is a YAML 1.1 boolean: the backup quotes it.
+      expect(latestBetween).to.equal(`${provenance(deployment, 'configuration')}a: "y"\n`);
+      expect(next.result.keys).to.deep.equal([archiveKey(deployment, 'configuration', '2024-06-01T13:00:00.000Z')]);
+      expect((await read(deployment, next.result.latestKey!)).toString()).to.equal(
+        `${provenance(deployment, 'configuration')}a: x\n`,
+      );
+    });
+
+    it('archives as before over a latest- that records no content hash (an earlier version, or CloneSquad)', async () => {
+      // Prepare: latest- holds the very bytes the backup will write, with only the stamp recorded
+      const deployment = await configurationDeployment('same');
+      const first = await backup(deployment, FIRST_RUN);
+      const bucket = deployment.destination!.bucket;
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: first.latestKey,
+          Body: await read(deployment, first.archive!.key),
+          Metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) },
+        }),
+      );
+
+      // Act
+      const { result, published } = await backupAndPublish(deployment, SECOND_RUN);
+
+      // Assess
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', SECOND_RUN)]);
+      expect(published.keys).to.deep.equal([first.latestKey]);
+      expect((await headObject(s3, bucket, first.latestKey!)).Metadata).to.deep.equal({
+        [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(SECOND_RUN),
+        [CONTENT_SHA256_METADATA]: first.sha256,
+      });
+    });
+
+    it('a retried backup of an execution whose archive latest- already holds answers that archive', async () => {
+      // Prepare
+      const deployment = await configurationDeployment('same');
+      const first = await backupAndPublish(deployment, FIRST_RUN);
+
+      // Act
+      const retried = await backup(deployment, FIRST_RUN);
+
+      // Assess
+      expect(retried.keys).to.deep.equal(first.result.keys);
+      expect(retried.archive).to.deep.equal(first.result.archive);
+    });
+
+    async function read(deployment: Deployment, key: string): Promise<Buffer> {
+      return readObject(s3, deployment.destination!.bucket, key);
+    }
   });
 
   describe('with mocked clients (the request details the emulator does not enforce)', () => {
@@ -611,6 +869,7 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
       // Prepare
       const deployment = testDeployment({ bucket: 'org-bucket', kmsKeyArn });
       dynamodbMock.on(ScanCommand).resolves({ Items: [tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
       s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
 
       // Act
@@ -629,9 +888,27 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
         ServerSideEncryption: 'aws:kms',
         SSEKMSKeyId: kmsKeyArn,
         ChecksumSHA256: sha256(body, 'base64'),
+        Metadata: { [CONTENT_SHA256_METADATA]: sha256(body) },
+        Tagging: `${ARCHIVE_TAG.key}=${ARCHIVE_TAG.value}`,
       });
       expect(result).to.include({ sha256: sha256(body), bytes: body.byteLength });
       expect(result.archive).to.deep.equal({ key: input.Key, etag: '"etag-1"', stamp: archiveStamp(FIRST_RUN) });
+    });
+
+    it('archives when latest- cannot be read to tell whether the table changed', async () => {
+      // Prepare
+      const deployment = testDeployment({ bucket: 'org-bucket' });
+      dynamodbMock.on(ScanCommand).resolves({ Items: [tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(s3Error('InternalError', 500, 'We encountered an internal error'));
+      s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
+
+      // Act
+      const result = await backupTable(clients, deployment, { table: 'configuration', executionStartTime: FIRST_RUN });
+
+      // Assess
+      expect(result.status).to.equal('ok');
+      expect(result.keys).to.deep.equal([archiveKey(deployment, 'configuration', FIRST_RUN)]);
+      expect(s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Key).to.equal(result.keys![0]);
     });
 
     it('sends no encryption settings without KmsKeyArn, so the bucket default applies', async () => {
@@ -681,7 +958,10 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
         Bucket: 'org-bucket',
         Key: latestKey(deployment, 'configuration'),
         IfMatch: '"latest-etag"',
-        Metadata: { [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN) },
+        Metadata: {
+          [LATEST_ARCHIVE_STAMP_METADATA]: archiveStamp(FIRST_RUN),
+          [CONTENT_SHA256_METADATA]: sha256(Buffer.from('a: b\n')),
+        },
         ContentType: 'application/yaml; charset=utf-8',
         ACL: 'bucket-owner-full-control',
         ServerSideEncryption: 'aws:kms',
@@ -809,6 +1089,7 @@ describe('backupTable and publishLatestBackups (docs/reference/s3-layout.md, doc
         Value: { N: String(index) },
       }));
       dynamodbMock.on(ScanCommand).resolves({ Items: [...malformed, tableItem('a', 'b')] });
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
       s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag-1"' });
 
       // Act

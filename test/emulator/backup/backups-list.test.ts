@@ -311,6 +311,51 @@ describe('backups list', () => {
       expect(json[0].latest.matchesArchive).to.equal(archiveStamp(T2));
     });
 
+    it('--limit keeps the newest N archives of each table, --since those stamped at or after it', async () => {
+      // Prepare: configuration archives at T1, T2, T3 (latest- holds T2); scheduler at T1
+      const deployment = await givenHistory();
+      await backup(deployment, 'scheduler', T1);
+      const archivesOf = (json: string[]) =>
+        (JSON.parse(json.join('\n')) as { table: string; archives: { stamp: string }[] }[]).map((entry) => [
+          entry.table,
+          entry.archives.map((archive) => archive.stamp),
+        ]);
+      const [s1, s2, s3] = [T1, T2, T3].map(archiveStamp);
+
+      // Act
+      const newest = archivesOf(await list(deployment, '--limit', '1', '--output', 'json'));
+      const sinceT2 = archivesOf(await list(deployment, '--since', T2, '--output', 'json'));
+      const sinceDay = archivesOf(await list(deployment, '--since', '2024-06-02', '--output', 'json'));
+      const sinceOffset = archivesOf(
+        await list(deployment, '--since', '2024-06-01T13:00:00+02:00', '--output', 'json'),
+      );
+      const both = archivesOf(await list(deployment, '--since', '2024-06-01', '--limit', '2', '--output', 'json'));
+      const text = await list(deployment, '--limit', '1', '--table', 'configuration');
+
+      // Assess
+      expect(newest).to.deep.equal([
+        ['configuration', [s3]],
+        ['scheduler', [s1]],
+      ]);
+      expect(sinceT2).to.deep.equal([
+        ['configuration', [s3, s2]],
+        ['scheduler', []],
+      ]);
+      expect(sinceDay).to.deep.equal([
+        ['configuration', [s3]],
+        ['scheduler', []],
+      ]);
+      expect(sinceOffset).to.deep.equal(sinceT2);
+      expect(both).to.deep.equal([
+        ['configuration', [s3, s2]],
+        ['scheduler', [s1]],
+      ]);
+      // latest- still names the archive it holds, listed or not.
+      expect(text.find((line) => line.startsWith('  latest-'))).to.include(`same content as ${s2}`);
+      expect(text.filter((line) => line.startsWith('  archive'))).to.have.length(1);
+      expect(text.at(-1)).to.equal('  (1 of 3 archives)');
+    });
+
     it('an empty partition lists no backups', async () => {
       const deployment = await givenDeployment();
 

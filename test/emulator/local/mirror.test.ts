@@ -2,10 +2,10 @@
  * The --out folder's copy of the local bucket (`<out>/s3/<bucket>/<key>`): what a run writes back
  * to it, and what it never removes.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { listKeys, loadMirror, mirrorFolder, saveMirror } from '#local/mirror';
 import {
@@ -65,6 +65,28 @@ describe('the local bucket in the --out folder', () => {
       expect(readFileSync(join(folder, ...key.split('/')), 'utf8')).to.equal(body);
     }
     expect(readFileSync(join(folder, ...otherArchive.split('/')), 'utf8')).to.equal('archive of another run');
+  });
+
+  it("keeps objects' user metadata from one run to the next, beside the folder, so a loaded latest- still says what it holds", async () => {
+    const location: S3Location = { bucket: await createBucket(s3), prefix: 'clonesquad' };
+    const latest = latestBackupKey(location, ID, 'configuration');
+    const archive = archiveBackupKey(location, ID, 'configuration', '20261130T100000000Z');
+    const metadata = { 'archive-stamp': '20261130T100000000Z', 'content-sha256': 'ab'.repeat(32) };
+    await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: latest, Body: 'latest', Metadata: metadata }));
+    await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: archive, Body: 'archive' }));
+    await saveMirror(s3, out, location);
+    const nextBucket = await createBucket(s3);
+    // The next run's emulator is fresh: here, another bucket loaded from the same files.
+    renameSync(mirrorFolder(out, location.bucket), mirrorFolder(out, nextBucket));
+    renameSync(join(out, 's3-metadata', location.bucket), join(out, 's3-metadata', nextBucket));
+
+    await loadMirror(s3, out, nextBucket);
+
+    expect(folderKeys(mirrorFolder(out, nextBucket))).to.deep.equal([archive, latest].sort());
+    const heads = await Promise.all(
+      [latest, archive].map((key) => s3.send(new HeadObjectCommand({ Bucket: nextBucket, Key: key }))),
+    );
+    expect(heads.map((head) => head.Metadata)).to.deep.equal([metadata, {}]);
   });
 
   it('loads every file into the bucket but those an interrupted save left unfinished, which it removes', async () => {

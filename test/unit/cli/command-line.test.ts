@@ -159,6 +159,35 @@ describe('clonesquad-backup, the command line', function () {
       });
     });
 
+    it('2 for a backups list --limit or --since it cannot read, naming the flag and the fix, before any AWS call', async () => {
+      const list = ['backups', 'list', '--group', 'g'];
+      const limitFix =
+        'Fix: pass a whole number above 0, e.g. --limit 10 (the newest 10 of each table), or leave it out for all';
+      const sinceFix =
+        'Fix: pass a UTC date or a date-time with its zone, e.g. --since 2024-06-01 or --since 2024-06-01T10:00:00Z';
+      for (const [value, problem] of [
+        ['0', 'it is not a whole number above 0'],
+        ['-3', 'it is not a whole number above 0'],
+        ['2.5', 'it is not a whole number above 0'],
+        ['ten', 'it is not a whole number above 0'],
+      ]) {
+        expect(await inProcess([...list, '--limit', value]), value).to.deep.equal({
+          code: 2,
+          stdout: [],
+          stderr: [`error: --limit "${value}": ${problem}. ${limitFix}`],
+        });
+      }
+      for (const value of ['yesterday', '2024-06-01T10:00:00', '2024-13-01', '2024-02-30', '']) {
+        expect(await inProcess([...list, '--since', value]), value).to.deep.equal({
+          code: 2,
+          stdout: [],
+          stderr: [
+            `error: --since "${value}": it is neither a date (YYYY-MM-DD, UTC) nor an ISO 8601 date-time with a zone. ${sinceFix}`,
+          ],
+        });
+      }
+    });
+
     it('1 when the operation fails (the endpoint cannot be reached), with its error', async () => {
       const result = await inProcess(['backups', 'list', '--group', 'g', '--s3-path', 's3://my-bucket/p'], {
         AWS_REGION: 'eu-west-1',

@@ -34,6 +34,7 @@ import { policiesCommand, policiesRequest } from '#cli/policies';
 import { run as runCli } from '#cli/main';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
 import {
+  ARCHIVE_TAG,
   archiveBackupKey,
   BACKUP_TABLES,
   latestBackupKey,
@@ -576,6 +577,17 @@ describe('least privilege and data protection', () => {
       }
     });
 
+    it('lets backupTable tag the archives it writes (the retention rule selects them by tag), never latest-', async () => {
+      const role = rolePolicy(roles.backupTable, ACCOUNT_A);
+      const tag = (key: string) =>
+        decideRole(role, { caller: memberA, action: 's3:PutObjectTagging', resource: objectArn(ROOT, key), keys: {} });
+      for (const table of BACKUP_TABLES) {
+        expect(await tag(archiveBackupKey(ROOT, identity(ACCOUNT_A), table, STAMP)), table).to.equal('allow');
+        expect(await tag(latestBackupKey(ROOT, identity(ACCOUNT_A), table)), table).to.equal('implicit deny');
+      }
+      expect(await tag(metadataKey(ROOT, identity(ACCOUNT_A), 'instances'))).to.equal('implicit deny');
+    });
+
     it('lets exportDiscovery describe its own account in the Organization, and no other account', async () => {
       const role = rolePolicy(roles.exportDiscovery, ACCOUNT_A);
       const describeAccount = (account: string) =>
@@ -813,6 +825,62 @@ describe('least privilege and data protection', () => {
       });
     }
 
+    it('declares ArchiveRetentionDays: whole days, 0 (the default) keeps archives forever', () => {
+      expect(template.Parameters.ArchiveRetentionDays).to.deep.equal({
+        Type: 'Number',
+        Description:
+          'Days after which a backup archive expires (its noncurrent version is then removed by ExpireReplacedVersions); ' +
+          '0 keeps archives forever. latest- copies never expire.',
+        Default: 0,
+        MinValue: 0,
+        ConstraintDescription: 'a whole number of days, 0 for no expiry',
+      });
+    });
+
+    const lifecycleRules = (retentionDays: string, prefix: string) => {
+      const parameters = {
+        BucketName: ROOT.bucket,
+        Prefix: prefix,
+        OrganizationId: ORG,
+        ReaderArns: [],
+        ArtifactRegions: [],
+        CreateBucket: 'true',
+        ArchiveRetentionDays: retentionDays,
+        'AWS::AccountId': CENTRAL,
+        'AWS::Region': 'eu-west-1',
+        'AWS::Partition': 'aws',
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
+      const resolved = resolveCfn(template, parameters) as CfnTemplate;
+      return (resolved.Resources.Bucket.Properties.LifecycleConfiguration as { Rules: { Id: string }[] }).Rules;
+    };
+
+    it('has no archive expiry rule when ArchiveRetentionDays is 0', () => {
+      expect(lifecycleRules('0', ROOT.prefix).map((rule) => rule.Id)).to.deep.equal([
+        'ExpireReplacedVersions',
+        'ExpireNewPartitionMarkers',
+      ]);
+    });
+
+    for (const prefix of [ROOT.prefix, '']) {
+      it(`expires the objects tagged as archives under the backups folder after N days (prefix "${prefix}")`, () => {
+        const rules = lifecycleRules('90', prefix);
+        expect(rules.map((rule) => rule.Id)).to.deep.equal([
+          'ExpireReplacedVersions',
+          'ExpireNewPartitionMarkers',
+          'ExpireArchives',
+        ]);
+        expect(rules[2]).to.deep.equal({
+          Id: 'ExpireArchives',
+          Status: 'Enabled',
+          Prefix: prefix ? `${prefix}/backups/` : 'backups/',
+          TagFilters: [{ Key: ARCHIVE_TAG.key, Value: ARCHIVE_TAG.value }],
+          // The parameter's value, as a Ref hands it over (CloudFormation converts it).
+          ExpirationInDays: '90',
+        });
+      });
+    }
+
     it('creates a bucket that blocks public access, disables ACLs and encrypts with the key by default', () => {
       const bucket = template.Resources.Bucket.Properties;
       expect(bucket.OwnershipControls).to.deep.equal({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
@@ -884,6 +952,7 @@ function rolePolicy(statements: RoleStatement[], accountId: string): Policy {
 }
 
 interface CfnTemplate {
+  Parameters: Record<string, unknown>;
   Conditions: Record<string, unknown>;
   Resources: Record<string, { Properties: Record<string, unknown> }>;
 }
