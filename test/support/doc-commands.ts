@@ -317,6 +317,24 @@ export function commandProblems(args: string[]): string[] {
   return problems;
 }
 
+/** `--param name=value` names the program does not know (package and publish take deployment parameters). */
+export function parameterNameProblems(args: string[]): string[] {
+  const names = args.flatMap((arg, index) => {
+    const value = arg.startsWith('--param=')
+      ? arg.slice('--param='.length)
+      : arg === '--param'
+        ? args[index + 1]
+        : undefined;
+    return value === undefined ? [] : [value.split('=')[0]];
+  });
+  try {
+    checkParameterNames(names);
+    return [];
+  } catch (error) {
+    return [(error as Error).message];
+  }
+}
+
 // ----------------------------------------------------------------------------------------------- aws commands
 
 export interface AwsServiceModel {
@@ -449,21 +467,23 @@ const takesValue = (flag: string) =>
 export function awsProblems(args: string[], models: Record<string, AwsServiceModel | null>): string[] {
   const service = awsService(args);
   if (!service) return ['names no service'];
-  const model = models[service];
-  if (!model) return [`"${service}" is not an AWS CLI service`];
   const afterService = args.slice(args.indexOf(service) + 1);
   const operation = afterService.find((word) => !word.startsWith('-'));
   if (!operation) return [`names no ${service} operation`];
   const custom = CUSTOM_COMMANDS[service]?.[operation];
+  // `aws s3` has only its own commands; the S3 API is `aws s3api`.
+  if (service === 's3' && !custom) return [`"${operation}" is not a command of aws s3 (the S3 API is aws s3api)`];
+  const model = models[service];
+  if (!model && !custom) return [`"${service}" is not an AWS CLI service`];
   let flags: string[];
   if (custom) {
     flags = custom;
   } else if (operation === 'wait') {
     const waiter = afterService[afterService.indexOf(operation) + 1];
-    if (!model.waiters.includes(waiter)) return [`"${waiter}" is not a waiter of aws ${service} wait`];
-    flags = Object.values(model.operations).flatMap((item) => item.flags);
+    if (!model!.waiters.includes(waiter)) return [`"${waiter}" is not a waiter of aws ${service} wait`];
+    flags = Object.values(model!.operations).flatMap((item) => item.flags);
   } else {
-    const found = model.operations[operation];
+    const found = model!.operations[operation];
     if (!found) return [`"${operation}" is not an operation of aws ${service}`];
     flags = [
       ...found.flags,
@@ -541,7 +561,7 @@ function runPlan(plan: CommandPlan, report: (problem: string) => void, context: 
     case 'serverless':
       return serverlessProblems(plan.args).forEach(report);
     case 'checkCommand':
-      return commandProblems(plan.args).forEach(report);
+      return [...commandProblems(plan.args), ...parameterNameProblems(plan.args)].forEach(report);
     case 'run': {
       const optionProblems = commandProblems(plan.args);
       if (optionProblems.length > 0) return optionProblems.forEach(report);
