@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REFERENCE_FOLDER, REFERENCE_PAGES, s3LayoutPage } from '#cli/reference-docs';
@@ -19,6 +19,12 @@ describe('docs/reference pages', () => {
       expect(long).to.deep.equal([]);
     });
   }
+
+  it('docs/reference/ holds exactly the generated pages', () => {
+    expect(readdirSync(REFERENCE_FOLDER).sort(), 'run npm run generate').to.deep.equal(
+      Object.keys(REFERENCE_PAGES).sort(),
+    );
+  });
 
   it('the S3 layout page shows the keys the layout module builds for its example deployment', () => {
     const root = parseS3Path('s3://example-org-cmdb/clonesquad')!;
