@@ -306,6 +306,11 @@ export function commandProblems(args: string[]): string[] {
     const rootOnly = words.every((word) => ['--help', '-h', '--version'].includes(word));
     return rootOnly && words.length > 0 ? [] : [`"${args[0] ?? ''}" is not a command of clonesquad-backup`];
   }
+  if (command.commands.length > 0 && words.length > 0 && !words[0].startsWith('-')) {
+    return [
+      `"${words[0]}" is not a command of ${command.name()} (it has ${command.commands.map((sub) => sub.name()).join(', ')})`,
+    ];
+  }
   const names = new Set(['--help', '-h', ...command.options.flatMap((option) => [option.long, option.short])]);
   const problems: string[] = [];
   for (const word of words) {

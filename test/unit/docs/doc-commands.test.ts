@@ -173,15 +173,25 @@ describe('docs harness', function () {
 
     it("reports a program's unknown option, a script that does not exist, and npm options before --", async () => {
       const found = await problems(
-        ['```sh', 'npx clonesquad-backup local --outt x', 'npm run deploy', 'npm run local --out x', '```'].join('\n'),
+        [
+          '```sh',
+          'npx clonesquad-backup local --outt x',
+          'npm run deploy',
+          'npm run local --out x',
+          'npm run backups -- lst --group web',
+          '```',
+        ].join('\n'),
       );
-      expect(found).to.have.length(3);
+      expect(found).to.have.length(4);
       expect(found[0]).to.equal(`${FILE}:2: npx clonesquad-backup local --outt x: local has no option --outt`);
       expect(found[1]).to.match(
         new RegExp(`^${FILE}:3: npm run deploy: package.json has no script "deploy" \\(it has `),
       );
       expect(found[2]).to.equal(
         `${FILE}:4: npm run local --out x: npm takes --out as its own option: write npm run local -- --out …`,
+      );
+      expect(found[3]).to.equal(
+        `${FILE}:5: npm run backups -- lst --group web: "lst" is not a command of backups (it has list)`,
       );
       expect(runs).to.deep.equal([]);
     });
