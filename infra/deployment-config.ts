@@ -9,10 +9,11 @@ import {
   defaultTableNames,
   ENVIRONMENT,
   validateGroupName,
+  KMS_KEY_ARN_PATTERN,
   validateKmsKeyArn,
   validateTimeZone,
 } from '#shared/run/deployment';
-import { MAX_GROUP_NAME_CHARS } from '#shared/run/group-name';
+import { GROUP_NAME_PATTERN, MAX_GROUP_NAME_CHARS } from '#shared/run/group-name';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import {
   archiveBackupKey,
@@ -203,12 +204,13 @@ function checkDerivableName(parameter: DerivedParameter, given: string, groupNam
   );
 }
 
+const STREAM_ARN_PATTERN =
+  /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]+)\/stream\/[0-9A-Za-z:._-]+$/;
+
 /** The stream of the Configuration table itself: a stream of another table would never carry `backup.cron`. */
 function validateStreamArn(arn: string, configurationTable: string): string {
   if (arn === '') return arn;
-  const match = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]+)\/stream\/[0-9A-Za-z:._-]+$/.exec(
-    arn,
-  );
+  const match = STREAM_ARN_PATTERN.exec(arn);
   if (match && match[1] === configurationTable) return arn;
   throw new UserInputError(
     `${PARAMETERS.configurationTableStreamArn} ${quoteInput(arn)}`,
@@ -350,3 +352,77 @@ export function resourceNames(groupName: string | undefined, stage: string) {
     functions: Object.fromEntries(FUNCTIONS.map((name) => [name, fitted(name, 64)])) as Record<FunctionName, string>,
   };
 }
+
+/** What an operator reads about one deployment parameter (the docs' parameters page is made of these). */
+export interface ParameterReference {
+  description: string;
+  /** The value taken when the parameter is not given. */
+  default: string;
+  /** What the parameter accepts, as checked at package time and at run time. */
+  accepts: string;
+}
+
+const pattern = (rule: RegExp) => `\`${rule.source}\``;
+
+export const PARAMETER_REFERENCE: Record<ParameterName, ParameterReference> = {
+  groupName: {
+    description:
+      'The one CloneSquad group this deployment serves. Empty: it serves every CloneSquad group it finds in its ' +
+      'account and region, and finds new ones as they are deployed.',
+    default: 'empty (every group)',
+    accepts: `${pattern(GROUP_NAME_PATTERN)}, at most ${MAX_GROUP_NAME_CHARS} characters, no ".."`,
+  },
+  metadataAndBackupS3Path: {
+    description:
+      'Where every backup and metadata export is written, `s3://bucket[/prefix]`. Empty turns the feature off: no ' +
+      'schedule, and the API answers that it is off.',
+    default: 'empty (off)',
+    accepts: `\`s3://bucket\` or \`s3://bucket/prefix\` (empty segments dropped); every key must fit S3's ${MAX_KEY_BYTES} bytes`,
+  },
+  userSuppliedJSONMetadata: {
+    description:
+      'A JSON object carried into the discovery record as it is, and as one `X-{key}` field per top-level key.',
+    default: 'empty',
+    accepts: 'a JSON object, or empty',
+  },
+  timeZone: {
+    description:
+      "The IANA zone `localcron()` schedules are read in. Empty: each group's own, its stack's TimeZone parameter, " +
+      'else the zone CloneSquad assumes for the region.',
+    default: "empty (each group's zone)",
+    accepts: 'an IANA time zone, such as `UTC` or `Europe/Paris`',
+  },
+  cloneSquadStackName: {
+    description: 'Single-group deployments only: the CloneSquad stack that discovery reads.',
+    default: '`CloneSquad-{GroupName}`',
+    accepts: `${pattern(STACK_NAME.valid)} (${STACK_NAME.rule})`,
+  },
+  configurationTable: {
+    description: "Single-group deployments only: the group's Configuration table, backed up and exported.",
+    default: '`CloneSquad-{GroupName}-Configuration`',
+    accepts: `${pattern(TABLE_NAME.valid)} (${TABLE_NAME.rule})`,
+  },
+  schedulerTable: {
+    description: "Single-group deployments only: the group's Scheduler table, backed up and exported.",
+    default: '`CloneSquad-{GroupName}-Scheduler`',
+    accepts: `${pattern(TABLE_NAME.valid)} (${TABLE_NAME.rule})`,
+  },
+  glueCrawlerName: {
+    description:
+      'The crawler started after an export that created a new partition. Given empty: no crawler is started.',
+    default: `\`${DEFAULT_CRAWLER_NAME}\` (the catalog stack's crawler)`,
+    accepts: `${pattern(CRAWLER_NAME_PATTERN)}, or empty`,
+  },
+  kmsKeyArn: {
+    description: "The KMS key every object is written with (SSE-KMS). Empty: the bucket's default encryption.",
+    default: 'empty (bucket default)',
+    accepts: `${pattern(KMS_KEY_ARN_PATTERN)} (a key ARN, not an alias), or empty`,
+  },
+  configurationTableStreamArn: {
+    description:
+      "Single-group deployments only: the Configuration table's stream, so that a change of `backup.cron` " +
+      'reconciles the schedule at once. Empty: each execution still reconciles it.',
+    default: 'empty (no stream)',
+    accepts: `${pattern(STREAM_ARN_PATTERN)} (the stream of ConfigurationTable), or empty`,
+  },
+};

@@ -93,9 +93,11 @@ export function validateTimeZone(zone: string): string {
   }
 }
 
+export const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
 /** `KmsKeyArn`: a key ARN, not an alias: IAM grants on a key are evaluated against the key's ARN. */
 export function validateKmsKeyArn(arn: string): string {
-  if (arn === '' || /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) return arn;
+  if (arn === '' || KMS_KEY_ARN_PATTERN.test(arn)) return arn;
   throw new UserInputError(
     `KmsKeyArn ${quoteInput(arn)}`,
     'it is not the ARN of a KMS key',
