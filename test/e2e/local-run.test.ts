@@ -27,7 +27,6 @@ import {
   metadataKey,
   newPartitionMarkerKey,
   metadataTableFolder,
-  newPartitionMarkerKey,
   type MetadataTable,
 } from '#shared/aws/s3-layout';
 import type { ExecutionSummary } from '#shared/run/summary';
