@@ -74,10 +74,17 @@ function resolveTemplate(template: Json, parameters: Record<string, string>) {
       }
       if (resources[name]?.Type === 'AWS::Glue::Database') return values.DatabaseName;
       if (resources[name]?.Type === 'AWS::Glue::Crawler') return values.CrawlerName;
+      // Any other resource of the template: its physical id, unknown before deployment.
+      if (name in resources) return `<${name}>`;
       throw new Error(`unresolved Ref ${name}`);
     }
     if ('Fn::Sub' in object) {
-      return (object['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_match, name: string) => {
+      const [text, variables] =
+        typeof object['Fn::Sub'] === 'string'
+          ? [object['Fn::Sub'], {}]
+          : (object['Fn::Sub'] as [string, Record<string, unknown>]);
+      return text.replace(/\$\{([^}]+)\}/g, (_match, name: string) => {
+        if (name in variables) return String(evaluate(variables[name]));
         if (!(name in values)) throw new Error(`unresolved \${${name}}`);
         return values[name];
       });
@@ -114,7 +121,7 @@ function tableResources(template: Json) {
   );
 }
 
-describe('catalog stack, Athena DDL and shipped SQL (docs/security.md)', () => {
+describe('catalog stack, Athena DDL and shipped SQL (docs/cmdb.md)', () => {
   describe('generated files', () => {
     it('glue/generated/catalog-stack.json is what `npm run generate` writes now, small enough to deploy inline', () => {
       const text = readFileSync(GENERATED_STACK, 'utf8');
