@@ -121,15 +121,28 @@ async function centralOutputs(cloudformation: CloudFormationClient, stackName: s
     }
     throw error;
   }
-  const value = (name: string) => outputs.find((output) => output.OutputKey === name)?.OutputValue;
-  const path = value('MetadataAndBackupS3Path');
-  if (!path) {
+  const parameters = parametersFromCentralOutputs(outputs);
+  if (!parameters) {
     throw new UserInputError(
       `--central-stack ${quoteInput(stackName)}`,
       'it has no MetadataAndBackupS3Path output: it is not the central bucket stack',
       'give the name of the stack created from infra/generated/central-bucket-stack.json',
     );
   }
+  return parameters;
+}
+
+/**
+ * The deployment parameters the central bucket stack's outputs give (`name=value`): its path and,
+ * since the bucket encrypts with its own key by default, that key, without which every write of the
+ * deployment's roles is denied. `undefined` for a stack without the path output.
+ */
+export function parametersFromCentralOutputs(
+  outputs: { OutputKey?: string; OutputValue?: string }[],
+): string[] | undefined {
+  const value = (name: string) => outputs.find((output) => output.OutputKey === name)?.OutputValue;
+  const path = value('MetadataAndBackupS3Path');
+  if (!path) return undefined;
   const key = value('KmsKeyArn');
   return [`metadataAndBackupS3Path=${path}`, ...(key ? [`kmsKeyArn=${key}`] : [])];
 }

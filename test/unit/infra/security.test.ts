@@ -31,6 +31,7 @@ import {
   type PolicyValues,
 } from '#infra/central-bucket';
 import { policiesCommand, policiesRequest } from '#cli/policies';
+import { parametersFromCentralOutputs } from '#cli/publish';
 import { run as runCli } from '#cli/main';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
 import {
@@ -646,6 +647,114 @@ describe('least privilege and data protection', () => {
     it('uses the partition and DNS suffix of the region', () => {
       const china = JSON.stringify(kmsKeyPolicy({ ...VALUES, region: 'cn-north-1' }));
       expect(china).to.include('s3.cn-north-1.amazonaws.com.cn').and.include('arn:aws-cn:s3:::');
+    });
+  });
+
+  describe("the central stack's outputs as a deployment's parameters: its key encrypts every write", () => {
+    const ENCRYPTION_CONTEXT = 'kms:EncryptionContext:aws:s3:arn';
+    const withoutCondition = (policy: Policy, key: string): Policy => ({
+      ...policy,
+      Statement: policy.Statement.map((statement) => ({
+        ...statement,
+        ...(statement.Condition
+          ? {
+              Condition: Object.fromEntries(
+                Object.entries(statement.Condition)
+                  .map(([operator, keys]) => [
+                    operator,
+                    Object.fromEntries(Object.entries(keys).filter(([name]) => name !== key)),
+                  ])
+                  .filter(([, keys]) => Object.keys(keys).length > 0),
+              ),
+            }
+          : {}),
+      })),
+    });
+    const keyArn = `arn:aws:kms:eu-west-1:${CENTRAL}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const keyPolicy = kmsKeyPolicy(VALUES) as Policy;
+    const outputs = [
+      { OutputKey: 'MetadataAndBackupS3Path', OutputValue: 's3://org-clonesquad-cmdb/clonesquad' },
+      { OutputKey: 'KmsKeyArn', OutputValue: keyArn },
+      { OutputKey: 'ArtifactBucketNamePattern', OutputValue: 'x' },
+    ];
+    /** The deployment's parameters as `name=value` texts, read as the deployment reads them. */
+    const deploymentOf = (parameters: string[]) =>
+      resolveParameters({
+        groupName: '',
+        ...Object.fromEntries(parameters.map((parameter) => parameter.split(/=(.*)/s).slice(0, 2))),
+      });
+    const id = identity(ACCOUNT_A);
+    /** What S3 asks KMS for on behalf of a role writing (GenerateDataKey) or reading (Decrypt) `key`. */
+    const kmsRequest = (role: string, action: string, key: string): Request => ({
+      caller: {
+        arn: `arn:aws:iam::${ACCOUNT_A}:role/${role}`,
+        account: ACCOUNT_A,
+        orgId: ORG,
+        iamAllowsEverything: false,
+      },
+      action,
+      resource: keyArn,
+      keys: {
+        'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+        [ENCRYPTION_CONTEXT]: objectArn(ROOT, key),
+      },
+    });
+    /** A member's role uses the central key when its own policy and the key policy both allow it. */
+    const decideKms = async (role: Policy, request: Request): Promise<Decision> => {
+      const own = suiteDecision(role, request);
+      const key = suiteDecision(keyPolicy, request);
+      const suite =
+        own === 'deny' || key === 'deny' ? 'deny' : own === 'allow' && key === 'allow' ? 'allow' : 'implicit deny';
+      // The simulator does not know KMS encryption-context keys (a variable after a colon, not a
+      // slash): it judges the request without that key, against the key policy without the
+      // conditions on it, which the suite's evaluator checks on its own above.
+      const { [ENCRYPTION_CONTEXT]: _context, ...keys } = request.keys ?? {};
+      const simulator = await simulatorDecision(
+        { ...request, keys },
+        {
+          identityPolicy: role,
+          resourcePolicy: withoutCondition(keyPolicy, ENCRYPTION_CONTEXT),
+          resourceAccount: CENTRAL,
+        },
+      );
+      return agreed(suite, simulator, request);
+    };
+    const uses = [
+      ['backupTable', 'kms:GenerateDataKey', archiveBackupKey(ROOT, id, 'configuration', STAMP)],
+      ['backupTable', 'kms:GenerateDataKey', metadataKey(ROOT, id, 'configuration')],
+      ['archiveBackups', 'kms:Decrypt', archiveBackupKey(ROOT, id, 'scheduler', STAMP)],
+      ['archiveBackups', 'kms:GenerateDataKey', latestBackupKey(ROOT, id, 'scheduler')],
+      ['exportInstances', 'kms:GenerateDataKey', metadataKey(ROOT, id, 'instances')],
+    ] as const;
+
+    it('gives publish the path and the key', () => {
+      expect(parametersFromCentralOutputs(outputs)).to.deep.equal([
+        'metadataAndBackupS3Path=s3://org-clonesquad-cmdb/clonesquad',
+        `kmsKeyArn=${keyArn}`,
+      ]);
+      expect(parametersFromCentralOutputs(outputs.slice(1))).to.equal(undefined);
+    });
+
+    it('lets every role that writes or reads objects use the key, as both its policy and the key policy allow', async () => {
+      const statements = functionStatements(deploymentOf(parametersFromCentralOutputs(outputs)!));
+      for (const [role, action, key] of uses) {
+        const policy = rolePolicy(statements[role], ACCOUNT_A);
+        expect(await decideKms(policy, kmsRequest(role, action, key)), `${role} ${action} ${key}`).to.equal('allow');
+      }
+      // The key serves this bucket's path only, whoever asks.
+      const elsewhere = kmsRequest('backupTable', 'kms:GenerateDataKey', 'x');
+      elsewhere.keys![ENCRYPTION_CONTEXT] = 'arn:aws:s3:::another-bucket/clonesquad/x';
+      expect(suiteDecision(keyPolicy, elsewhere)).to.equal('implicit deny');
+    });
+
+    it('denies the same writes to a deployment given the path alone (the key is what makes them work)', async () => {
+      const statements = functionStatements(
+        deploymentOf(['metadataAndBackupS3Path=s3://org-clonesquad-cmdb/clonesquad']),
+      );
+      for (const [role, action, key] of uses) {
+        const policy = rolePolicy(statements[role], ACCOUNT_A);
+        expect(await decideKms(policy, kmsRequest(role, action, key)), `${role} ${action}`).to.equal('implicit deny');
+      }
     });
   });
 
