@@ -185,6 +185,8 @@ const CRAWLER = arn('glue', `crawler/${DEFAULT_CRAWLER_NAME}`);
  */
 const OWN_ACCOUNT_IN_ORGANIZATION = `arn:${P}:organizations::*:account/o-*/${A}`;
 const KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+/** Subfleets from tag listings, not from the fleet's whole description. */
+const SUBFLEET_READS = ['ec2:DescribeInstanceStatus *', 'ec2:DescribeTags *'];
 const METADATA_WRITE_ACTIONS = ['s3:PutObject', 's3:PutObjectAcl', 's3:DeleteObject', 's3:AbortMultipartUpload'];
 const STACK_READS = ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources'];
 const DISCOVERY_STACK_READS = [
@@ -211,8 +213,13 @@ function groupResources(group: string, deployment: string) {
     latest: ['configuration', 'scheduler'].map((table) => `${backups}/latest-${file(table)}`),
     metadataFolder,
     metadata,
+    // A write HEADs its object first (s3:GetObject) and marks a partition it creates for the catalog.
     writeMetadata: (tables: string[]) => [
-      ...each(METADATA_WRITE_ACTIONS, metadata(tables)),
+      ...each([...METADATA_WRITE_ACTIONS, 's3:GetObject'], metadata(tables)),
+      ...tables.map(
+        (table) =>
+          `s3:PutObject ${BUCKET_ARN}/clonesquad/metadata/_new-partitions/accountid=${A}/region=${R}/groupname=${group}/${table}`,
+      ),
       `s3:ListBucket ${BUCKET_ARN}`,
     ],
     configurationTable: arn('dynamodb', `table/CloneSquad-${group}-Configuration`),
@@ -220,7 +227,8 @@ function groupResources(group: string, deployment: string) {
     stateMachine: arn('states', `stateMachine:${deployment}-BackupCmdb`),
     executions: arn('states', `execution:${deployment}-BackupCmdb:*`),
     schedules: arn('scheduler', `schedule/${deployment}-BackupCmdb/*`),
-    scheduleRole: `arn:${P}:iam::${A}:role/${deployment}-BackupSchedules`,
+    // IAM names are global to the account: one role per region.
+    scheduleRole: `arn:${P}:iam::${A}:role/${deployment}-BackupSchedules-${R}`,
   };
 }
 const ALL = groupResources('*', 'CloneSquadBackupCmdb-dev');
@@ -247,14 +255,20 @@ const ALL_GROUPS_GRANTS: Record<FunctionName, string[]> = {
     'cloudformation:DescribeStacks *',
     ...each([...DISCOVERY_STACK_READS, 'cloudformation:ListStackResources'], [ANY_STACK]),
     `organizations:DescribeAccount ${OWN_ACCOUNT_IN_ORGANIZATION}`,
-    'ec2:DescribeInstances *',
+    `lambda:GetFunctionConfiguration ${arn('lambda', 'function:CloneSquad-Discovery-*')}`,
+    ...SUBFLEET_READS,
     ...ALL.writeMetadata(['discovery']),
   ],
-  exportInstances: ['ec2:DescribeInstances *', 'ec2:DescribeVolumes *', ...ALL.writeMetadata(['instances', 'volumes'])],
+  exportInstances: [
+    'ec2:DescribeInstances *',
+    'ec2:DescribeVolumes *',
+    'ec2:DescribeInstanceTypes *',
+    ...ALL.writeMetadata(['instances', 'volumes']),
+  ],
   exportMaintenanceWindows: [
     'ssm:DescribeMaintenanceWindows *',
     `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,
-    'ec2:DescribeInstances *',
+    ...SUBFLEET_READS,
     ...ALL.writeMetadata(['maintenance-windows']),
   ],
   archiveBackups: [
@@ -301,20 +315,22 @@ const SINGLE_GROUP_GRANTS: Record<FunctionName, string[]> = {
   exportDiscovery: [
     ...each(DISCOVERY_STACK_READS, [OWN_STACK]),
     `organizations:DescribeAccount ${OWN_ACCOUNT_IN_ORGANIZATION}`,
-    'ec2:DescribeInstances *',
+    `lambda:GetFunctionConfiguration ${arn('lambda', 'function:CloneSquad-Discovery-web')}`,
+    ...SUBFLEET_READS,
     ...WEB.writeMetadata(['discovery']),
     ...KMS,
   ],
   exportInstances: [
     'ec2:DescribeInstances *',
     'ec2:DescribeVolumes *',
+    'ec2:DescribeInstanceTypes *',
     ...WEB.writeMetadata(['instances', 'volumes']),
     ...KMS,
   ],
   exportMaintenanceWindows: [
     'ssm:DescribeMaintenanceWindows *',
     `ssm:ListTagsForResource ${arn('ssm', 'maintenancewindow/*')}`,
-    'ec2:DescribeInstances *',
+    ...SUBFLEET_READS,
     ...WEB.writeMetadata(['maintenance-windows']),
     ...KMS,
   ],
@@ -522,12 +538,10 @@ describe('deployment package (npm run package)', function () {
       // A profile without a region, as `aws configure` leaves it when the region is skipped.
       const home = newHome('[default]\noutput = json\n');
       const run = await npmRunPackage(['--package', join(home, 'package')], {}, home);
-      expect({ code: run.code, stderr: run.stderr }).to.deep.equal({
-        code: 2,
-        stderr:
-          'error: region: none is given: no --region, AWS_REGION or AWS_DEFAULT_REGION, and no region in the AWS ' +
-          'profile. Fix: pass --region (for example --region eu-west-1), or set AWS_REGION\n',
-      });
+      expect(run.code).to.equal(2);
+      expect(run.stderr).to.match(
+        /^error: --region: it is not given, and neither AWS_REGION, AWS_DEFAULT_REGION nor profile "default" in .+ names a region\. Fix: pass --region, for example --region eu-west-1, or set the profile's region with aws configure set region eu-west-1 --profile default\n$/,
+      );
       expect(existsSync(join(home, 'package'))).to.equal(false);
     });
 
@@ -872,10 +886,13 @@ describe('deployment package (npm run package)', function () {
           .map((grant) => `${grant.role} ${grant.action}`)
           .sort();
       const shared = [
-        'ExportDiscoveryRole ec2:DescribeInstances',
+        'ExportDiscoveryRole ec2:DescribeInstanceStatus',
+        'ExportDiscoveryRole ec2:DescribeTags',
+        'ExportInstancesRole ec2:DescribeInstanceTypes',
         'ExportInstancesRole ec2:DescribeInstances',
         'ExportInstancesRole ec2:DescribeVolumes',
-        'ExportMaintenanceWindowsRole ec2:DescribeInstances',
+        'ExportMaintenanceWindowsRole ec2:DescribeInstanceStatus',
+        'ExportMaintenanceWindowsRole ec2:DescribeTags',
         'ExportMaintenanceWindowsRole ssm:DescribeMaintenanceWindows',
         'ReconcileGroupsRole scheduler:ListSchedules',
         ...LOG_DELIVERY_ACTIONS.map((action) => `WorkflowExecutionRole ${action}`),
@@ -910,8 +927,8 @@ describe('deployment package (npm run package)', function () {
     it("reaches S3 only under the deployment's own account and region, any group's (every group) or web's", async () => {
       // Object grants (ListBucket aside): every group's deployment also deletes the rows of a group that is gone.
       for (const [mode, group, count] of [
-        ['allGroups', '*', 46],
-        ['allGroupsKms', '*', 46],
+        ['allGroups', '*', 60],
+        ['allGroupsKms', '*', 60],
         ['single', 'web', 40],
       ] as const) {
         const objects = grants(await template(mode)).filter(
@@ -921,7 +938,7 @@ describe('deployment package (npm run package)', function () {
         for (const grant of objects) {
           expect(grant.resource, `${mode} ${grant.role} ${grant.action}`).to.match(
             new RegExp(
-              `^${escapeRegex(`${BUCKET_ARN}/clonesquad/`)}(backups|metadata/[a-z-]+)/` +
+              `^${escapeRegex(`${BUCKET_ARN}/clonesquad/`)}(backups|metadata/_?[a-z-]+)/` +
                 escapeRegex(`accountid=${A}/region=${R}/groupname=${group}/`),
             ),
           );
@@ -957,7 +974,10 @@ describe('deployment package (npm run package)', function () {
             // Metadata objects may be uploaded in parts, whose requests carry no ACL header; any ACL sent
             // must still be bucket-owner-full-control. Backups are single PUTs and always carry it.
             const resources = asArray(statement.Resource).map(text);
-            const metadataWrite = resources.every((value) => value.includes('/metadata/'));
+            // A new partition's marker is one small PUT, which always carries the ACL.
+            const metadataWrite = resources.every(
+              (value) => value.includes('/metadata/') && !value.includes('/_new-partitions/'),
+            );
             const archiveCreate =
               actions.includes('s3:PutObject') && resources.every((value) => value.includes('/archive/'));
             expect(statement.Condition, `${mode} ${role} ${statement.Sid}`).to.deep.equal(
@@ -1154,8 +1174,8 @@ describe('deployment package (npm run package)', function () {
 
     it('gives the schedules a named role, trusted by Scheduler of this account, that may only start runs and reconcile', async () => {
       for (const [mode, roleName] of [
-        ['allGroups', 'CloneSquadBackupCmdb-dev-BackupSchedules'],
-        ['single', 'CloneSquad-web-dev-BackupSchedules'],
+        ['allGroups', { 'Fn::Sub': 'CloneSquadBackupCmdb-dev-BackupSchedules-${AWS::Region}' }],
+        ['single', { 'Fn::Sub': 'CloneSquad-web-dev-BackupSchedules-${AWS::Region}' }],
       ] as const) {
         expect((await template(mode)).Resources.BackupSchedulesRole, mode).to.deep.equal({
           Type: 'AWS::IAM::Role',
