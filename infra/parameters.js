@@ -25,7 +25,8 @@ module.exports.deployment = async ({ options, resolveVariable }) => {
       givenNames: givenNames(options),
       stage,
       region: options.region,
-      profile: options['aws-profile'],
+      // osls passes null for an option not given.
+      profile: options['aws-profile'] ?? undefined,
     });
   } catch (error) {
     // Serverless prints a rejection's stack; for an input error the message alone is the report.
