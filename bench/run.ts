@@ -165,8 +165,9 @@ async function exportCalls(child: string): Promise<Section> {
     })),
     notes: [
       'Minimum: DescribeInstances pages of 1,000, DescribeInstanceTypes of 100 types, DescribeVolumes of 500 ids per',
-      'page of instances, one PutObject per object up to the 8 MiB upload part size (else a multipart upload), one',
-      'listing per metadata partition written (slack: to delete what an older run left).',
+      'page of instances, one PutObject per object up to the 8 MiB upload part size (else a multipart upload) and per',
+      "new partition's marker (the mock bucket is empty: both partitions are new), one listing per metadata partition",
+      'written (slack: to delete what an older run left); no HEAD or GET (nothing in the bucket to read).',
     ],
   };
 }

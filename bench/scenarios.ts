@@ -122,7 +122,9 @@ export async function exportInstances(size: number, fleet?: GeneratedFleet): Pro
         ...(size > 0 ? { DescribeInstanceTypes: Math.ceil(Math.min(size, INSTANCE_TYPES.length) / 100) } : {}),
         DescribeVolumes: volumeCalls(size),
       },
-      { ListObjectsV2: 2 },
+      // One listing per partition written (slack: to delete what an older run left under another name); the mock
+      // bucket is empty, so both partitions are new and each gets its marker object for the catalog.
+      { ListObjectsV2: 2, PutObject: 2 },
       uploadCalls(instances.bytes!),
       uploadCalls(volumes.bytes!),
     ),
