@@ -12,17 +12,25 @@ import type { ScenarioResult } from '#bench/scenarios';
 const run = promisify(execFile);
 
 export interface MemoryFigure {
-  scenario: 'baseline' | 'instances' | 'rows';
+  scenario: 'baseline' | 'instances' | 'configuration';
   size: number;
   baselineMiB: number;
   peakMiB: number;
+  calls?: ScenarioResult['calls'];
+  bytes?: number;
+}
+
+export interface TimedRun {
+  ms: number;
+  cpuMs: number;
+  bytes: number;
 }
 
 export interface Comparison {
   scenario: 'instances' | 'rows';
   size: number;
-  ours: ScenarioResult;
-  bare: { ms: number; cpuMs: number };
+  ours: (TimedRun & Pick<ScenarioResult, 'calls' | 'minimumCalls'>)[];
+  bare: TimedRun[];
 }
 
 export async function bundleChild(outdir: string): Promise<string> {
@@ -45,7 +53,7 @@ async function runChild(child: string, args: string[], nodeOptions: string[] = [
   const { stdout } = await run(process.execPath, [...nodeOptions, child, ...args], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    maxBuffer: 1024 * 1024,
+    maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout);
 }
@@ -60,7 +68,7 @@ export async function measurePeak(
   return (await runChild(child, ['peak', scenario, String(size)], nodeOptions)) as MemoryFigure;
 }
 
-/** Best CPU time of ours and of the bare reference over `runs` interleaved runs, after one warm-up each. */
+/** CPU and wall time of ours and of the bare reference in each of `runs` interleaved runs, after one warm-up each. */
 export async function measureThroughput(
   child: string,
   scenario: Comparison['scenario'],

@@ -13,13 +13,14 @@ import { deflateRawSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '#local/python-env';
+import { FUNCTION_DESCRIPTIONS } from '#infra/functions';
+import type { FunctionName } from '#infra/deployment-config';
 
 const run = promisify(execFile);
 
 interface ServerlessConfig {
   custom: { esbuild: Record<string, unknown> & { exclude?: string[] } };
   provider: { memorySize: number; architecture: string; runtime: string };
-  functions: Record<string, { handler: string; memorySize?: number }>;
 }
 
 export function serverlessConfig(): ServerlessConfig {
@@ -86,7 +87,7 @@ async function bundle(
   outdir: string,
   externalSdk: boolean,
 ): Promise<{ file: string; metafile: Metafile }> {
-  const handler = config.functions[name].handler;
+  const handler = FUNCTION_DESCRIPTIONS[name as FunctionName].handler;
   const entry = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
   const options = esbuildOptions(config);
   const file = join(outdir, externalSdk ? 'external-sdk' : 'bundled', `${name}.js`);
@@ -128,10 +129,10 @@ export async function measureColdStarts(outdir: string, runs: number): Promise<C
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
   const results: ColdStart[] = [];
-  for (const name of Object.keys(config.functions)) {
+  for (const name of Object.keys(FUNCTION_DESCRIPTIONS)) {
     const bundled = await bundle(config, name, outdir, false);
     const external = await bundle(config, name, outdir, true);
-    const handler = config.functions[name].handler;
+    const handler = FUNCTION_DESCRIPTIONS[name as FunctionName].handler;
     const source = await readFile(join(PROJECT_ROOT, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`), 'utf8');
     const handlerClients = [...source.matchAll(/^import [^;]*from '@aws-sdk\/(client-[a-z0-9-]+)';/gm)]
       .filter((match) => !match[0].startsWith('import type'))

@@ -15,13 +15,33 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
+  S3ServiceException,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import {
+  CreateScheduleCommand,
+  GetScheduleCommand,
+  ResourceNotFoundException,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { generateInstance, generateInstanceType, generateRow, itemSize, rowItem, volumeFromId } from '#bench/fixtures';
+import {
+  VOLUMES_PER_INSTANCE,
+  generateInstance,
+  generateInstanceType,
+  generateRow,
+  generateVolume,
+  itemSize,
+  rowItem,
+  volumeFromId,
+  volumeId,
+} from '#bench/fixtures';
 
 const REGION = { region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
 /** DescribeInstances returns at most this many instances per call. */
@@ -45,11 +65,29 @@ function counter() {
   return { counts, count: (name: string) => (counts[name] = (counts[name] ?? 0) + 1) };
 }
 
+/** A fleet generated ahead of a timed export, so that generating it is not timed. */
+export interface GeneratedFleet {
+  instances: Instance[];
+  volumes: Map<string, Volume>;
+}
+
+export function generateFleet(size: number): GeneratedFleet {
+  const instances: Instance[] = [];
+  const volumes = new Map<string, Volume>();
+  for (let index = 0; index < size; index += 1) {
+    instances.push(generateInstance(index));
+    for (let slot = 0; slot < VOLUMES_PER_INSTANCE; slot += 1)
+      volumes.set(volumeId(index, slot), generateVolume(index, slot));
+  }
+  return { instances, volumes };
+}
+
 /**
  * EC2 answering for a fleet of `size` instances, one reservation each, `VOLUMES_PER_INSTANCE`
- * volumes each, of the types of INSTANCE_TYPES.
+ * volumes each, of the types of INSTANCE_TYPES: generated on demand, page by page (nothing held), or
+ * taken from `fleet`, generated beforehand.
  */
-export function mockedEc2(size: number) {
+export function mockedEc2(size: number, fleet?: GeneratedFleet) {
   const ec2 = new EC2Client(REGION);
   const { counts, count } = counter();
   const mock = mockClient(ec2);
@@ -66,7 +104,7 @@ export function mockedEc2(size: number) {
         Reservations.push({
           ReservationId: `r-0${index.toString(16)}`,
           OwnerId: '123456789012',
-          Instances: [generateInstance(index)],
+          Instances: [fleet ? fleet.instances[index] : generateInstance(index)],
         });
       }
       return { Reservations, NextToken: end < size ? String(end) : undefined };
@@ -79,14 +117,17 @@ export function mockedEc2(size: number) {
   mock.on(DescribeVolumesCommand).callsFake((input: { VolumeIds?: string[] }) => {
     forgetPastCalls(mock);
     count('DescribeVolumes');
-    return { Volumes: (input.VolumeIds ?? []).map(volumeFromId) };
+    return { Volumes: (input.VolumeIds ?? []).map((id) => fleet?.volumes.get(id) ?? volumeFromId(id)) };
   });
   return { ec2, counts };
 }
 
 /** DynamoDB answering a Scan of a table of `size` generated rows, in pages of at most 1 MB. */
-export function mockedDynamoDb(size: number) {
-  const dynamodb = new DynamoDBClient(REGION);
+export function mockedDynamoDb<T extends DynamoDBClient | typeof DynamoDBClient = DynamoDBClient>(
+  size: number,
+  target: T = new DynamoDBClient(REGION) as T,
+) {
+  const dynamodb = target;
   const { counts, count } = counter();
   let totalBytes = 0;
   for (let index = 0; index < size; index += 1) totalBytes += itemSize(rowItem(generateRow(index)));
@@ -123,8 +164,8 @@ async function drain(body: unknown): Promise<number> {
 }
 
 /** S3 where every object write consumes its body; each folder is empty before the first write. */
-export function mockedS3() {
-  const s3 = new S3Client(REGION);
+export function mockedS3<T extends S3Client | typeof S3Client = S3Client>(target: T = new S3Client(REGION) as T) {
+  const s3 = target;
   const { counts, count } = counter();
   const written = { bytes: 0 };
   const mock = mockClient(s3);
@@ -146,5 +187,31 @@ export function mockedS3() {
     .on(CompleteMultipartUploadCommand)
     .callsFake(async () => (count('CompleteMultipartUpload'), { ETag: '"bench"' }));
   mock.on(DeleteObjectsCommand).callsFake(async () => (count('DeleteObjects'), {}));
+  const notFound = (name: string) =>
+    new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
+  mock.on(HeadObjectCommand).callsFake(async () => {
+    count('HeadObject');
+    throw notFound('NotFound');
+  });
+  mock.on(GetObjectCommand).callsFake(async () => {
+    count('GetObject');
+    throw notFound('NoSuchKey');
+  });
   return { s3, counts, written };
+}
+
+/** EventBridge Scheduler with no schedule yet for the group: the first run creates it. */
+export function mockedScheduler(target: SchedulerClient | typeof SchedulerClient = new SchedulerClient(REGION)) {
+  const { counts, count } = counter();
+  const mock = mockClient(target);
+  mock.on(GetScheduleCommand).callsFake(async () => {
+    count('GetSchedule');
+    throw new ResourceNotFoundException({
+      $metadata: { httpStatusCode: 404 },
+      message: 'Schedule not found',
+      Message: 'Schedule not found',
+    });
+  });
+  mock.on(CreateScheduleCommand).callsFake(async () => (count('CreateSchedule'), { ScheduleArn: 'arn:bench' }));
+  return { scheduler: target, counts };
 }

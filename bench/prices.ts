@@ -14,23 +14,30 @@ export const PRICES = {
   s3PutRequest: 0.005 / 1000,
   /** S3 Standard, GET and other requests. */
   s3GetRequest: 0.0004 / 1000,
-  /** Glue crawler, per DPU-hour, billed per second with a 10-minute minimum per run. */
-  glueDpuHour: 0.44,
 };
-/** DPUs of a crawler run (AWS's own pricing example uses 2) and its billed minimum. */
-export const CRAWLER_DPUS = 2;
-export const CRAWLER_MINIMUM_HOURS = 10 / 60;
 /** An hourly schedule: 24 × 365 / 12 executions a month. */
 export const EXECUTIONS_PER_MONTH = 730;
+/** The groups' reconciliation runs every 15 minutes. */
+export const RECONCILE_RUNS_PER_MONTH = EXECUTIONS_PER_MONTH * 4;
+/** Lambda gives one full vCPU at this memory size, and CPU in proportion below it. */
+export const LAMBDA_FULL_VCPU_MB = 1769;
+/**
+ * Time a function waits for each AWS request it sends, billed at its memory size. In-region API calls
+ * of the sizes the sample group makes answer in 10–50 ms; the upper end is taken.
+ */
+export const REQUEST_LATENCY_MS = 50;
 
-/** S3 requests billed at the PUT rate; every other S3 call is billed at the GET rate. */
+/** S3 requests billed at the PUT rate. */
 export const S3_PUT_CLASS = new Set([
   'PutObject',
   'CopyObject',
   'ListObjectsV2',
-  'DeleteObjects',
+  'ListObjects',
+  'ListMultipartUploads',
   'CreateMultipartUpload',
   'UploadPart',
   'CompleteMultipartUpload',
-  'AbortMultipartUpload',
 ]);
+/** S3 requests billed at the GET rate (DELETE and abort are free). */
+export const S3_GET_CLASS = new Set(['GetObject', 'HeadObject', 'GetObjectTagging', 'GetBucketLocation']);
+export const S3_FREE = new Set(['DeleteObject', 'DeleteObjects', 'AbortMultipartUpload']);

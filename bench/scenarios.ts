@@ -1,12 +1,18 @@
 /**
  * The exports measured by the benchmark, each run on in-process AWS (bench/mocks.ts), and the bare
  * references they are compared with: the same generated data through `JSON.stringify` + gzip, or
- * through the `yaml` package's `stringify`. Both sides generate their data the same way.
+ * through the `yaml` package's `stringify`. For timing, both sides get their data generated before
+ * their clock starts; for memory, the data is generated page by page as AWS would send it.
  */
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'yaml';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { backupTable } from '#shared/backup/backup';
+import { ENVIRONMENT } from '#shared/run/deployment';
+import type { PartResult } from '#shared/run/summary';
 import type { Deployment } from '#shared/run/deployment';
 import { exportInstancesAndVolumes } from '#shared/metadata/instances';
 import {
@@ -18,7 +24,17 @@ import {
   generateRow,
   generateVolume,
 } from '#bench/fixtures';
-import { EC2_MAX_RESULTS, SCAN_PAGE_BYTES, mockedDynamoDb, mockedEc2, mockedS3, type CallCounts } from '#bench/mocks';
+import {
+  EC2_MAX_RESULTS,
+  SCAN_PAGE_BYTES,
+  generateFleet,
+  mockedDynamoDb,
+  mockedEc2,
+  mockedS3,
+  mockedScheduler,
+  type CallCounts,
+  type GeneratedFleet,
+} from '#bench/mocks';
 
 export const EXECUTION_START = '2024-05-01T10:00:00.000Z';
 /** lib-storage part size used by shared/metadata/jsonl-writer.ts. */
@@ -80,9 +96,12 @@ function volumeCalls(size: number): number {
   return calls;
 }
 
-/** exportInstancesAndVolumes on `size` instances (and twice as many volumes). */
-export async function exportInstances(size: number): Promise<ScenarioResult> {
-  const { ec2, counts: ec2Calls } = mockedEc2(size);
+/**
+ * exportInstancesAndVolumes on `size` instances (and twice as many volumes): generated page by page
+ * inside the calls, or given as `fleet`, generated before the clock starts.
+ */
+export async function exportInstances(size: number, fleet?: GeneratedFleet): Promise<ScenarioResult> {
+  const { ec2, counts: ec2Calls } = mockedEc2(size, fleet);
   const { s3, counts: s3Calls } = mockedS3();
   const start = clock();
   const [instances, volumes] = await exportInstancesAndVolumes({ ec2, s3 }, BENCH_DEPLOYMENT, {
@@ -103,7 +122,9 @@ export async function exportInstances(size: number): Promise<ScenarioResult> {
         ...(size > 0 ? { DescribeInstanceTypes: Math.ceil(Math.min(size, INSTANCE_TYPES.length) / 100) } : {}),
         DescribeVolumes: volumeCalls(size),
       },
-      { ListObjectsV2: 2 },
+      // One listing per partition written (slack: to delete what an older run left under another name); the mock
+      // bucket is empty, so both partitions are new and each gets its marker object for the catalog.
+      { ListObjectsV2: 2, PutObject: 2 },
       uploadCalls(instances.bytes!),
       uploadCalls(volumes.bytes!),
     ),
@@ -167,12 +188,16 @@ function* volumePages(size: number) {
   }
 }
 
-/** The same instances (with their types' entries) and volumes, generated page by page, through `JSON.stringify` and gzip only. */
+/** The same instances (with their types' entries) and volumes, generated before the clock starts, through `JSON.stringify` and gzip only. */
 export async function bareInstances(size: number): Promise<{ ms: number; cpuMs: number; bytes: number }> {
+  const instances = [...instancePages(size)];
+  const volumes = [...volumePages(size)];
   const start = clock();
-  const bytes = (await gzipLines(instancePages(size))) + (await gzipLines(volumePages(size)));
+  const bytes = (await gzipLines(instances)) + (await gzipLines(volumes));
   return { ...elapsed(start), bytes };
 }
+
+export { generateFleet };
 
 /** The same rows through the `yaml` package's `stringify` only. */
 export function bareYaml(size: number): { ms: number; cpuMs: number; bytes: number } {
@@ -184,4 +209,49 @@ export function bareYaml(size: number): { ms: number; cpuMs: number; bytes: numb
   }
   const text = stringify(document);
   return { ...elapsed(start), bytes: Buffer.byteLength(text) };
+}
+
+/** Settings of a deployment serving every group, with the groups' schedules managed, as the handlers read them. */
+const LAMBDA_ENVIRONMENT: Record<string, string> = {
+  [ENVIRONMENT.accountId]: BENCH_DEPLOYMENT.accountId,
+  [ENVIRONMENT.region]: BENCH_DEPLOYMENT.region,
+  [ENVIRONMENT.destination]: `s3://${BENCH_DEPLOYMENT.destination!.bucket}/${BENCH_DEPLOYMENT.destination!.prefix}`,
+  [ENVIRONMENT.scheduleGroup]: 'bench-schedules',
+  [ENVIRONMENT.scheduledRunFunctionArn]: 'arn:aws:lambda:eu-west-1:123456789012:function:bench-start',
+  [ENVIRONMENT.scheduleRoleArn]: 'arn:aws:iam::123456789012:role/bench-schedule',
+};
+
+/**
+ * The configuration table's branch as its Lambda runs it: the backup-table handler with
+ * `table: configuration` (read once; YAML backup, metadata partition and the group's schedule), on
+ * every DynamoDB, S3 and Scheduler client the handler builds.
+ */
+export async function configurationLambda(size: number): Promise<ScenarioResult> {
+  Object.assign(process.env, LAMBDA_ENVIRONMENT);
+  const { counts: scanCalls, totalBytes } = mockedDynamoDb(size, DynamoDBClient);
+  const { counts: s3Calls } = mockedS3(S3Client);
+  const { counts: schedulerCalls } = mockedScheduler(SchedulerClient);
+  const { handler } = await import('#functions/backup-table');
+  const start = clock();
+  const parts = (await handler({
+    table: 'configuration',
+    group: {
+      groupName: BENCH_GROUP,
+      stackName: BENCH_DEPLOYMENT.cloneSquadStackName,
+      tables: BENCH_DEPLOYMENT.tables,
+      timeZone: 'UTC',
+    },
+    executionStartTime: EXECUTION_START,
+  })) as PartResult[];
+  const time = elapsed(start);
+  const failed = parts.filter((part) => part.status !== 'ok');
+  if (failed.length > 0) throw new Error(`configuration branch failed: ${JSON.stringify(failed)}`);
+  const backup = parts.find((part) => part.part === 'backup/configuration')!;
+  return {
+    ...time,
+    records: backup.records!,
+    bytes: parts.reduce((sum, part) => sum + (part.bytes ?? 0), 0),
+    calls: addCounts(scanCalls, s3Calls, schedulerCalls),
+    minimumCalls: { Scan: Math.max(1, Math.ceil(totalBytes / SCAN_PAGE_BYTES)) },
+  };
 }

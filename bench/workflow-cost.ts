@@ -1,16 +1,37 @@
 /**
- * Workflow cost and end-to-end time: local runs (`runLocal`, as `npm run local`) of the sample group
- * twice with the same mirror (the second is the steady state: every partition already exists), and
- * of a generated group of 2,500 instances. Each run is a process of its own (bench/local-child.ts).
+ * Workflow cost: local runs (`runLocal`, as `npm run local`) of the sample group, each a process of
+ * its own (bench/local-child.ts), priced from what they counted.
+ *
+ * Lambda duration model. Billed duration is not taken from the local runs' wall time, which is mostly
+ * the emulator's (moto answers one request at a time in Python). Each invocation is billed
+ *
+ *   init CPU × (1,769 MB / memory)  +  requests × REQUEST_LATENCY_MS  +  its share of the handlers' CPU
+ *
+ * Lambda gives a function CPU in proportion to its memory (one full vCPU at 1,769 MB), so CPU work
+ * measured here on one core takes 1,769 / memory times longer there: CPU-bound GB-s = CPU seconds ×
+ * 1,769 / 1,024, whatever the memory size. The handlers' CPU is the process CPU time of the whole
+ * execution in the local run (the workflow engine and the SDK talking to moto included: an over- rather
+ * than an under-estimate); init is the measured CPU of the bundle's require (section 4), paid on every
+ * invocation as if each started cold. Waiting for AWS is billed at the configured memory size of the
+ * function (infra/functions.ts) for REQUEST_LATENCY_MS per request sent, requests of one invocation
+ * counted one after the other even when they overlap.
  */
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '#local/python-env';
-import type { LocalRunFigures } from '#bench/local-child';
-import { CRAWLER_DPUS, CRAWLER_MINIMUM_HOURS, EXECUTIONS_PER_MONTH, PRICES, S3_PUT_CLASS } from '#bench/prices';
+import type { ExecutionFigures, Fault, LocalRunFigures, ScopeFigures } from '#bench/local-child';
+import {
+  EXECUTIONS_PER_MONTH,
+  LAMBDA_FULL_VCPU_MB,
+  PRICES,
+  RECONCILE_RUNS_PER_MONTH,
+  REQUEST_LATENCY_MS,
+  S3_FREE,
+  S3_GET_CLASS,
+  S3_PUT_CLASS,
+} from '#bench/prices';
 
 const run = promisify(execFile);
 export const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
@@ -21,14 +42,14 @@ export interface LocalRun extends LocalRunFigures {
 }
 
 /** Runs bench/local-child.ts; `out` is its mirror folder, kept between runs given the same folder. */
-export async function localRun(seed: string, out: string): Promise<LocalRun> {
-  const result = `${out}.result.json`;
+export async function localRun(seed: string, out: string, fault: Fault = 'none'): Promise<LocalRun> {
+  const result = `${out}.${fault}.result.json`;
   const start = performance.now();
   await run(
     process.execPath,
     [
       ...['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'local-child.ts')],
-      ...['--seed', seed, '--out', out, '--result', result],
+      ...['--seed', seed, '--out', out, '--result', result, '--fault', fault],
     ],
     {
       cwd: PROJECT_ROOT,
@@ -40,79 +61,112 @@ export async function localRun(seed: string, out: string): Promise<LocalRun> {
   return { ...(JSON.parse(await readFile(result, 'utf8')) as LocalRunFigures), processMs };
 }
 
-/** Instances per reservation in the generated fleet (one RunInstances call each). */
-export const FLEET_RESERVATION_SIZE = 250;
-
-/**
- * The sample group with its fleet replaced by `size` running instances, in reservations of
- * {@link FLEET_RESERVATION_SIZE} spread over three subfleets and the main fleet. moto seeds an
- * instance in ~5 ms within a reservation but ~30 ms alone, and counts DescribeInstances `MaxResults`
- * in reservations: so the export reads them in one page here (AWS would answer three pages of 1,000).
- */
-export async function writeFleetSeed(size: number, file: string): Promise<string> {
-  const seed = parse(await readFile(SAMPLE_SEED, 'utf8')) as Record<string, unknown>;
-  const reservations = Math.ceil(size / FLEET_RESERVATION_SIZE);
-  seed.instances = Array.from({ length: reservations }, (_, index) => ({
-    count: Math.min(FLEET_RESERVATION_SIZE, size - index * FLEET_RESERVATION_SIZE),
-    ...(index % 4 === 0 ? {} : { subfleet: `subfleet-${index % 4}` }),
-  }));
-  await rm(file, { force: true });
-  await writeFile(file, stringify(seed));
-  return file;
+export interface CostInputs {
+  /** Measured CPU ms of requiring each function's bundle (init). */
+  initCpuMs: Record<string, number>;
+  /** Configured memory of each function, MB. */
+  memoryMb: Record<string, number>;
+  architecture: string;
 }
 
-export interface ExecutionCost {
-  transitions: number;
-  lambdaInvocations: number;
+export interface ScopeCost {
+  invocations: number;
+  requests: number;
   lambdaGbSeconds: number;
-  s3PutRequests: number;
-  s3GetRequests: number;
-  crawlerStarts: number;
-  dollars: { stepFunctions: number; lambda: number; s3: number; glue: number; total: number };
+  s3PutClass: number;
+  s3GetClass: number;
+  transitions: number;
+  dollars: { stepFunctions: number; lambda: number; s3: number; total: number };
 }
 
-/**
- * What one execution costs. Each Lambda invocation is billed its Task time in the local run plus its
- * init (hourly runs start cold; INIT is billed), at its memory size and architecture.
- */
-export function executionCost(
-  figures: LocalRunFigures,
-  options: { initMs: Record<string, number>; memoryMb: Record<string, number>; architecture: string },
-): ExecutionCost {
-  let gbSeconds = 0;
-  for (const task of figures.tasks) {
-    const functionName = figures.lambdaStates[task.state];
-    if (functionName === undefined) continue;
-    const billedMs = Math.ceil(task.ms + (options.initMs[functionName] ?? 0));
-    gbSeconds += (billedMs / 1000) * (options.memoryMb[functionName] / 1024);
-  }
-  let s3Put = 0;
-  let s3Get = 0;
-  for (const [call, count] of Object.entries(figures.calls)) {
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** S3 requests by price class, from the requests counted. */
+export function s3Requests(requests: Record<string, number>): { put: number; get: number; unpriced: string[] } {
+  let put = 0;
+  let get = 0;
+  const unpriced: string[] = [];
+  for (const [call, count] of Object.entries(requests)) {
     const [client, command] = call.split('.');
     if (client !== 'S3') continue;
-    if (S3_PUT_CLASS.has(command)) s3Put += count;
-    else s3Get += count;
+    if (S3_PUT_CLASS.has(command)) put += count;
+    else if (S3_GET_CLASS.has(command)) get += count;
+    else if (!S3_FREE.has(command)) unpriced.push(command);
   }
+  return { put, get, unpriced };
+}
+
+/**
+ * The cost of one run of a scope (an execution, or the reconciliation), with the parts that grow with
+ * the number of groups (requests, CPU) multiplied by `perGroupFactor` (1: as measured).
+ */
+export function scopeCost(scope: ScopeFigures, transitions: number, inputs: CostInputs, perGroupFactor = 1): ScopeCost {
+  const cpuGbSeconds = ((scope.cpuMs / 1000) * LAMBDA_FULL_VCPU_MB) / 1024;
+  let gbSeconds = cpuGbSeconds * perGroupFactor;
+  let requests = 0;
+  for (const invocation of scope.invocations) {
+    const memory = inputs.memoryMb[invocation.functionName];
+    if (memory === undefined) throw new Error(`no memory size for function ${invocation.functionName}`);
+    const init = inputs.initCpuMs[invocation.functionName];
+    if (init === undefined) throw new Error(`no measured init for function ${invocation.functionName}`);
+    const sent = sum(Object.values(invocation.requests)) * perGroupFactor;
+    requests += sent;
+    gbSeconds += ((init / 1000) * LAMBDA_FULL_VCPU_MB) / 1024 + ((sent * REQUEST_LATENCY_MS) / 1000) * (memory / 1024);
+  }
+  const s3 = s3Requests(scope.requests);
   const dollars = {
-    stepFunctions: figures.transitions * PRICES.stepFunctionsTransition,
-    lambda: figures.lambdaInvocations * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecond[options.architecture],
-    s3: s3Put * PRICES.s3PutRequest + s3Get * PRICES.s3GetRequest,
-    glue: figures.crawlerStarts * CRAWLER_DPUS * CRAWLER_MINIMUM_HOURS * PRICES.glueDpuHour,
+    stepFunctions: transitions * PRICES.stepFunctionsTransition,
+    lambda: scope.invocations.length * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecond[inputs.architecture],
+    s3: (s3.put * PRICES.s3PutRequest + s3.get * PRICES.s3GetRequest) * perGroupFactor,
     total: 0,
   };
-  dollars.total = dollars.stepFunctions + dollars.lambda + dollars.s3 + dollars.glue;
+  dollars.total = dollars.stepFunctions + dollars.lambda + dollars.s3;
   return {
-    transitions: figures.transitions,
-    lambdaInvocations: figures.lambdaInvocations,
+    invocations: scope.invocations.length,
+    requests,
     lambdaGbSeconds: gbSeconds,
-    s3PutRequests: s3Put,
-    s3GetRequests: s3Get,
-    crawlerStarts: figures.crawlerStarts,
+    s3PutClass: s3.put * perGroupFactor,
+    s3GetClass: s3.get * perGroupFactor,
+    transitions,
     dollars,
   };
 }
 
-export function monthly(cost: ExecutionCost): number {
-  return cost.dollars.total * EXECUTIONS_PER_MONTH;
+export interface MonthlyCost {
+  groups: number;
+  perGroup: number;
+  group: ScopeCost;
+  fanout: ScopeCost;
+  reconcile: ScopeCost;
+  /** Monthly dollars per group of each service. */
+  byService: { stepFunctions: number; lambda: number; s3: number };
+}
+
+/**
+ * Monthly cost per group at an hourly cadence with `groups` groups in the deployment: the group's own
+ * executions, plus its share of the hourly execution that starts every group's and of the 15-minute
+ * reconciliation. What those two do per group (requests, CPU) is taken as growing with the number of
+ * groups: measured with one group, multiplied by `groups` (an upper bound).
+ */
+export function monthlyPerGroup(
+  runFigures: { group: ExecutionFigures; fanout: ExecutionFigures; reconcile: ScopeFigures },
+  inputs: CostInputs,
+  groups: number,
+): MonthlyCost {
+  const group = scopeCost(runFigures.group, runFigures.group.transitions, inputs);
+  const fanout = scopeCost(runFigures.fanout, runFigures.fanout.transitions, inputs, groups);
+  const reconcile = scopeCost(runFigures.reconcile, 0, inputs, groups);
+  const share = (service: keyof ScopeCost['dollars']) =>
+    group.dollars[service] * EXECUTIONS_PER_MONTH +
+    (fanout.dollars[service] * EXECUTIONS_PER_MONTH + reconcile.dollars[service] * RECONCILE_RUNS_PER_MONTH) / groups;
+  return {
+    groups,
+    perGroup: share('total'),
+    group,
+    fanout,
+    reconcile,
+    byService: { stepFunctions: share('stepFunctions'), lambda: share('lambda'), s3: share('s3') },
+  };
 }

@@ -294,12 +294,14 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Command {
 
   program
     .command('bench')
-    .description('measure throughput, memory, AWS calls, cold starts and workflow cost against targets')
-    .option('--no-fleet', 'skip the 2,500-instance local run')
-    .option('--readme', "also put the tables in the README's Performance section")
+    .description(
+      'measure export speed, memory, AWS calls, cold starts, zip sizes, transitions and cost against their targets',
+    )
+    .option('--write-docs', 'also write the tables to docs/performance.md (below its bench marker)')
     .addHelpText(
       'after',
-      '\nTables also go to .cache/bench/last-run.md. Exit code: 0 every target met, 1 one missed or failed.',
+      '\nEvery row prints PASS or FAIL with its target and measured value. Runs local executions on the emulator\n' +
+        '(a few minutes). Tables also go to .cache/bench/last-run.md. Exit code: 0 every target met, 1 one missed or failed.',
     )
     .action(action(async (options: BenchOptions) => (await import('#bench/run')).runBench(options)));
 

@@ -24,6 +24,7 @@ module.exports.deployment = async ({ options, resolveVariable }) => {
       parameters,
       givenNames: givenNames(options),
       stage,
+      // osls passes null for an option not given.
       region: options.region ?? undefined,
       profile: options['aws-profile'] ?? undefined,
     });

@@ -259,6 +259,8 @@ export interface LocalRunOptions {
   kmsKeyArn?: string;
   /** Runs around every Task invocation (the benchmark attributes AWS calls and time to each Task). */
   aroundTask?: TaskInterceptor;
+  /** Runs around the groups' reconciliation of each region (the benchmark attributes its AWS calls and time). */
+  aroundReconcile?: (reconcile: () => Promise<ReconcileReport>) => Promise<ReconcileReport>;
   /** Runs once the bucket is saved to `out`, while the folder is still locked. */
   afterSave?: (result: LocalRunResult) => Promise<void>;
   /** Told each step of the run as it starts, in a line for a person (the command line shows them on stderr). */
@@ -315,7 +317,7 @@ async function runOnFreshEmulator(seed: Seed, s3Path: string, options: LocalRunO
     }
     const runs: LocalRunResult['regions'] = [];
     for (const deployment of deployments) {
-      const reconcile = await reconcileLocally(deployment);
+      const reconcile = await (options.aroundReconcile ?? ((run) => run()))(() => reconcileLocally(deployment));
       progress(`running the workflow in ${deployment.region}`);
       const run = await startLocalRun(deployment, options.input ?? {}, options);
       for (const group of run.groups) progress(`group ${group.groupName} (${deployment.region}): ${group.run.status}`);

@@ -27,7 +27,7 @@ import {
 } from '#shared/aws/s3-layout';
 import { boundedWarnings, type PartResult } from '#shared/run/summary';
 import { readTable, type TableContents } from '#shared/backup/table-reader';
-import { dumpBackupYaml } from '#shared/backup/yaml-dump';
+import { dumpBackupYamlBytes } from '#shared/backup/yaml-dump';
 
 export interface BackupClients {
   dynamodb: DynamoDBClient;
@@ -100,7 +100,7 @@ export async function archiveBackup(
     accountId: deployment.accountId,
     region: deployment.region,
   };
-  const body = Buffer.from(dumpBackupYaml(contents.rows, provenance), 'utf8');
+  const body = dumpBackupYamlBytes(contents.rows, provenance);
   const sha256 = sha256Hex(body);
   const stamp = archiveStamp(executionStartTime);
   const latestKey = latestBackupKey(destination, deployment, table);

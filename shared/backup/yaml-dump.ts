@@ -110,11 +110,63 @@ function nestRows(rows: Iterable<TableRow>): Map<string, BackupNode> {
  */
 const MAX_IMPLICIT_KEY = 1024;
 
-function keyLines(indent: string, key: string, value: string | undefined): string[] {
+/**
+ * UTF-8 bytes appended into fixed chunks: a 100k-row table's backup is held once, as bytes, rather
+ * than as lines, their joined string and its encoding at the same time.
+ */
+class Utf8Chunks {
+  private static readonly CHUNK_BYTES = 1024 * 1024;
+  private readonly chunks: Buffer[] = [];
+  private current = Buffer.allocUnsafe(Utf8Chunks.CHUNK_BYTES);
+  private offset = 0;
+  private total = 0;
+
+  write(text: string): void {
+    // A UTF-16 unit never takes more than 3 UTF-8 bytes: most writes skip measuring.
+    if (text.length * 3 > this.current.length - this.offset) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.current.length - this.offset) {
+        this.seal();
+        this.current = Buffer.allocUnsafe(Math.max(Utf8Chunks.CHUNK_BYTES, bytes));
+      }
+    }
+    this.offset += this.current.write(text, this.offset, 'utf8');
+  }
+
+  private seal(): void {
+    if (this.offset === 0) return;
+    this.chunks.push(this.current.subarray(0, this.offset));
+    this.total += this.offset;
+    this.offset = 0;
+  }
+
+  bytes(): Buffer {
+    this.seal();
+    if (this.chunks.length === 1) return this.chunks[0];
+    const whole = Buffer.concat(this.chunks, this.total);
+    this.chunks.length = 0;
+    return whole;
+  }
+}
+
+function writeKey(out: Utf8Chunks, indent: string, key: string, value: string | undefined): void {
   const formatted = formatScalar(key);
-  const after = value === undefined ? ':' : `: ${formatScalar(value)}`;
-  if (formatted.length <= MAX_IMPLICIT_KEY) return [`${indent}${formatted}${after}`];
-  return [`${indent}? ${formatted}`, `${indent}${after}`];
+  out.write(indent);
+  if (formatted.length > MAX_IMPLICIT_KEY) {
+    out.write('? ');
+    out.write(formatted);
+    out.write('\n');
+    out.write(indent);
+  } else {
+    out.write(formatted);
+  }
+  if (value === undefined) {
+    out.write(':\n');
+    return;
+  }
+  out.write(': ');
+  out.write(formatScalar(value));
+  out.write('\n');
 }
 
 function sortedEntries<V>(map: Map<string, V>): [string, V][] {
@@ -122,20 +174,32 @@ function sortedEntries<V>(map: Map<string, V>): [string, V][] {
 }
 
 /**
- * Writes the backup document for a table's rows, starting with the provenance line when given. An
- * empty table gives `{}`.
+ * Writes the backup document for a table's rows as UTF-8, starting with the provenance line when
+ * given. An empty table gives `{}`.
  */
-export function dumpBackupYaml(rows: Iterable<TableRow>, provenance?: BackupProvenance): string {
+export function dumpBackupYamlBytes(rows: Iterable<TableRow>, provenance?: BackupProvenance): Buffer {
   const top = nestRows(rows);
-  const lines: string[] = provenance ? [provenanceLine(provenance)] : [];
-  if (top.size === 0) return [...lines, '{}\n'].join('\n');
+  const out = new Utf8Chunks();
+  if (provenance) {
+    out.write(provenanceLine(provenance));
+    out.write('\n');
+  }
+  if (top.size === 0) {
+    out.write('{}\n');
+    return out.bytes();
+  }
   for (const [key, node] of sortedEntries(top)) {
     if (typeof node === 'string') {
-      lines.push(...keyLines('', key, node));
+      writeKey(out, '', key, node);
       continue;
     }
-    lines.push(...keyLines('', key, undefined));
-    for (const [subkey, value] of sortedEntries(node)) lines.push(...keyLines('  ', subkey, value));
+    writeKey(out, '', key, undefined);
+    for (const [subkey, value] of sortedEntries(node)) writeKey(out, '  ', subkey, value);
   }
-  return `${lines.join('\n')}\n`;
+  return out.bytes();
+}
+
+/** {@link dumpBackupYamlBytes} as text. */
+export function dumpBackupYaml(rows: Iterable<TableRow>, provenance?: BackupProvenance): string {
+  return dumpBackupYamlBytes(rows, provenance).toString('utf8');
 }
