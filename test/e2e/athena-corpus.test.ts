@@ -63,6 +63,8 @@ function runFacts(out: string, bucketFolder: string): CorpusFacts {
   return {
     exportedAt,
     exportedAtSeconds: exportedAt.slice(0, 19),
+    // The original's text of the export time: six fraction digits and the offset; the run's start has milliseconds.
+    exportedAtText: `${exportedAt}000+00:00`,
     installedWithinAMinuteOfExport: wholeSeconds(seedInstallTime(), new Date(summary.executionStartTime)) < 60,
     batchInMaintenance: batch.IsMaintenanceTime === true,
     batchMaintenanceEnd: String(details.EndTime),
