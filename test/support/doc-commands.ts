@@ -292,6 +292,9 @@ function cliPlan(args: string[], env: Record<string, string>): CommandPlan {
 
 // ---------------------------------------------------------------------------------------- the program's commands
 
+/** Commands that read a word with whitespace as SQL even when it starts with `-` (a `-- comment`), as the program does. */
+const SQL_ARGUMENT_COMMANDS = ['query'];
+
 /** Problems with `args` as the program's commands and options, or none. */
 export function commandProblems(args: string[]): string[] {
   let command: Command = buildProgram({ print: () => {}, stderr: () => {} } as never, () => {});
@@ -316,6 +319,7 @@ export function commandProblems(args: string[]): string[] {
   for (const word of words) {
     if (word === '--') break;
     if (!word.startsWith('-')) continue;
+    if (SQL_ARGUMENT_COMMANDS.includes(command.name()) && /\s/.test(word)) continue;
     const flag = word.split('=')[0];
     if (!names.has(flag)) problems.push(`${command.name()} has no option ${flag}`);
   }
