@@ -532,14 +532,16 @@ export interface DocCheckContext {
 const problemText = (where: { file: string; line: number }, command: string, problem: string) =>
   `${where.file}:${where.line}: ${command}: ${problem}`;
 
-/** `--out` of the args replaced by (or set to) `out`. */
+/** `--out` of the args replaced by (or set to) `out`, before a `--` separator (after it, it would be an argument). */
 export function withOut(args: string[], out: string): string[] {
+  const separator = args.indexOf('--');
+  const options = separator < 0 ? args : args.slice(0, separator);
   const result: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    if (args[index] === '--out') index++;
-    else if (!args[index].startsWith('--out=')) result.push(args[index]);
+  for (let index = 0; index < options.length; index++) {
+    if (options[index] === '--out') index++;
+    else if (!options[index].startsWith('--out=')) result.push(options[index]);
   }
-  return [...result, '--out', out];
+  return [...result, '--out', out, ...(separator < 0 ? [] : args.slice(separator))];
 }
 
 function shown(result: CliResult): string {
