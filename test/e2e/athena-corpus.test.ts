@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Json } from '@duckdb/node-api';
 import { expect } from 'chai';
-import { lastExecutions, onlyExecution, runLocalCli } from '#test/support/local-cli';
+import { parse } from 'yaml';
+import { lastExecutions, onlyExecution, runLocalCli, SAMPLE_SEED } from '#test/support/local-cli';
 import { DEFAULT_S3_PATH } from '#local/local-run';
 import { PROJECT_ROOT } from '#local/python-env';
 import { SqlEngine } from '#local/sql-engine';
@@ -20,7 +21,6 @@ import { expectedRows, loadAthenaCorpus, type CorpusFacts } from '#test/support/
 
 const destination = parseS3Path(DEFAULT_S3_PATH)!;
 
-/** `npm run local -- --out OUT` on the sample seed, in a child process with its own emulator. */
 /** The exported records of the maintenance-windows table, read without the engine. */
 function maintenanceRecords(bucketFolder: string): Record<string, Json>[] {
   const folder = join(bucketFolder, ...metadataTableFolder(destination, 'maintenance-windows').split('/'));
@@ -35,7 +35,25 @@ function maintenanceRecords(bucketFolder: string): Record<string, Json>[] {
     .map((line) => JSON.parse(line) as Record<string, Json>);
 }
 
-/** What the expected rows need of this run: its start, and whether it fell in batch's Sunday window. */
+/**
+ * CloneSquad's install time that the seed's Discovery function environment holds, in Python's text
+ * (`2024-04-02 09:00:00.123456+00:00`); timestamps keep milliseconds.
+ */
+function seedInstallTime(): Date {
+  const seed = parse(readFileSync(SAMPLE_SEED, 'utf8')) as {
+    stack: { discoveryFunction: { environment: { InstallTime: string } } };
+  };
+  const installTime = new Date(seed.stack.discoveryFunction.environment.InstallTime.replace(' ', 'T'));
+  if (Number.isNaN(installTime.getTime())) throw new Error('the sample seed holds no readable InstallTime');
+  return installTime;
+}
+
+const wholeSeconds = (from: Date, to: Date) => Math.floor((to.getTime() - from.getTime()) / 1000);
+
+/**
+ * What the expected rows need of this run: its start (as the exports write it), how it stands to
+ * the seed's install time, and whether it fell in batch's Sunday window.
+ */
 function runFacts(out: string, bucketFolder: string): CorpusFacts {
   const { summary } = onlyExecution(lastExecutions(out));
   if (!summary) throw new Error('the local run recorded no summary');
@@ -45,9 +63,17 @@ function runFacts(out: string, bucketFolder: string): CorpusFacts {
   return {
     exportedAt,
     exportedAtSeconds: exportedAt.slice(0, 19),
+    // The original's text of the export time: six fraction digits and the offset; the run's start has milliseconds.
+    exportedAtText: `${exportedAt}000+00:00`,
+    installedWithinAMinuteOfExport: wholeSeconds(seedInstallTime(), new Date(summary.executionStartTime)) < 60,
     batchInMaintenance: batch.IsMaintenanceTime === true,
     batchMaintenanceEnd: String(details.EndTime),
   };
+}
+
+/** What the expected rows need of the moment a statement runs (its `current_timestamp`). */
+function clockFacts(queriedAt: Date): CorpusFacts {
+  return { hoursSinceInstall: Math.floor(wholeSeconds(seedInstallTime(), queriedAt) / 3600) };
 }
 
 describe('the Athena SQL corpus on the sample group exported by npm run local', function () {
@@ -81,8 +107,9 @@ describe('the Athena SQL corpus on the sample group exported by npm run local', 
 
   for (const entry of corpus) {
     it(entry.name, async () => {
+      const queriedAt = new Date();
       const result = await engine.run(entry.sql);
-      const expected = { columns: entry.columns, rows: expectedRows(entry, facts) };
+      const expected = { columns: entry.columns, rows: expectedRows(entry, { ...facts, ...clockFacts(queriedAt) }) };
       if (entry.ordered) {
         expect(result).to.deep.equal(expected);
       } else {

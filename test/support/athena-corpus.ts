@@ -12,6 +12,7 @@
  * rows:
  *   - [running, 3]
  *   - ['{exportedAt}', 1]            # {fact}: a value known only once the run is done
+ *   - [api, '{hoursSinceInstall}']   # a whole value `{fact}` takes the fact's type (number, boolean)
  *   - when: batchInMaintenance       # a row expected only when that fact is true
  *     row: [batch, 1]
  * ```
@@ -36,8 +37,8 @@ export interface CorpusEntry {
   rows: ExpectedRow[];
 }
 
-/** Values of a run that the expected rows name as `{name}` (text) or `when: name` (boolean). */
-export type CorpusFacts = Record<string, string | boolean>;
+/** Values of a run that the expected rows name as `{name}` or `when: name` (boolean). */
+export type CorpusFacts = Record<string, string | number | boolean>;
 
 const EXPECTATION_FIELDS = ['sql', 'ordered', 'columns', 'rows'];
 
@@ -71,6 +72,11 @@ export function loadAthenaCorpus(): CorpusEntry[] {
 
 function withFacts(value: Json, facts: CorpusFacts): Json {
   if (typeof value === 'string') {
+    const whole = /^\{(\w+)\}$/.exec(value);
+    if (whole) {
+      if (!(whole[1] in facts)) throw new Error(`${value}: no such fact`);
+      return facts[whole[1]];
+    }
     return value.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
       if (typeof facts[name] !== 'string') throw new Error(`${placeholder}: no such text fact`);
       return facts[name] as string;

@@ -292,6 +292,9 @@ function cliPlan(args: string[], env: Record<string, string>): CommandPlan {
 
 // ---------------------------------------------------------------------------------------- the program's commands
 
+/** Commands that read a word with whitespace as SQL even when it starts with `-` (a `-- comment`), as the program does. */
+const SQL_ARGUMENT_COMMANDS = ['query'];
+
 /** Problems with `args` as the program's commands and options, or none. */
 export function commandProblems(args: string[]): string[] {
   let command: Command = buildProgram({ print: () => {}, stderr: () => {} } as never, () => {});
@@ -316,6 +319,7 @@ export function commandProblems(args: string[]): string[] {
   for (const word of words) {
     if (word === '--') break;
     if (!word.startsWith('-')) continue;
+    if (SQL_ARGUMENT_COMMANDS.includes(command.name()) && /\s/.test(word)) continue;
     const flag = word.split('=')[0];
     if (!names.has(flag)) problems.push(`${command.name()} has no option ${flag}`);
   }
@@ -528,14 +532,16 @@ export interface DocCheckContext {
 const problemText = (where: { file: string; line: number }, command: string, problem: string) =>
   `${where.file}:${where.line}: ${command}: ${problem}`;
 
-/** `--out` of the args replaced by (or set to) `out`. */
+/** `--out` of the args replaced by (or set to) `out`, before a `--` separator (after it, it would be an argument). */
 export function withOut(args: string[], out: string): string[] {
+  const separator = args.indexOf('--');
+  const options = separator < 0 ? args : args.slice(0, separator);
   const result: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    if (args[index] === '--out') index++;
-    else if (!args[index].startsWith('--out=')) result.push(args[index]);
+  for (let index = 0; index < options.length; index++) {
+    if (options[index] === '--out') index++;
+    else if (!options[index].startsWith('--out=')) result.push(options[index]);
   }
-  return [...result, '--out', out];
+  return [...result, '--out', out, ...(separator < 0 ? [] : args.slice(separator))];
 }
 
 function shown(result: CliResult): string {

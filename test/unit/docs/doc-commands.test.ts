@@ -145,6 +145,28 @@ describe('docs harness', function () {
       ]);
     });
 
+    it("runs query's SQL that starts with a comment as an argument, and still reports a bad flag", async () => {
+      const found = await problems(
+        [
+          '```sh',
+          'npx clonesquad-backup query "-- the fleet" "SELECT 1"',
+          'npx clonesquad-backup query --bogus "SELECT 1"',
+          '```',
+        ].join('\n'),
+      );
+      expect(found).to.deep.equal([
+        `${FILE}:3: npx clonesquad-backup query --bogus "SELECT 1": query has no option --bogus`,
+      ]);
+      expect(runs).to.deep.equal([['query', '-- the fleet', 'SELECT 1', '--out', '/sample-run']]);
+    });
+
+    it('gives --out before a -- separator, after which the program reads every word as an argument', async () => {
+      expect(
+        await problems('```sh\nnpx clonesquad-backup query --out x -- "-- the fleet" "SELECT 1"\n```\n'),
+      ).to.deep.equal([]);
+      expect(runs).to.deep.equal([['query', '--out', '/sample-run', '--', '-- the fleet', 'SELECT 1']]);
+    });
+
     it('reports an unknown command with its file and line', async () => {
       const found = await problems('# Page\n```sh\nnpm test\nrm -rf /tmp/x\n```\n');
       expect(found).to.deep.equal([
