@@ -8,7 +8,7 @@ import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/
 import { exportDiscovery } from '#shared/metadata/discovery';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
-import { boundedPart, type PartResult } from '#shared/run/summary';
+import { boundedPart, partsOrFailure, type PartResult } from '#shared/run/summary';
 
 const clients = clientsPerRegion(() => ({
   cloudformation: new CloudFormationClient(clientSettings()),
@@ -24,10 +24,11 @@ export const handler = withLambdaContext(async (event: unknown): Promise<PartRes
   const task = groupTask(event, settings);
   const skipped = skippedParts(task, ['metadata/discovery']);
   if (skipped) return skipped[0];
-  return boundedPart(
+  const [part] = await partsOrFailure(['metadata/discovery'], async () => [
     await exportDiscovery(clients(), task.deployment, {
       executionStartTime: task.executionStartTime,
       timeZoneOverride: settings.timeZone,
     }),
-  );
+  ]);
+  return boundedPart(part);
 });

@@ -5,7 +5,7 @@ import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/
 import { exportInstancesAndVolumes } from '#shared/metadata/instances';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
-import { boundedParts, type PartResult } from '#shared/run/summary';
+import { boundedParts, partsOrFailure, type PartResult } from '#shared/run/summary';
 
 const clients = clientsPerRegion(() => ({
   ec2: new EC2Client(clientSettings()),
@@ -21,6 +21,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<PartRes
   const skipped = skippedParts(task, ['metadata/instances', 'metadata/volumes']);
   if (skipped) return skipped;
   return boundedParts(
-    await exportInstancesAndVolumes(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
+    await partsOrFailure(['metadata/instances', 'metadata/volumes'], () =>
+      exportInstancesAndVolumes(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
+    ),
   );
 });

@@ -6,7 +6,7 @@ import { clientSettings, clientsPerRegion, s3ClientSettings } from '#shared/aws/
 import { exportMaintenanceWindows } from '#shared/metadata/maintenance-windows';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask, skippedParts } from '#shared/run/group-plan';
-import { boundedPart, type PartResult } from '#shared/run/summary';
+import { boundedPart, partsOrFailure, type PartResult } from '#shared/run/summary';
 
 const clients = clientsPerRegion(() => ({
   ssm: new SSMClient(clientSettings()),
@@ -19,7 +19,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<PartRes
   const task = groupTask(event, currentSettings());
   const skipped = skippedParts(task, ['metadata/maintenance-windows']);
   if (skipped) return skipped[0];
-  return boundedPart(
+  const [part] = await partsOrFailure(['metadata/maintenance-windows'], async () => [
     await exportMaintenanceWindows(clients(), task.deployment, { executionStartTime: task.executionStartTime }),
-  );
+  ]);
+  return boundedPart(part);
 });

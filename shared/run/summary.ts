@@ -5,6 +5,7 @@
  * state past Step Functions' 256 KiB or the summary past a failure cause's 32,768 characters.
  */
 import { cutText, describeError } from '#shared/aws/errors';
+import { log } from '#shared/aws/log';
 
 export type PartStatus = 'ok' | 'failed' | 'skipped';
 
@@ -25,6 +26,20 @@ export interface PartResult {
 
 export function failedPart(part: string, error: unknown): PartResult {
   return { part, status: 'failed', error: describeError(error) };
+}
+
+/**
+ * The parts `work` answers, or every one of `parts` failed with the error it threw. A failure inside
+ * the function is a part result, not a Lambda error, which would cost the workflow a transition
+ * through the branch's Catch; the branch's Catch is left to crashes and timeouts.
+ */
+export async function partsOrFailure(parts: string[], work: () => Promise<PartResult[]>): Promise<PartResult[]> {
+  try {
+    return await work();
+  } catch (error) {
+    log('error', `${parts.join(', ')} failed`, { error: describeError(error) });
+    return parts.map((part) => failedPart(part, error));
+  }
 }
 
 export function skippedPart(part: string, reason: string): PartResult {

@@ -9,6 +9,7 @@ import {
   MAX_PART_BYTES,
   MAX_SUMMARY_BYTES,
   partsFailedCause,
+  partsOrFailure,
   normalizePart,
   skippedPart,
   summarize,
@@ -220,6 +221,41 @@ describe('execution summary (shared/run/summary.ts)', () => {
       );
       // The bound is on the failure's cause, where the summary's JSON is escaped once more.
       expect(Buffer.byteLength(partsFailedCause(summary))).to.be.within(MAX_SUMMARY_BYTES - 200, MAX_SUMMARY_BYTES);
+    });
+  });
+
+  describe('partsOrFailure', () => {
+    it("answers the work's parts, or each part failed with the error thrown inside the function", async () => {
+      const parts = ['metadata/instances', 'metadata/volumes'];
+      const ok = [
+        { part: 'metadata/instances', status: 'ok' as const, records: 2 },
+        { part: 'metadata/volumes', status: 'ok' as const, records: 3 },
+      ];
+      expect(await partsOrFailure(parts, async () => ok)).to.equal(ok);
+      const denied = Object.assign(new Error('User is not authorized to perform: ec2:DescribeInstances'), {
+        name: 'UnauthorizedOperation',
+      });
+      const previous = process.env.LOG_LEVEL;
+      process.env.LOG_LEVEL = 'silent';
+      try {
+        expect(
+          await partsOrFailure(parts, async () => {
+            throw denied;
+          }),
+        ).to.deep.equal(
+          parts.map((part) => ({
+            part,
+            status: 'failed',
+            error: {
+              name: 'UnauthorizedOperation',
+              message: 'User is not authorized to perform: ec2:DescribeInstances',
+            },
+          })),
+        );
+      } finally {
+        if (previous === undefined) delete process.env.LOG_LEVEL;
+        else process.env.LOG_LEVEL = previous;
+      }
     });
   });
 
