@@ -156,8 +156,10 @@ export function minimumCalls(
     {
       calls: ['S3.GetObject', 'S3.HeadObject'],
       minimum: Object.keys(group.tables).length,
-      slack: 0,
-      why: 'the newest backup of each table, to tell whether the table changed',
+      slack: METADATA_PARTITIONS,
+      why:
+        'the newest backup of each table, to tell whether the table changed; slack: one per metadata partition, to ' +
+        'tell a new partition (to sweep and register) from a known one, no state being kept between executions',
     },
     {
       calls: ['S3.ListObjectsV2'],

@@ -12,6 +12,8 @@ export const PRICES = {
   lambdaRequest: 0.2 / 1_000_000,
   /** S3 Standard, PUT, COPY, POST and LIST requests. */
   s3PutRequest: 0.005 / 1000,
+  /** EventBridge Scheduler, per invocation (a group's schedule slot). */
+  schedulerInvocation: 1 / 1_000_000,
   /** S3 Standard, GET and other requests. */
   s3GetRequest: 0.0004 / 1000,
 };

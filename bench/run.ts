@@ -261,8 +261,8 @@ function transitionsSection(runs: { first: LocalRun; steady: LocalRun; part: Loc
       ),
     ],
     notes: [
-      'The run of every group (an execution of its own, which starts one per group) is counted in section 8:',
-      `${runs.steady.fanout.transitions} transitions an hour, shared by the groups.`,
+      'Scheduled runs start each group execution directly. A run of every group from the console or the API adds an',
+      `execution that starts one per group: ${runs.steady.fanout.transitions} transitions per request, shared by the groups.`,
     ],
   };
 }
@@ -318,8 +318,8 @@ function costSection(steady: LocalRun, inputs: CostInputs): Section {
       figure: `monthly cost per group, hourly, a deployment serving every group, with ${groups} group${groups > 1 ? 's' : ''}`,
       value: dollars(cost.perGroup),
       reference:
-        `SFN ${dollars(cost.byService.stepFunctions)} + Lambda ${dollars(cost.byService.lambda)} + S3 ${dollars(cost.byService.s3)}; ` +
-        `${steady.group.transitions} + ${steady.fanout.transitions}/${groups} transitions, ` +
+        `SFN ${dollars(cost.byService.stepFunctions)} + Lambda ${dollars(cost.byService.lambda)} + S3 ${dollars(cost.byService.s3)}` +
+        ` + Scheduler ${dollars(cost.byService.scheduler)}; ${steady.group.transitions} transitions, ` +
         `${cost.group.lambdaGbSeconds.toFixed(2)} GB-s, ${s3.put} PUT/LIST + ${s3.get} GET a group execution` +
         (s3.unpriced.length > 0 ? `; UNPRICED S3 requests: ${s3.unpriced.join(', ')}` : ''),
       target: `< ${dollars(MONTHLY_TARGET)}`,
@@ -330,10 +330,12 @@ function costSection(steady: LocalRun, inputs: CostInputs): Section {
     title: '8. Monthly cost per group (hourly executions, no free tier; counts of the steady-state local run)',
     rows,
     notes: [
-      `Per group: ${EXECUTIONS_PER_MONTH} group executions a month, plus its share of ${EXECUTIONS_PER_MONTH} runs of every group`,
-      `(the execution that starts the groups') and of ${RECONCILE_RUNS_PER_MONTH} reconciliations (every 15 minutes); the`,
-      'requests and CPU those two spend are multiplied by the number of groups (an upper bound), their fixed cost',
-      `divided by it. Prices: us-east-1 list prices of ${PRICES_DATE}: Step Functions Standard $${PRICES.stepFunctionsTransition * 1000}`,
+      `Per group: ${EXECUTIONS_PER_MONTH} scheduled group executions a month, each started by its own schedule (one EventBridge`,
+      'Scheduler invocation, $1 per million, and one start-scheduled-run invocation sending one StartExecution), plus its',
+      `share of ${RECONCILE_RUNS_PER_MONTH} reconciliations (every 15 minutes), whose requests and CPU are multiplied by the number`,
+      'of groups (an upper bound) and fixed cost divided by it. The fan-out execution (every group at once, run from the',
+      `console or the API, ${steady.fanout.transitions} transitions) is not scheduled and not counted. Prices: us-east-1 list`,
+      `prices of ${PRICES_DATE}: Step Functions Standard $${PRICES.stepFunctionsTransition * 1000}`,
       `per 1,000 transitions; Lambda $${PRICES.lambdaGbSecond[inputs.architecture]} per GB-s (${inputs.architecture}) + $0.20 per 1M`,
       'requests; S3 $0.005 per 1,000 PUT/COPY/LIST, $0.0004 per 1,000 GET/HEAD; DynamoDB reads (a few RCUs) and the',
       'crawler (started only when a partition is new: never in steady state) left out. Lambda duration model',

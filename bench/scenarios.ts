@@ -123,8 +123,10 @@ export async function exportInstances(size: number, fleet?: GeneratedFleet): Pro
         DescribeVolumes: volumeCalls(size),
       },
       // One listing per partition written (slack: to delete what an older run left under another name); the mock
-      // bucket is empty, so both partitions are new and each gets its marker object for the catalog.
-      { ListObjectsV2: 2, PutObject: 2 },
+      // bucket is empty, so both partitions are new and each gets its marker object for the catalog. Before it, one
+      // HEAD per partition: steady-state runs find their object there and list nothing (a HEAD costs a twelfth of a
+      // LIST), so a first write pays both.
+      { HeadObject: 2, ListObjectsV2: 2, PutObject: 2 },
       uploadCalls(instances.bytes!),
       uploadCalls(volumes.bytes!),
     ),

@@ -134,39 +134,57 @@ export function scopeCost(scope: ScopeFigures, transitions: number, inputs: Cost
   };
 }
 
+/**
+ * What starts a scheduled execution: EventBridge Scheduler invokes the start-scheduled-run function
+ * once, which sends one StartExecution for its group (shared/schedule/scheduled-run.ts). The local
+ * runs start groups the way the console and the API do, through the workflow's fan-out, so this scope
+ * is described here rather than measured; its handler's own CPU is negligible beside its init.
+ */
+export const SCHEDULED_START: ScopeFigures = {
+  cpuMs: 0,
+  wallMs: 0,
+  invocations: [
+    { state: 'schedule', functionName: 'startScheduledRun', wallMs: 0, requests: { 'SFN.StartExecution': 1 } },
+  ],
+  requests: { 'SFN.StartExecution': 1 },
+};
+
 export interface MonthlyCost {
   groups: number;
   perGroup: number;
   group: ScopeCost;
-  fanout: ScopeCost;
+  scheduledStart: ScopeCost;
   reconcile: ScopeCost;
   /** Monthly dollars per group of each service. */
-  byService: { stepFunctions: number; lambda: number; s3: number };
+  byService: { stepFunctions: number; lambda: number; s3: number; scheduler: number };
 }
 
 /**
  * Monthly cost per group at an hourly cadence with `groups` groups in the deployment: the group's own
- * executions, plus its share of the hourly execution that starts every group's and of the 15-minute
- * reconciliation. What those two do per group (requests, CPU) is taken as growing with the number of
- * groups: measured with one group, multiplied by `groups` (an upper bound).
+ * scheduled executions, each started by its schedule (one Scheduler invocation, one start-scheduled-run
+ * invocation), plus its share of the 15-minute reconciliation, whose requests and CPU are taken as
+ * growing with the number of groups: measured with one group, multiplied by `groups` (an upper bound).
+ * The fan-out execution (every group at once, from the console or the API) is not scheduled and is
+ * left out.
  */
 export function monthlyPerGroup(
-  runFigures: { group: ExecutionFigures; fanout: ExecutionFigures; reconcile: ScopeFigures },
+  runFigures: { group: ExecutionFigures; reconcile: ScopeFigures },
   inputs: CostInputs,
   groups: number,
 ): MonthlyCost {
   const group = scopeCost(runFigures.group, runFigures.group.transitions, inputs);
-  const fanout = scopeCost(runFigures.fanout, runFigures.fanout.transitions, inputs, groups);
+  const scheduledStart = scopeCost(SCHEDULED_START, 0, inputs);
   const reconcile = scopeCost(runFigures.reconcile, 0, inputs, groups);
+  const scheduler = PRICES.schedulerInvocation * EXECUTIONS_PER_MONTH;
   const share = (service: keyof ScopeCost['dollars']) =>
-    group.dollars[service] * EXECUTIONS_PER_MONTH +
-    (fanout.dollars[service] * EXECUTIONS_PER_MONTH + reconcile.dollars[service] * RECONCILE_RUNS_PER_MONTH) / groups;
+    (group.dollars[service] + scheduledStart.dollars[service]) * EXECUTIONS_PER_MONTH +
+    (reconcile.dollars[service] * RECONCILE_RUNS_PER_MONTH) / groups;
   return {
     groups,
-    perGroup: share('total'),
+    perGroup: share('total') + scheduler,
     group,
-    fanout,
+    scheduledStart,
     reconcile,
-    byService: { stepFunctions: share('stepFunctions'), lambda: share('lambda'), s3: share('s3') },
+    byService: { stepFunctions: share('stepFunctions'), lambda: share('lambda'), s3: share('s3'), scheduler },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageService } from '#cli/package';
+import { packageService } from '#local/package';
 import { PROJECT_ROOT } from '#local/python-env';
 import { FUNCTION_DESCRIPTIONS } from '#infra/functions';
 

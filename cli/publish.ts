@@ -16,7 +16,7 @@ import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
 import { quoteInput, UserInputError } from '#shared/aws/errors';
 import { resolveRegion } from '#shared/aws/region';
 import { artifactBucketName, artifactKey, REGIONAL_TEMPLATE_FILE, regionalTemplate } from '#infra/artifacts';
-import { packageService } from '#cli/package';
+import { packageService } from '#local/package';
 import { UsageError } from '#cli/errors';
 import type { CliIo } from '#cli/io';
 import { PROJECT_ROOT } from '#local/python-env';

@@ -16,7 +16,13 @@ import {
   S3Client,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  ConflictException,
+  CreateScheduleGroupCommand,
+  GetScheduleGroupCommand,
+  ResourceNotFoundException,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -130,7 +136,17 @@ async function createBucket(s3: S3Client, bucket: string, region: string): Promi
   }
 }
 
+/**
+ * The schedule group, as the stack keeps it: created once, then left as it is by every deployment
+ * after (the emulator answers a second CreateScheduleGroup by emptying the group, where AWS refuses it).
+ */
 async function createScheduleGroup(scheduler: SchedulerClient, name: string): Promise<void> {
+  try {
+    await scheduler.send(new GetScheduleGroupCommand({ Name: name }));
+    return;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
   try {
     await scheduler.send(new CreateScheduleGroupCommand({ Name: name }));
   } catch (error) {

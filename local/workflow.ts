@@ -218,9 +218,6 @@ function validatedMachine(definition: object): StateMachine {
   return machine;
 }
 
-/** The state whose output is the execution summary (docs/operations.md), also when the execution then fails. */
-export const SUMMARY_STATE = 'Summarize';
-
 export interface WorkflowRun {
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
@@ -296,15 +293,16 @@ export async function runWorkflow(
 }
 
 /**
- * The summary of an execution: the summary step's output; when it failed the execution with
- * `PartsFailed`, the summary its error carries (the message of the Lambda error in the cause).
+ * The summary of an execution: its output when it succeeded (the concluding step's answer; an
+ * execution that started one per group has none); when it failed with `PartsFailed`, the summary
+ * its error carries (the message of the Lambda error in the cause).
  */
 function summaryOf(events: EventLog[]): unknown {
-  const exits = events.filter(
-    (event) => event.type === 'StateExited' && (event.state as { name: string }).name === SUMMARY_STATE,
-  );
-  const output = (exits.at(-1)?.state as { output?: unknown } | undefined)?.output;
-  if (output !== undefined) return output;
+  const succeeded = events.find((event) => event.type === 'ExecutionSucceeded') as { output?: unknown } | undefined;
+  if (succeeded) {
+    const output = succeeded.output as { counts?: unknown; parts?: unknown } | undefined;
+    return output?.counts !== undefined && Array.isArray(output.parts) ? output : undefined;
+  }
   const failure = events.find((event) => event.type === 'ExecutionFailed') as
     { Error?: string; Cause?: string } | undefined;
   if (failure?.Error !== 'PartsFailed') return undefined;

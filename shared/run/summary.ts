@@ -210,6 +210,23 @@ export class PartsFailed extends Error {
   }
 }
 
+/**
+ * The execution's verdict: its summary, or, when a part failed, {@link PartsFailed} thrown with it (the
+ * workflow then fails the execution with the summary as its cause: red in the console, after every
+ * part finished).
+ */
+export function concludeExecution(
+  groupName: string,
+  executionStartTime: string,
+  parts: RawPartResult[],
+  warnings: string[] | undefined,
+): ExecutionSummary {
+  const summary = summarize(groupName, executionStartTime, parts, warnings);
+  log(summary.status === 'ok' ? 'info' : 'error', summary.message, { summary });
+  if (summary.status === 'failed') throw new PartsFailed(summary);
+  return summary;
+}
+
 /** The cause Step Functions records when the summary step throws {@link PartsFailed}. */
 export function partsFailedCause(summary: ExecutionSummary): string {
   return JSON.stringify({ errorType: 'PartsFailed', errorMessage: JSON.stringify(summary), trace: ['PartsFailed'] });

@@ -112,6 +112,8 @@ interface Target {
   okWithError?: boolean;
   /** The never-recovering faults tried beside AccessDenied; one of a rotation when absent. */
   neverRecovers?: FaultKind[];
+  /** A HEAD whose 403 may mean "no such object" (S3 answers so without `s3:ListBucket`): the writer lists the folder instead. */
+  refusalIsAbsence?: boolean;
   /** Only these faults (once, or never recovering), for a target that refines another one. */
   only?: { once: FaultKind[]; never: FaultKind[] };
 }
@@ -169,6 +171,7 @@ function backupTargets(state: string, table: BackupTable): Target[] {
       what: 'metadata object',
       when: metadataOf(table),
       fails: [metadata],
+      refusalIsAbsence: true,
     },
     {
       state,
@@ -242,7 +245,15 @@ const CONFIGURATION_EXTRAS: Target[] = [
 
 function metadataWriteTargets(state: string, table: string, fails: string[]): Target[] {
   return [
-    { state, service: 'S3', operation: 'HeadObject', what: table, when: metadataOf(table), fails },
+    {
+      state,
+      service: 'S3',
+      operation: 'HeadObject',
+      what: table,
+      when: metadataOf(table),
+      fails,
+      refusalIsAbsence: true,
+    },
     {
       state,
       service: 'S3',
@@ -387,7 +398,7 @@ function awsScenarios(): Scenario[] {
         rules: rule(kind, Infinity),
         expect: target.failsExecution
           ? { outcome: 'execution-fails', message: faultMessage(kind, target.service, target.operation) }
-          : target.fails.length === 0
+          : target.fails.length === 0 || (kind === 'access-denied' && target.refusalIsAbsence)
             ? { outcome: 'succeeds', warning: target.warning }
             : {
                 outcome: 'fails-parts',
@@ -400,39 +411,52 @@ function awsScenarios(): Scenario[] {
   return scenarios;
 }
 
-/** Lambda errors of every function Task: Step Functions' own Retry, then its Catch. */
+/**
+ * Lambda errors of every function Task: Step Functions' own Retry, then its Catch. A Task that runs
+ * only in place of another one that failed (its fallback) is tried with that one failing for good.
+ */
 function lambdaScenarios(): Scenario[] {
   return [...TASKS.values()]
     .filter((task) => task.lambda)
-    .flatMap(({ name: state, failureParts, lambdaInvocations }): Scenario[] => [
-      {
-        name: `${state} invocation: Lambda.TooManyRequestsException once, then recovers (state Retry)`,
-        rules: [],
-        lambdaRules: [{ state, error: 'Lambda.TooManyRequestsException', phase: 'before', times: 1 }],
-        expect: { outcome: 'succeeds' },
-      },
-      {
-        name: `${state} invocation: ran, answer lost as Lambda.ServiceException once (state Retry runs it again)`,
-        rules: [],
-        lambdaRules: [{ state, error: 'Lambda.ServiceException', phase: 'after', times: 1 }],
-        expect: { outcome: 'succeeds' },
-      },
-      {
-        name: `${state} invocation: Lambda.ServiceException on every attempt`,
-        rules: [],
-        lambdaRules: [{ state, error: 'Lambda.ServiceException', phase: 'before', times: Infinity }],
-        expect: {
-          ...(failureParts
-            ? { outcome: 'fails-parts', parts: failureParts, message: /Injected Lambda\.ServiceException/ }
-            : {
-                outcome: 'execution-fails',
-                error: 'Lambda.ServiceException',
-                message: /Injected Lambda\.ServiceException/,
-              }),
-          invocations: lambdaInvocations,
+    .flatMap(({ name: state, failureParts, lambdaInvocations, fallbackOf }): Scenario[] => {
+      const failed = fallbackOf === undefined ? undefined : TASKS.get(fallbackOf)!;
+      const companions: LambdaFaultRule[] = failed
+        ? [{ state: failed.name, error: 'Lambda.ServiceException', phase: 'before', times: Infinity }]
+        : [];
+      const recovered: Expectation = failed
+        ? { outcome: 'fails-parts', parts: failed.failureParts!, message: /Injected Lambda\.ServiceException/ }
+        : { outcome: 'succeeds' };
+      const after = failed ? ` (${failed.name} failed for good)` : '';
+      return [
+        {
+          name: `${state} invocation${after}: Lambda.TooManyRequestsException once, then recovers (state Retry)`,
+          rules: [],
+          lambdaRules: [...companions, { state, error: 'Lambda.TooManyRequestsException', phase: 'before', times: 1 }],
+          expect: recovered,
         },
-      },
-    ]);
+        {
+          name: `${state} invocation${after}: ran, answer lost as Lambda.ServiceException once (state Retry runs it again)`,
+          rules: [],
+          lambdaRules: [...companions, { state, error: 'Lambda.ServiceException', phase: 'after', times: 1 }],
+          expect: recovered,
+        },
+        {
+          name: `${state} invocation${after}: Lambda.ServiceException on every attempt`,
+          rules: [],
+          lambdaRules: [...companions, { state, error: 'Lambda.ServiceException', phase: 'before', times: Infinity }],
+          expect: {
+            ...(failureParts
+              ? { outcome: 'fails-parts', parts: failureParts, message: /Injected Lambda\.ServiceException/ }
+              : {
+                  outcome: 'execution-fails',
+                  error: 'Lambda.ServiceException',
+                  message: /Injected Lambda\.ServiceException/,
+                }),
+            invocations: lambdaInvocations + (failed?.lambdaInvocations ?? 0),
+          },
+        },
+      ];
+    });
 }
 
 /** Scenarios that need the big table run together, so the table is filled and emptied once. */

@@ -26,7 +26,7 @@ import {
 } from '#infra/deployment-config';
 import { FUNCTION_DESCRIPTIONS, roleStatements } from '#infra/functions';
 import { DEFAULT_CRAWLER_NAME } from '#glue/catalog';
-import { DEFAULT_PARAMETERS, packageService, type PackageResult } from '#cli/package';
+import { DEFAULT_PARAMETERS, packageService, type PackageResult } from '#local/package';
 import { ensurePythonEnv, PROJECT_ROOT, venvBin } from '#local/python-env';
 import { quoteInput } from '#shared/aws/errors';
 import { featureOffError } from '#shared/run/deployment';

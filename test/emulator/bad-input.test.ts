@@ -15,7 +15,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { checkParameterNames, PARAMETERS, resolveParameters, type RawParameters } from '#infra/deployment-config';
-import { packageService, type PackageResult } from '#cli/package';
+import { packageService, type PackageResult } from '#local/package';
 import { applyGroupSeed, parseSeed } from '#local/seed';
 import { defaultTableNames, ENVIRONMENT, requireDestination, settingsFromEnvironment } from '#shared/run/deployment';
 import { clientSettings } from '#shared/aws/clients';

@@ -11,7 +11,7 @@ interface State {
   Type: string;
   Resource?: unknown;
   Next?: string;
-  Parameters?: { failedParts?: unknown; part?: unknown };
+  Parameters?: { failedParts?: unknown; part?: unknown } & Record<string, unknown>;
   Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
   Branches?: { States: Record<string, State> }[];
@@ -25,6 +25,8 @@ export interface TaskFacts {
   failureParts?: string[];
   /** Invocations when every one fails with `Lambda.ServiceException` (Retry `MaxAttempts` + 1). */
   lambdaInvocations: number;
+  /** The Task whose `Catch` of `States.ALL` leads to this one: it runs only when that Task failed. */
+  fallbackOf?: string;
 }
 
 /** Step Functions' default `MaxAttempts` of a retrier. */
@@ -36,7 +38,18 @@ function failureParts(states: Record<string, State>, state: State): string[] | u
   const parameters = handler?.Parameters;
   if (Array.isArray(parameters?.failedParts)) return parameters.failedParts.map(String);
   if (typeof parameters?.part === 'string') return [parameters.part];
-  return undefined;
+  // A Task that concludes in its place hands them on in one of its parameters.
+  const nested = Object.values(parameters ?? {}).find(
+    (value): value is { failedParts: unknown[] } =>
+      typeof value === 'object' && value !== null && Array.isArray((value as { failedParts?: unknown }).failedParts),
+  );
+  return nested?.failedParts.map(String);
+}
+
+function fallbackOf(states: Record<string, State>, name: string): string | undefined {
+  return Object.entries(states).find(([, state]) =>
+    state.Catch?.some((entry) => entry.ErrorEquals.includes('States.ALL') && entry.Next === name),
+  )?.[0];
 }
 
 function collect(states: Record<string, State>, facts: Map<string, TaskFacts>): void {
@@ -49,6 +62,7 @@ function collect(states: Record<string, State>, facts: Map<string, TaskFacts>): 
       lambda: typeof state.Resource === 'object' && state.Resource !== null && 'Fn::GetAtt' in state.Resource,
       failureParts: failureParts(states, state),
       lambdaInvocations: retrier ? (retrier.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS) + 1 : 1,
+      fallbackOf: fallbackOf(states, name),
     });
   }
 }

@@ -54,6 +54,7 @@ describe('the AWS emulator ends with the process that started it', function () {
     const { holder, emulatorPid, stderr } = await startHolder(['--crash']);
     started.push(emulatorPid);
 
+    holder.stdin.write('crash\n');
     const [code] = await once(holder, 'exit');
 
     expect(code).to.equal(1);

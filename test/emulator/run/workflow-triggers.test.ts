@@ -1,7 +1,8 @@
 /**
  * Whole executions of the workflow definition with the real handlers, on the shared emulator
  * (docs/operations.md): the input narrows the run or fails it before any work, every execution makes the
- * group's schedule follow `backup.cron`, one group's execution takes 10 state transitions, and a
+ * group's schedule follow `backup.cron`, one group's execution takes 9 state transitions (10 when a
+ * part failed), and a
  * failed execution's cause is its summary, which the `backup` API answers.
  */
 import { join } from 'node:path';
@@ -33,7 +34,6 @@ const GROUP_EXECUTION = [
   'ExportInstances',
   'ExportMaintenanceWindows',
   'Archive',
-  'Summarize',
 ];
 
 const entered = (run: WorkflowRun) =>
@@ -114,7 +114,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     }
   });
 
-  it('runs everything for {} in 10 state transitions, on the first run (schedule created) as in the steady state', async () => {
+  it('runs everything for {} in 9 state transitions, on the first run (schedule created) as in the steady state', async () => {
     const first = await run({});
     const steady = await run({});
 
@@ -134,7 +134,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     );
   });
 
-  it('a part failed inside its function adds no transition; a crashed branch Lambda adds one (its Failed state)', async () => {
+  it('a failed part adds one transition (the PartsFailed verdict); a crashed branch Lambda one more (its Failed state)', async () => {
     const missingTable = await run({}, { environment: { [ENVIRONMENT.schedulerTable]: uniqueName('missing-table') } });
     const crash: TaskInterceptor = async (state, invoke) => {
       if (state === 'BackupScheduler') throw new TypeError('the function crashed');
@@ -143,12 +143,30 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     const crashed = await run({}, { aroundTask: crash });
 
     expect(statuses(missingTable)).to.include({ 'backup/scheduler': 'failed', 'metadata/scheduler': 'failed' });
-    expect(entered(missingTable)).to.deep.equal(GROUP_EXECUTION);
+    expect(entered(missingTable)).to.deep.equal([...GROUP_EXECUTION, 'PartsFailed']);
     expect(statuses(crashed)).to.include({ 'backup/scheduler': 'failed', 'metadata/scheduler': 'failed' });
     const crashedPart = (crashed.summary as ExecutionSummary).parts.find((part) => part.part === 'backup/scheduler');
     expect(crashedPart?.error).to.deep.equal({ name: 'TypeError', message: 'the function crashed' });
     // Branches run side by side: where the Failed state falls among the others' states is not fixed.
-    expect([...entered(crashed)].sort()).to.deep.equal([...GROUP_EXECUTION, 'BackupSchedulerFailed'].sort());
+    expect([...entered(crashed)].sort()).to.deep.equal(
+      [...GROUP_EXECUTION, 'BackupSchedulerFailed', 'PartsFailed'].sort(),
+    );
+  });
+
+  it('concludes with Summarize when Archive itself crashes: archive and catalog failed, the cause is the summary', async () => {
+    const crash: TaskInterceptor = async (state, invoke) => {
+      if (state === 'Archive') throw new TypeError('the archive function crashed');
+      return invoke();
+    };
+    const crashed = await run({}, { aroundTask: crash });
+
+    expect(crashed.status).to.equal('FAILED');
+    expect(entered(crashed)).to.deep.equal([...GROUP_EXECUTION, 'Summarize']);
+    const summary = summaryInCause(crashed);
+    expect(summary).to.deep.equal(crashed.summary);
+    expect(statuses(crashed)).to.include({ 'backup/configuration': 'ok', archive: 'failed', catalog: 'failed' });
+    const archive = summary.parts.find((part) => part.part === 'archive');
+    expect(archive?.error).to.deep.equal({ name: 'TypeError', message: 'the archive function crashed' });
   });
 
   it('runs only the parts asked for; the others are skipped as not requested', async () => {
@@ -250,7 +268,7 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
         const failed = await run({});
 
         expect(largestState(failed).bytes, JSON.stringify(largestState(failed))).to.be.at.most(MAX_STATE_BYTES);
-        expect(entered(failed)).to.deep.equal(GROUP_EXECUTION);
+        expect(entered(failed)).to.deep.equal([...GROUP_EXECUTION, 'PartsFailed']);
         expect(failed.error?.name).to.equal('PartsFailed');
         expect(failed.error!.message.length).to.be.at.most(MAX_CAUSE_CHARS);
         const summary = summaryInCause(failed);

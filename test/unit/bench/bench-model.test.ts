@@ -13,8 +13,8 @@ import { SAMPLE_SEED, monthlyPerGroup, s3Requests, scopeCost } from '#bench/work
 import type { ExecutionFigures, ScopeFigures } from '#bench/local-child';
 
 const INPUTS = {
-  initCpuMs: { backupTable: 100, planRun: 50, reconcileGroups: 80 },
-  memoryMb: { backupTable: 512, planRun: 256, reconcileGroups: 256 },
+  initCpuMs: { backupTable: 100, planRun: 50, reconcileGroups: 80, startScheduledRun: 40 },
+  memoryMb: { backupTable: 512, planRun: 256, reconcileGroups: 256, startScheduledRun: 128 },
   architecture: 'arm64',
 };
 
@@ -51,26 +51,25 @@ describe('bench: cost model', () => {
     expect(cost.dollars.lambda).to.be.closeTo(0.0000002 + gbSeconds * 0.0000133334, 1e-15);
   });
 
-  it('shares the run of every group and the reconciliation among the groups', () => {
-    const fanout: ScopeFigures = {
-      cpuMs: 0,
-      wallMs: 0,
-      invocations: [{ state: 'PlanRun', functionName: 'planRun', wallMs: 10, requests: {} }],
-      requests: {},
-    };
+  it('starts each scheduled execution with one Scheduler and one Lambda invocation; shares the reconciliation', () => {
     const reconcile: ScopeFigures = {
       cpuMs: 0,
       wallMs: 0,
       invocations: [{ state: 'ReconcileGroups', functionName: 'reconcileGroups', wallMs: 10, requests: {} }],
       requests: {},
     };
-    const figures = { group: execution(group, 10), fanout: execution(fanout, 3), reconcile };
+    const figures = { group: execution(group, 9), reconcile };
     const one = monthlyPerGroup(figures, INPUTS, 1);
     const fifty = monthlyPerGroup(figures, INPUTS, 50);
-    const fixed = one.perGroup - fifty.perGroup;
-    const fanoutMonthly = scopeCost(fanout, 3, INPUTS).dollars.total * 730;
     const reconcileMonthly = scopeCost(reconcile, 0, INPUTS).dollars.total * 2920;
-    expect(fixed).to.be.closeTo((fanoutMonthly + reconcileMonthly) * (1 - 1 / 50), 1e-12);
+    expect(one.perGroup - fifty.perGroup).to.be.closeTo(reconcileMonthly * (1 - 1 / 50), 1e-12);
+    // init 40 ms at the CPU share, one StartExecution waited for at 128 MB, one request, one Scheduler invocation.
+    const startGbSeconds = (0.04 * 1769) / 1024 + 0.05 * (128 / 1024);
+    const start = 0.0000002 + startGbSeconds * 0.0000133334;
+    expect(one.scheduledStart.lambdaGbSeconds).to.be.closeTo(startGbSeconds, 1e-12);
+    expect(one.byService.scheduler).to.be.closeTo(730 / 1_000_000, 1e-12);
+    const groupMonthly = scopeCost(group, 9, INPUTS).dollars.total * 730;
+    expect(one.perGroup).to.be.closeTo(groupMonthly + start * 730 + 730 / 1_000_000 + reconcileMonthly, 1e-12);
   });
 });
 
@@ -101,7 +100,7 @@ describe('bench: minimum requests of the sample group', () => {
       'Scheduler.GetSchedule': [1, 0],
       'Glue.StartCrawler': [0, 0],
       'S3.PutObject': [8, 0],
-      'S3.GetObject': [2, 0],
+      'S3.GetObject': [2, 6],
       'S3.ListObjectsV2': [0, 6],
     });
   });
