@@ -67,7 +67,7 @@ const TRANSITIONS_TARGET = 10;
 const CRASH_TRANSITIONS_TARGET = TRANSITIONS_TARGET + 1;
 const MONTHLY_TARGET = 0.25;
 const FLEET_GROUPS = 50;
-const COLD_START_RUNS = 7;
+const COLD_START_RUNS = 15;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -155,7 +155,10 @@ async function memory(child: string): Promise<Section> {
       'AWS answers are generated page by page inside the mocked calls (nothing held by the benchmark). The',
       'configuration figure runs the handler the Lambda runs (functions/backup-table.ts), on mocked DynamoDB, S3 and',
       'Scheduler clients: the Scan, the YAML backup, the metadata partition and the schedule, as in the workflow. The',
-      'target is on the default heap; the capped figures beside the growth are for diagnosis only.',
+      'target is on the default heap; the capped figures beside the growth are for diagnosis only. What grows is not held:',
+      'the live heap after each full collection stays near 30 MB from 10k to 200k instances (node --trace-gc); each page',
+      "of 1,000 instances lives long enough to reach V8's old generation, which the default heap of a large machine lets",
+      'fill before collecting. Smaller DescribeInstances pages would cut it, at more calls than the minimum.',
     ],
   };
 }
