@@ -120,7 +120,8 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
   },
   archiveBackups: {
     handler: 'functions/archive-backups.handler',
-    description: 'Moves latest- to the new archives, and starts the crawler when a partition is new',
+    description:
+      'Moves latest- to the new archives, starts the crawler when a partition is new, and concludes the execution with its summary',
     timeout: 60,
     memorySize: 512,
     workflowTask: true,
@@ -128,7 +129,7 @@ export const FUNCTION_DESCRIPTIONS: Record<FunctionName, FunctionDescription> = 
   },
   summarize: {
     handler: 'functions/summarize.handler',
-    description: 'Sums a run up; fails the execution with the summary when a part failed',
+    description: 'Concludes an execution whose archive step crashed: its summary, archive and catalog failed',
     timeout: 30,
     memorySize: 256,
     workflowTask: true,

@@ -159,17 +159,36 @@ export interface ExecutionSummary {
   warnings?: string[];
 }
 
+const PART_STATUSES: readonly PartStatus[] = ['ok', 'failed', 'skipped'];
+
+const isNamedPart = (item: Record<string, unknown>) =>
+  typeof item.part === 'string' && item.part !== '' && PART_STATUSES.includes(item.status as PartStatus);
+
+const isBranchFailure = (item: Record<string, unknown>) =>
+  Array.isArray(item.failedParts) &&
+  item.failedParts.length > 0 &&
+  item.failedParts.every((name) => typeof name === 'string' && name !== '');
+
 /**
  * The parts in the order the workflow hands them over: branches that export several tables answer
  * an array, and a branch's failure state answers `{ failedParts: [names], caught }`, which stands
- * for one failed part per name.
+ * for one failed part per name. Anything else is refused before the caller acts on it: the archive
+ * step must not move `latest-` on results it cannot read.
  */
 export function flattenParts(parts: unknown[]): RawPartResult[] {
-  return (parts.flat(2) as (RawPartResult | BranchFailure)[]).flatMap((item) =>
-    'failedParts' in item
-      ? item.failedParts.map((part): RawPartResult => ({ part, status: 'failed', caught: item.caught }))
-      : [item],
-  );
+  return parts.flat(2).flatMap((item, index) => {
+    const record = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (isBranchFailure(record)) {
+      const failure = record as unknown as BranchFailure;
+      return failure.failedParts.map((part): RawPartResult => ({ part, status: 'failed', caught: failure.caught }));
+    }
+    if (isNamedPart(record)) return [record as unknown as RawPartResult];
+    throw new TypeError(
+      `part result ${index} is ${cutText(JSON.stringify(item) ?? String(item), 200)}: expected ` +
+        `{ part, status: ${PART_STATUSES.join(' | ')} } or { failedParts: [names], caught }. ` +
+        'The workflow definition hands these over; check the states before this one.',
+    );
+  });
 }
 
 interface BranchFailure {
@@ -193,14 +212,17 @@ export function normalizePart(raw: RawPartResult): PartResult {
 }
 
 /**
- * A failed execution's cause is the summary step's error, whose message is the summary's JSON (see
+ * A failed execution's cause is the concluding step's error, whose message is the summary's JSON (see
  * {@link partsFailedError}), and Step Functions keeps 32,768 characters of a cause: past that the
  * summary could not be read back as JSON. The whole cause is kept within this many UTF-8 bytes
  * (never fewer than its characters), with room to spare.
  */
 export const MAX_SUMMARY_BYTES = 32_000;
 
-/** The error the summary step ends a failed execution with: its message is the summary's JSON. */
+/**
+ * The error the concluding step (Archive, or Summarize when Archive crashed) ends a failed execution
+ * with: its message is the summary's JSON.
+ */
 export class PartsFailed extends Error {
   constructor(summary: ExecutionSummary) {
     super(JSON.stringify(summary));
@@ -227,7 +249,7 @@ export function concludeExecution(
   return summary;
 }
 
-/** The cause Step Functions records when the summary step throws {@link PartsFailed}. */
+/** The cause Step Functions records when the concluding step throws {@link PartsFailed}. */
 export function partsFailedCause(summary: ExecutionSummary): string {
   return JSON.stringify({ errorType: 'PartsFailed', errorMessage: JSON.stringify(summary), trace: ['PartsFailed'] });
 }

@@ -384,5 +384,23 @@ describe('execution summary (shared/run/summary.ts)', () => {
         'web: 1 ok, 2 failed, 0 skipped; backup/configuration: scan failed; metadata/configuration: scan failed',
       );
     });
+
+    for (const [what, item] of [
+      ['null', null],
+      ['a string', 'x'],
+      ['an object without a part', {}],
+      ['an unknown status', { part: 'a', status: 'weird' }],
+      ['an empty name', { part: '', status: 'ok' }],
+      ['a failure naming no part', { failedParts: [], caught: {} }],
+      ['a failure naming a number', { failedParts: [1], caught: {} }],
+    ] as const) {
+      it(`refuses ${what}, naming the item and the shapes it takes`, () => {
+        expect(() => flattenParts([{ part: 'a', status: 'ok' }, item])).to.throw(
+          TypeError,
+          `part result 1 is ${JSON.stringify(item)}: expected { part, status: ok | failed | skipped } or ` +
+            '{ failedParts: [names], caught }. The workflow definition hands these over; check the states before this one.',
+        );
+      });
+    }
   });
 });
