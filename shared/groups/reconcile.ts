@@ -5,7 +5,8 @@
  *
  * - A group without a schedule gets one, at its effective `backup.cron` (a new group is backed up at
  *   its first slot); every group's schedule is brought to its current value (a disabled schedule
- *   runs nothing, so nothing else would notice it being enabled again).
+ *   runs nothing, so nothing else would notice it being enabled again). A group that CloneSquad's
+ *   own export still serves at this location has its schedule disabled until it is handed over.
  * - All-groups mode: a schedule whose group's stack is gone (the stack id the schedule recorded is
  *   deleted) is deleted, and the group's metadata objects with it,
  *   so its rows leave the CMDB; its backups are kept.
@@ -46,6 +47,7 @@ import {
   desiredSchedule,
   effectiveBackupCron,
   OVERRIDE_BACKUP_CRON_KEY,
+  type DesiredSchedule,
 } from '#shared/schedule/backup-cron';
 import { parameterSetKey } from '#shared/catalog/table-rows';
 
@@ -107,6 +109,18 @@ function live(items: Record<string, AttributeValue>[], now: Date): TableRow[] {
     .filter((row) => row.expirationTime === undefined || row.expirationTime >= now.getTime() / 1000);
 }
 
+/**
+ * A group CloneSquad's own export still serves here: its executions would only skip every part, every
+ * slot. Its schedule waits, disabled; handing the group over updates its stack, and that change runs
+ * the reconciliation again, which enables it.
+ */
+const SERVED_ELSEWHERE: DesiredSchedule = { state: 'DISABLED' };
+
+async function scheduleOfRows(dynamodb: DynamoDBClient, plan: GroupPlan, now: Date): Promise<DesiredSchedule> {
+  const effective = effectiveBackupCron(await readScheduleRows(dynamodb, plan.tables.configuration, now));
+  return desiredSchedule(effective.value, plan.timeZone, now, effective.key ?? BACKUP_CRON_KEY);
+}
+
 export async function reconcileGroups(
   clients: ReconcileClients,
   settings: ServiceSettings,
@@ -127,9 +141,7 @@ export async function reconcileGroups(
   }
   for (const plan of plans) {
     try {
-      const rows = await readScheduleRows(clients.dynamodb, plan.tables.configuration, now);
-      const effective = effectiveBackupCron(rows);
-      const desired = desiredSchedule(effective.value, plan.timeZone, now, effective.key ?? BACKUP_CRON_KEY);
+      const desired = plan.skipReason ? SERVED_ELSEWHERE : await scheduleOfRows(clients.dynamodb, plan, now);
       const applied = await applyGroupSchedule(clients.scheduler, target, plan.groupName, desired, {
         stackId: stackIds.get(plan.groupName),
       });

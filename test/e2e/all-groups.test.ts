@@ -344,7 +344,7 @@ describe('all-groups deployments living through changes (shared emulator)', func
     expect(failed?.error?.message).to.include(defaultTableNames('api').scheduler);
   });
 
-  it("leaves a group to CloneSquad's own export at this location (every part skipped, saying the fix); elsewhere, warns", async () => {
+  it("leaves a group to CloneSquad's own export at this location (every part skipped, saying the fix, its schedule disabled); elsewhere, warns", async () => {
     const region = 'sa-east-1';
     const s3Path = `s3://${uniqueName('coexistence')}/cmdb`;
     const elsewhere = 's3://clonesquad-own-export/clonesquad';
@@ -385,6 +385,13 @@ describe('all-groups deployments living through changes (shared emulator)', func
     expect(await listKeys(s3, destination.bucket, backupFolder(destination, id('api')))).to.have.length(
       2 * BACKUP_TABLES.length,
     );
+
+    // Its executions would skip every part every hour: the reconciliation keeps web's schedule disabled.
+    const report = await reconcile(deployment);
+    // Created disabled at the default slot; handing the group over sets its own backup.cron and enables it.
+    expect(report.groups).to.deep.include({ groupName: 'web', schedule: 'cron(0 * * * ? *) in UTC, disabled' });
+    expect((await scheduleOf(deployment, 'web')).state).to.equal('DISABLED');
+    expect((await scheduleOf(deployment, 'api')).state).to.equal('ENABLED');
   });
 
   it("makes each group's schedule follow its own backup.cron, override:backup.cron and active parameter set", async () => {
