@@ -160,12 +160,12 @@ async function memory(child: string): Promise<Section> {
       'AWS answers are generated page by page inside the mocked calls (nothing held by the benchmark). The',
       'configuration figure runs the handler the Lambda runs (functions/backup-table.ts), on mocked DynamoDB, S3 and',
       'Scheduler clients: the Scan, the YAML backup, the metadata partition and the schedule, as in the workflow. The',
-      'target is on the default heap; the capped figures beside the growth are for diagnosis only. What grows is not held.',
-      'About half is the multipart upload: past 8 MiB an object is sent in 8 MiB parts, each buffered while it is sent',
-      '(at 10k instances both objects are single PUTs; from 200k up, the same buffers at any size). The rest is V8 heap',
-      'committed, not live: the live heap after each full collection stays near 30 MB from 10k to 200k (node --trace-gc);',
-      "each page of 1,000 instances lives long enough to reach V8's old generation, which the default heap of a large",
-      'machine lets fill before collecting. Smaller parts or pages would cut it, at more calls than the minimum.',
+      'target is on the default heap; the capped figures beside the growth are for diagnosis only. What grows is not held:',
+      'the live heap after each full collection stays near 30 MB from 10k to 200k instances (node --trace-gc). Sampled,',
+      'the growth is about half Buffers (gzip output and the multipart upload, whose 8 MiB parts start past 8 MiB: at 10k',
+      'both objects are single PUTs) and half V8 heap committed: each page of 1,000 instances lives long enough to reach',
+      "V8's old generation, which the default heap of a large machine lets fill before collecting. Upload parts of 5 MiB",
+      'sent one at a time cut only a few MiB of it.',
     ],
   };
 }
