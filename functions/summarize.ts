@@ -2,7 +2,7 @@ import { isArray, requireField } from '#shared/aws/handler-input';
 import { withLambdaContext } from '#shared/aws/log';
 import { currentSettings } from '#shared/run/deployment-cache';
 import { groupTask } from '#shared/run/group-plan';
-import { concludeExecution, flattenParts, type ExecutionSummary } from '#shared/run/summary';
+import { concludeExecution, flattenParts, isBranchFailure, type ExecutionSummary } from '#shared/run/summary';
 
 /**
  * Runs only when the archive step itself crashed or timed out (it concludes the execution otherwise).
@@ -16,8 +16,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Executi
   const archiveFailure = requireField(
     event,
     'archiveFailure',
-    (value: unknown): value is { failedParts: string[]; caught: unknown } =>
-      typeof value === 'object' && value !== null && Array.isArray((value as { failedParts?: unknown }).failedParts),
+    isBranchFailure,
     '{ failedParts, caught }, the parts of the archive step and its Catch output',
   );
   const parts = flattenParts([...exported, archiveFailure]);

@@ -164,10 +164,15 @@ const PART_STATUSES: readonly PartStatus[] = ['ok', 'failed', 'skipped'];
 const isNamedPart = (item: Record<string, unknown>) =>
   typeof item.part === 'string' && item.part !== '' && PART_STATUSES.includes(item.status as PartStatus);
 
-const isBranchFailure = (item: Record<string, unknown>) =>
-  Array.isArray(item.failedParts) &&
-  item.failedParts.length > 0 &&
-  item.failedParts.every((name) => typeof name === 'string' && name !== '');
+/** A failure state's answer: `{ failedParts: [names], caught }`, at least one name. */
+export function isBranchFailure(value: unknown): value is BranchFailure {
+  const failedParts = (value as { failedParts?: unknown } | null)?.failedParts;
+  return (
+    Array.isArray(failedParts) &&
+    failedParts.length > 0 &&
+    failedParts.every((name) => typeof name === 'string' && name !== '')
+  );
+}
 
 /**
  * The parts in the order the workflow hands them over: branches that export several tables answer
@@ -179,8 +184,7 @@ export function flattenParts(parts: unknown[]): RawPartResult[] {
   return parts.flat(2).flatMap((item, index) => {
     const record = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     if (isBranchFailure(record)) {
-      const failure = record as unknown as BranchFailure;
-      return failure.failedParts.map((part): RawPartResult => ({ part, status: 'failed', caught: failure.caught }));
+      return record.failedParts.map((part): RawPartResult => ({ part, status: 'failed', caught: record.caught }));
     }
     if (isNamedPart(record)) return [record as unknown as RawPartResult];
     throw new TypeError(

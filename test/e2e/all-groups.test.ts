@@ -48,9 +48,10 @@ import {
 } from '#shared/aws/s3-layout';
 import { parseS3Path, type S3Location } from '#shared/aws/s3-path';
 import type { ReconcileReport } from '#shared/groups/reconcile';
-import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
+import { defaultTableNames } from '#shared/run/deployment';
 import type { ExecutionSummary } from '#shared/run/summary';
 import { uniqueName } from '#test/support/aws';
+import { restoreDeploymentEnvironmentAfterSuite } from '#test/support/deployment-environment';
 import { listKeys } from '#test/support/backup-fixtures';
 import { mirroredKeys, runLocalCli } from '#test/support/local-cli';
 
@@ -149,19 +150,8 @@ describe('all groups of each region, one npm run local over three groups in two 
 
 describe('all-groups deployments living through changes (shared emulator)', function () {
   this.timeout(180_000);
-  const saved: Record<string, string | undefined> = {};
   const quiet = { log: console.log, error: console.error };
-
-  before(() => {
-    for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) saved[name] = process.env[name];
-  });
-
-  after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
+  restoreDeploymentEnvironmentAfterSuite();
 
   /** Failed parts log errors on purpose. */
   async function silently<T>(work: () => Promise<T>): Promise<T> {

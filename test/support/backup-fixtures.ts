@@ -74,6 +74,15 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
   return keys.sort();
 }
 
+/** Every object in the bucket, key → ETag: what a later look compares to tell a change from none. */
+export async function objectETags(s3: S3Client, bucket: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
+    for (const object of page.Contents ?? []) found[object.Key!] = object.ETag!;
+  }
+  return found;
+}
+
 /**
  * Creates a symmetric KMS key in the emulator and returns its ARN. The project has no KMS client
  * (the product only passes a key ARN to S3), so this speaks the KMS JSON protocol directly; the

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteScheduleGroupCommand,
   GetScheduleCommand,
@@ -17,21 +17,23 @@ import { seedRegion, setUpLocalDeployment, startLocalRun, type LocalDeployment }
 import { PROJECT_ROOT } from '#local/python-env';
 import { loadSeed } from '#local/seed';
 import { clientSettings, s3ClientSettings } from '#shared/aws/clients';
-import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
+import { defaultTableNames } from '#shared/run/deployment';
 import type { ExecutionSummary } from '#shared/run/summary';
 import { emulatorClients, uniqueName } from '#test/support/aws';
+import { objectETags } from '#test/support/backup-fixtures';
+import { restoreDeploymentEnvironmentAfterSuite, withLogsOff } from '#test/support/deployment-environment';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
 
 describe('upgrade and removal of a deployment (the emulator)', function () {
   this.timeout(180_000);
+  restoreDeploymentEnvironmentAfterSuite();
   const groupName = uniqueName('lifecycle');
   const bucket = uniqueName('lifecycle-bucket');
   const tables = defaultTableNames(groupName);
   const { dynamodb } = emulatorClients();
   let scheduler: SchedulerClient;
   let s3: S3Client;
-  const saved: Record<string, string | undefined> = {};
   let region: string;
   let deployment: LocalDeployment;
 
@@ -44,35 +46,17 @@ describe('upgrade and removal of a deployment (the emulator)', function () {
     });
 
   const run = async () => {
-    const logLevel = process.env.LOG_LEVEL;
-    process.env.LOG_LEVEL = 'silent';
-    try {
-      const { run: execution } = await startLocalRun(deployment, {});
-      expect(execution.status, JSON.stringify(execution.error)).to.equal('SUCCEEDED');
-      return execution.summary as ExecutionSummary;
-    } finally {
-      if (logLevel === undefined) delete process.env.LOG_LEVEL;
-      else process.env.LOG_LEVEL = logLevel;
-    }
+    const { run: execution } = await withLogsOff(() => startLocalRun(deployment, {}));
+    expect(execution.status, JSON.stringify(execution.error)).to.equal('SUCCEEDED');
+    return execution.summary as ExecutionSummary;
   };
 
-  /** Every object of the bucket, key → ETag. */
-  const objects = async () => {
-    const found: Record<string, string> = {};
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) found[object.Key!] = object.ETag!;
-      token = page.NextContinuationToken;
-    } while (token);
-    return found;
-  };
+  const objects = () => objectETags(s3, bucket);
 
   const groupSchedule = () =>
     scheduler.send(new GetScheduleCommand({ Name: groupName, GroupName: deployment.names.scheduleGroup }));
 
   before(async () => {
-    for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) saved[name] = process.env[name];
     const sample = loadSeed(SAMPLE_SEED);
     const group = { ...sample.groups[0], groupName };
     region = group.region;
@@ -80,13 +64,6 @@ describe('upgrade and removal of a deployment (the emulator)', function () {
     s3 = new S3Client({ ...s3ClientSettings(), region });
     deployment = await deploy();
     await seedRegion({ ...sample, groups: [group] }, region);
-  });
-
-  after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
   });
 
   it('an upgrade (the same deployment deployed again) keeps the schedule and every backup and archive', async () => {

@@ -20,6 +20,7 @@ import { describeRun } from '#shared/groups/status';
 import { defaultTableNames, ENVIRONMENT } from '#shared/run/deployment';
 import type { ExecutionSummary, PartResult } from '#shared/run/summary';
 import { emulatorClients, uniqueName } from '#test/support/aws';
+import { restoreDeploymentEnvironmentAfterSuite, withLogsOff } from '#test/support/deployment-environment';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
 
@@ -56,10 +57,10 @@ function summaryInCause(run: WorkflowRun): ExecutionSummary {
 
 describe('workflow executions: input, schedule, transitions, failure summary', function () {
   this.timeout(180_000);
+  restoreDeploymentEnvironmentAfterSuite();
   const groupName = uniqueName('triggers');
   const bucket = uniqueName('triggers-bucket');
   const tables = defaultTableNames(groupName);
-  const saved: Record<string, string | undefined> = {};
   const { dynamodb } = emulatorClients();
   const scheduler = new SchedulerClient(clientSettings());
   let deployment: LocalDeployment;
@@ -72,15 +73,8 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     input: unknown,
     options: { environment?: Record<string, string>; aroundTask?: TaskInterceptor } = {},
   ) => {
-    const logLevel = process.env.LOG_LEVEL;
-    process.env.LOG_LEVEL = 'silent';
-    try {
-      const target = { ...deployment, environment: { ...deployment.environment, ...options.environment } };
-      return (await startLocalRun(target, input, { aroundTask: options.aroundTask })).run;
-    } finally {
-      if (logLevel === undefined) delete process.env.LOG_LEVEL;
-      else process.env.LOG_LEVEL = logLevel;
-    }
+    const target = { ...deployment, environment: { ...deployment.environment, ...options.environment } };
+    return (await withLogsOff(() => startLocalRun(target, input, { aroundTask: options.aroundTask }))).run;
   };
 
   const setBackupCron = (value: string) =>
@@ -95,7 +89,6 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
     scheduler.send(new GetScheduleCommand({ Name: groupName, GroupName: deployment.names.scheduleGroup }));
 
   before(async () => {
-    for (const name of [...Object.values(ENVIRONMENT), 'AWS_REGION']) saved[name] = process.env[name];
     const sample = loadSeed(SAMPLE_SEED);
     const group = { ...sample.groups[0], groupName };
     deployment = await setUpLocalDeployment({
@@ -105,13 +98,6 @@ describe('workflow executions: input, schedule, transitions, failure summary', f
       catalog: { databaseName: groupName.replace(/-/g, '_'), crawlerName: `${groupName}-crawler` },
     });
     await seedRegion({ ...sample, groups: [group] }, group.region);
-  });
-
-  after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
   });
 
   it('runs everything for {} in 9 state transitions, on the first run (schedule created) as in the steady state', async () => {
