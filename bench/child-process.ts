@@ -58,7 +58,21 @@ async function runChild(child: string, args: string[], nodeOptions: string[] = [
   return JSON.parse(stdout);
 }
 
-/** Peak RSS of one export (`nodeOptions`, e.g. a heap limit, given to node). */
+/**
+ * The heap sizes Lambda's Node.js runtime starts node with for a function of `memoryMb` (its bootstrap
+ * script gives a tenth of the memory to the young generation, half of that per semi-space, and the
+ * rest to the old generation). Node's own default sizes the heap from the machine's memory instead,
+ * 24 GiB here, which no Lambda has. The runtime's `--expose-gc` is left out: nothing calls gc().
+ */
+export function lambdaHeapOptions(memoryMb: number): string[] {
+  const youngGeneration = Math.floor(memoryMb / 10);
+  return [
+    `--max-semi-space-size=${Math.floor(youngGeneration / 2)}`,
+    `--max-old-space-size=${memoryMb - youngGeneration}`,
+  ];
+}
+
+/** Peak RSS of one export (`nodeOptions`, e.g. heap sizes, given to node). */
 export async function measurePeak(
   child: string,
   scenario: MemoryFigure['scenario'],

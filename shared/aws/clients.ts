@@ -7,7 +7,7 @@
  * (a stalled socket, a lost packet) would hold the function until its Lambda timeout, which Step
  * Functions reports as a failed part. With them, the hung attempt fails with `TimeoutError`, which
  * the SDK retries like any transient error. Every call here answers well within these bounds on AWS
- * (the largest bodies are backups and 8 MiB upload parts), and a hung attempt and its retry fit the
+ * (the largest bodies are backups and 5 MiB upload parts), and a hung attempt and its retry fit the
  * shortest Lambda timeout of a function that makes calls (60 s). The emulator is far slower on large
  * pages (it filters a whole fleet of thousands of instances for each DescribeInstances page), so an
  * endpoint override gets a longer socket timeout.

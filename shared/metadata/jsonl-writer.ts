@@ -1,17 +1,17 @@
 /**
  * Writes one CMDB table's partition (docs/reference/s3-layout.md): records streamed as gzip JSON Lines into the one
  * current object of the partition, then every other object of that partition folder deleted so that
- * Athena never reads a row twice. Memory stays bounded by the upload part size, whatever the
- * number of records.
+ * Athena never reads a row twice. Memory stays bounded by one upload part, whatever the number of
+ * records.
  */
 import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { DeleteObjectsCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Deployment } from '#shared/run/deployment';
 import { requireDestination } from '#shared/run/deployment';
 import { explainS3Error, headObject } from '#shared/aws/s3-objects';
+import { streamedObject } from '#shared/aws/s3-streamed-object';
 import type { S3Location } from '#shared/aws/s3-path';
 import { metadataKey, metadataPartitionFolder, newPartitionMarkerKey, type MetadataTable } from '#shared/aws/s3-layout';
 import type { PartResult } from '#shared/run/summary';
@@ -125,24 +125,18 @@ export async function openMetadataTable(
   const before = await partitionObjects(s3, destination.bucket, folder, key);
 
   const gzip = createGzip();
-  const body = new PassThrough();
   let compressedBytes = 0;
   gzip.on('data', (chunk: Buffer) => (compressedBytes += chunk.length));
-  gzip.pipe(body);
-  const upload = new Upload({
-    client: s3,
-    params: {
-      Bucket: destination.bucket,
-      Key: key,
-      Body: body,
-      ContentType: 'application/json',
-      ACL: 'bucket-owner-full-control',
-      ...(deployment.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: deployment.kmsKeyArn } : {}),
-    },
-    queueSize: 2,
-    partSize: 8 * 1024 * 1024,
+  const object = streamedObject(s3, {
+    Bucket: destination.bucket,
+    Key: key,
+    ContentType: 'application/json',
+    ACL: 'bucket-owner-full-control',
+    ...(deployment.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: deployment.kmsKeyArn } : {}),
   });
-  const uploaded = upload.done();
+  // Closed once the object is written or given up (its multipart upload aborted).
+  const objectClosed = new Promise((resolve) => object.once('close', resolve));
+  const uploaded = pipeline(gzip, object);
   // The upload only settles once the body ends; keep a failure from surfacing as unhandled meanwhile.
   uploaded.catch(() => undefined);
 
@@ -159,8 +153,9 @@ export async function openMetadataTable(
   const abort = async () => {
     if (aborted) return;
     aborted = true;
-    await upload.abort().catch(() => undefined);
     gzip.destroy();
+    object.destroy();
+    await objectClosed;
   };
   const failed = async (error: unknown) => {
     await abort();

@@ -66,7 +66,7 @@ import {
 } from '#test/support/fault-injection';
 
 const SAMPLE_SEED = join(PROJECT_ROOT, 'local', 'sample-seed.yaml');
-/** Rows big enough that the configuration export goes over the writer's 8 MiB part size, gzip'ed. */
+/** Rows big enough that the configuration export, gzip'ed, goes over the writer's 5 MiB part: a multipart upload. */
 const BIG_ROWS = 30;
 const BIG_VALUE_LENGTH = 386_000;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -235,7 +235,7 @@ const CONFIGURATION_EXTRAS: Target[] = [
     state: 'BackupConfiguration',
     service: 'S3',
     operation,
-    what: 'metadata over 8 MiB',
+    what: 'metadata over one 5 MiB part',
     fails: ['metadata/configuration'],
     prepare: 'big-table',
     write: operation === 'UploadPart',

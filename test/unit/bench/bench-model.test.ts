@@ -1,6 +1,6 @@
 /**
  * The benchmark's own arithmetic: what a counted execution costs, the minimum requests the sample
- * seed allows, and where the tables go in the performance page.
+ * seed allows, the heap a Lambda gets, and where the tables go in the performance page.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadSeed } from '#local/seed';
 import { minimumCalls } from '#bench/api-minimum';
+import { lambdaHeapOptions } from '#bench/child-process';
 import { DOCS_MARKER, writeDocs } from '#bench/docs-page';
 import { SAMPLE_SEED, monthlyPerGroup, s3Requests, scopeCost } from '#bench/workflow-cost';
 import type { ExecutionFigures, ScopeFigures } from '#bench/local-child';
@@ -103,6 +104,14 @@ describe('bench: minimum requests of the sample group', () => {
       'S3.GetObject': [2, 6],
       'S3.ListObjectsV2': [0, 6],
     });
+  });
+});
+
+describe("bench: the heap of Lambda's Node.js runtime", () => {
+  it('gives a tenth of the memory to the young generation, half a semi-space, the rest to the old one', () => {
+    expect(lambdaHeapOptions(512)).to.deep.equal(['--max-semi-space-size=25', '--max-old-space-size=461']);
+    expect(lambdaHeapOptions(128)).to.deep.equal(['--max-semi-space-size=6', '--max-old-space-size=116']);
+    expect(lambdaHeapOptions(10_240)).to.deep.equal(['--max-semi-space-size=512', '--max-old-space-size=9216']);
   });
 });
 
