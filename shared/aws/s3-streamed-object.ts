@@ -21,6 +21,8 @@ import {
   type CompletedPart,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
+import { describeError } from '#shared/aws/errors';
+import { log } from '#shared/aws/log';
 
 /** The smallest part S3 accepts but for the last one. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -33,47 +35,68 @@ export type StreamedObjectParams = Required<Pick<PutObjectCommandInput, 'Bucket'
 
 /**
  * A writable stream whose bytes become the object `params` names once the stream finishes; until
- * then the key keeps what it held. Destroying the stream (or a failed call) abandons the object and
- * aborts its multipart upload, if one was started; the stream closes once that is done.
+ * then the key keeps what it held. Destroying the stream (or a failed call) abandons the object: no
+ * call starts any more, and once the call under way has settled the multipart upload, if one was
+ * started, is aborted; the stream closes after that. A PutObject or CompleteMultipartUpload already
+ * under way when the stream is destroyed may still store the object.
  *
  * @example
  * await pipeline(createGzip(), streamedObject(s3, { Bucket, Key, ContentType: 'application/json' }));
  */
 export function streamedObject(s3: S3Client, params: StreamedObjectParams, partBytes = MIN_PART_BYTES): Writable {
   const buffer = Buffer.allocUnsafe(partBytes);
+  const where = `s3://${params.Bucket}/${params.Key}`;
   let filled = 0;
   let uploadId: string | undefined;
+  let partChecksums = false;
   const parts: CompletedPart[] = [];
+  // Calls are made one at a time. Once the stream is destroyed no call starts, and the abort waits for
+  // the one under way: a CreateMultipartUpload still running would otherwise leave an upload nobody aborts.
+  let destroyed = false;
+  let underWay: Promise<unknown> = Promise.resolve();
+  function send<T>(call: () => Promise<T>): Promise<T> {
+    if (destroyed) return Promise.reject(new Error(`${where}: the write was given up`));
+    const answer = Promise.resolve(call());
+    underWay = answer.catch(() => undefined);
+    return answer;
+  }
 
   async function sendPart(): Promise<void> {
     if (parts.length === MAX_PARTS) {
-      throw new Error(
-        `s3://${params.Bucket}/${params.Key}: more than ${MAX_PARTS} parts of ${partBytes} bytes; S3 takes no more parts`,
-      );
+      throw new Error(`${where}: more than ${MAX_PARTS} parts of ${partBytes} bytes; S3 takes no more parts`);
     }
     if (uploadId === undefined) {
       // As the SDK does for a PutObject, S3 checks a CRC32 of every part when the client sends checksums.
-      const checksums = (await s3.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
-      const created = await s3.send(
-        new CreateMultipartUploadCommand({
-          ...params,
-          ...(checksums ? { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 } : {}),
-        }),
-      );
-      uploadId = created.UploadId!;
+      partChecksums = (await s3.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+      // Kept inside the call, so that an abort waiting for this call finds the upload to abort.
+      await send(async () => {
+        const created = await s3.send(
+          new CreateMultipartUploadCommand({
+            ...params,
+            ...(partChecksums ? { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 } : {}),
+          }),
+        );
+        uploadId = created.UploadId!;
+      });
     }
     const PartNumber = parts.length + 1;
-    // The buffer is refilled only after S3 has answered, retries included: the SDK is done with it.
-    const answer = await s3.send(
-      new UploadPartCommand({
-        Bucket: params.Bucket,
-        Key: params.Key,
-        UploadId: uploadId,
-        PartNumber,
-        Body: buffer.subarray(0, filled),
-      }),
+    // Refilled only once S3 has answered, retries included. An attempt that S3 answered early (an error
+    // before the whole body) may still be writing the buffer to its socket: that request is over, and
+    // what it sends afterwards is never stored.
+    const answer = await send(() =>
+      s3.send(
+        new UploadPartCommand({
+          Bucket: params.Bucket,
+          Key: params.Key,
+          UploadId: uploadId,
+          PartNumber,
+          Body: buffer.subarray(0, filled),
+          // The algorithm the upload was created with, whatever the SDK's default becomes.
+          ...(partChecksums ? { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 } : {}),
+        }),
+      ),
     );
-    if (!answer.ETag) throw new Error(`s3://${params.Bucket}/${params.Key}: part ${PartNumber} came back without ETag`);
+    if (!answer.ETag) throw new Error(`${where}: part ${PartNumber} came back without ETag`);
     parts.push({
       PartNumber,
       ETag: answer.ETag,
@@ -94,20 +117,25 @@ export function streamedObject(s3: S3Client, params: StreamedObjectParams, partB
 
   async function finish(): Promise<void> {
     if (uploadId === undefined) {
-      await s3.send(new PutObjectCommand({ ...params, Body: buffer.subarray(0, filled), ContentLength: filled }));
+      await send(() =>
+        s3.send(new PutObjectCommand({ ...params, Body: buffer.subarray(0, filled), ContentLength: filled })),
+      );
       return;
     }
     // S3 refuses a part of 0 bytes; a last part smaller than the others is fine.
     if (filled > 0) await sendPart();
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: params.Bucket,
-        Key: params.Key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-    uploadId = undefined;
+    await send(async () => {
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: params.Bucket,
+          Key: params.Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+      // Complete: nothing left to abort.
+      uploadId = undefined;
+    });
   }
 
   return new Writable({
@@ -118,14 +146,23 @@ export function streamedObject(s3: S3Client, params: StreamedObjectParams, partB
       finish().then(() => done(), done);
     },
     destroy(error, done) {
-      if (uploadId === undefined) return done(error);
-      // Left alone, the parts already sent would be kept (and billed) until a lifecycle rule expires them.
-      const abandoned = uploadId;
-      uploadId = undefined;
-      s3.send(new AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: abandoned })).then(
-        () => done(error),
-        () => done(error),
-      );
+      destroyed = true;
+      void underWay
+        .then(async () => {
+          if (uploadId === undefined) return;
+          // Left alone, the parts already sent would be kept (and billed) until a lifecycle rule expires them.
+          const abandoned = uploadId;
+          uploadId = undefined;
+          await s3
+            .send(new AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: abandoned }))
+            .catch((abortError: unknown) => {
+              const { name, message } = describeError(abortError);
+              log('warn', `${where}: multipart upload ${abandoned} not aborted (${name}: ${message})`, {
+                fix: "the bucket's AbortIncompleteMultipartUpload lifecycle rule removes it; else abort it by hand",
+              });
+            });
+        })
+        .then(() => done(error));
     },
   });
 }

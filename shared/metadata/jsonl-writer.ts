@@ -149,14 +149,14 @@ export async function openMetadataTable(
     // A failed upload stops reading the body, so gzip would never drain: wait for either.
     if (full) await Promise.race([once(gzip, 'drain'), uploaded]);
   };
-  let aborted = false;
-  const abort = async () => {
-    if (aborted) return;
-    aborted = true;
-    gzip.destroy();
-    object.destroy();
-    await objectClosed;
-  };
+  // Every caller of abort waits for the same end: the object closed, its multipart upload aborted.
+  let aborting: Promise<void> | undefined;
+  const abort = () =>
+    (aborting ??= (async () => {
+      gzip.destroy();
+      object.destroy();
+      await objectClosed;
+    })());
   const failed = async (error: unknown) => {
     await abort();
     return explainS3Error(error, destination.bucket, key);

@@ -13,6 +13,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { MAX_PARTS, streamedObject } from '#shared/aws/s3-streamed-object';
+import { withLogsOff } from '#test/support/deployment-environment';
+
+/** A promise settled from outside: an S3 answer the test releases when it chooses. */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
 
 const PARAMS = {
   Bucket: 'bucket',
@@ -164,6 +174,64 @@ describe('S3 object streamed in one reused part buffer (shared/aws/s3-streamed-o
       `s3://bucket/${PARAMS.Key}: more than ${MAX_PARTS} parts of 1 bytes; S3 takes no more parts`,
     );
     expect(mock.commandCalls(UploadPartCommand)).to.have.length(MAX_PARTS);
+    expect(mock.commandCalls(AbortMultipartUploadCommand)).to.have.length(1);
+  });
+
+  it('destroyed while CreateMultipartUpload runs, closes only once it answered, then aborts that upload', async () => {
+    const { s3, mock } = recordingS3();
+    const created = deferred<{ UploadId: string }>();
+    mock.on(CreateMultipartUploadCommand).callsFake(() => created.promise);
+    const object = streamedObject(s3, PARAMS, 10);
+    let closed = false;
+    const closing = once(object, 'close').then(() => (closed = true));
+    object.write(Buffer.alloc(15));
+    await tick();
+    object.destroy();
+    await tick();
+    expect(closed, 'closed before S3 answered').to.equal(false);
+    created.resolve({ UploadId: 'late-upload' });
+    await closing;
+    expect(mock.commandCalls(AbortMultipartUploadCommand).map((call) => call.args[0].input.UploadId)).to.deep.equal([
+      'late-upload',
+    ]);
+    expect(mock.commandCalls(UploadPartCommand)).to.have.length(0);
+  });
+
+  it('destroyed while a part uploads, starts no other call, and aborts once the part answered', async () => {
+    const { s3, mock } = recordingS3();
+    const partAnswer = deferred<{ ETag: string }>();
+    mock.on(UploadPartCommand).callsFake(() => partAnswer.promise);
+    const object = streamedObject(s3, PARAMS, 10);
+    const closing = once(object, 'close');
+    // One chunk of three parts: the writer would go on to parts 2 and 3 after the first.
+    object.write(Buffer.alloc(30));
+    await tick();
+    object.destroy();
+    await tick();
+    expect(mock.commandCalls(AbortMultipartUploadCommand), 'aborted while the part uploads').to.have.length(0);
+    partAnswer.resolve({ ETag: '"part-1"' });
+    await closing;
+    expect(mock.calls().map((call) => call.args[0].constructor.name)).to.deep.equal([
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'AbortMultipartUploadCommand',
+    ]);
+  });
+
+  it('still closes when the abort itself fails (the lifecycle rule removes the upload)', async () => {
+    const { s3, mock } = recordingS3();
+    mock.on(AbortMultipartUploadCommand).rejects(new Error('AccessDenied'));
+    let failure: Error | undefined;
+    await withLogsOff(() => write(s3, [Buffer.alloc(25)], 10).catch((error: Error) => (failure = error)));
+    expect(failure).to.equal(undefined);
+    const object = streamedObject(s3, PARAMS, 10);
+    const closing = once(object, 'close');
+    object.write(Buffer.alloc(15));
+    await tick();
+    await withLogsOff(async () => {
+      object.destroy();
+      await closing;
+    });
     expect(mock.commandCalls(AbortMultipartUploadCommand)).to.have.length(1);
   });
 });
