@@ -59,9 +59,11 @@ async function runChild(child: string, args: string[], nodeOptions: string[] = [
 }
 
 /**
- * The heap sizes Lambda's Node.js runtime starts node with for a function of `memoryMb` (its bootstrap
- * script gives a tenth of the memory to the young generation, half of that per semi-space, and the
- * rest to the old generation). Node's own default sizes the heap from the machine's memory instead,
+ * The heap sizes Lambda's Node.js runtime starts node with for a function of `memoryMb`: its bootstrap
+ * script (`/var/runtime/bootstrap` of the nodejs images, as published for nodejs18.x; the 20.x and
+ * 24.x scripts start alike) gives a tenth of the memory to the young generation, half of that per
+ * semi-space, and the rest to the old generation, unless NODE_OPTIONS sets them, which this project
+ * does not. Node's own default sizes the heap from the machine's memory instead,
  * 24 GiB here, which no Lambda has. The runtime's `--expose-gc` is left out: nothing calls gc().
  */
 export function lambdaHeapOptions(memoryMb: number): string[] {

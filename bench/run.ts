@@ -4,7 +4,8 @@
  * (`--write-docs` also puts them in docs/performance.md, below its bench marker):
  *
  * 1. export speed of our code alone (AWS answered in-process) vs bare JSON.stringify + gzip / YAML;
- * 2. peak memory of the largest exports, each in a fresh process with Node's default heap;
+ * 2. peak memory of the largest exports, each in a fresh process on the heap Lambda's runtime sets up,
+ *    and on Node's default heap;
  * 3. AWS calls per export at scale (in-process);
  * 4. cold start per function: clients inside, init vs the same function with the SDK external;
  * 5. deployment zip sizes, from `osls package`;
@@ -26,7 +27,7 @@ import {
   type Comparison,
   type MemoryFigure,
 } from '#bench/child-process';
-import { minimumCalls } from '#bench/api-minimum';
+import { MEMORY_BOUNDED_INSTANCES_PAGE, minimumCalls } from '#bench/api-minimum';
 import {
   EXECUTIONS_PER_MONTH,
   LAMBDA_FULL_VCPU_MB,
@@ -160,7 +161,7 @@ async function memory(child: string): Promise<Section> {
       `${mib(lambda.instances10000.peakMiB)} → ${mib(lambda.instances200000.peakMiB)}; on Node's default heap: ` +
       `${mib(nodeDefault.instances10000.peakMiB)} → ${mib(nodeDefault.instances200000.peakMiB)} ` +
       `(${signed(growth(nodeDefault))})`,
-    target: `≤ ${GROWTH_TARGET_MIB} MiB`,
+    target: `≤ ${GROWTH_TARGET_MIB} MiB on Lambda's heap`,
     verdict: verdict(growth(lambda) <= GROWTH_TARGET_MIB),
   });
   const memorySizes = [FUNCTION_DESCRIPTIONS.exportInstances.memorySize, FUNCTION_DESCRIPTIONS.backupTable.memorySize];
@@ -178,6 +179,9 @@ async function memory(child: string): Promise<Section> {
       'stays near 25 MB from 10k to 400k instances (node --trace-gc); pages of instances that outlive two young',
       'collections fill the old generation up to the limit V8 allows itself, about four times the live heap on a',
       'machine this size. Each metadata object holds one 5 MiB upload part at most (shared/aws/s3-streamed-object.ts).',
+      `Measured on Node ${process.versions.node}; Lambda runs nodejs22.x, and EC2 answers here skip the SDK's XML`,
+      'parsing (a page of 500 instances is ~2.5 MB of XML in AWS). The configuration backup holds every row, sorted, so',
+      'its peak grows with the table (about 288 MiB at 200k rows); CloneSquad tables hold hundreds.',
     ],
   };
 }
@@ -186,17 +190,25 @@ async function exportCalls(child: string): Promise<Section> {
   const result = await measureThroughput(child, 'instances', 50_000, 1);
   const { calls, minimumCalls: minimum } = result.ours[0];
   const names = [...new Set([...Object.keys(calls), ...Object.keys(minimum)])].sort();
+  const slack: Record<string, number> = {
+    DescribeInstances: Math.ceil(50_000 / MEMORY_BOUNDED_INSTANCES_PAGE) - (minimum.DescribeInstances ?? 0),
+  };
   return {
     title: '3. AWS calls of the instances export at 50k instances (counted by the mocks)',
-    rows: names.map((name) => ({
-      figure: name,
-      value: String(calls[name] ?? 0),
-      reference: `minimum ${minimum[name] ?? 0}`,
-      target: `≤ ${minimum[name] ?? 0}`,
-      verdict: verdict((calls[name] ?? 0) <= (minimum[name] ?? 0)),
-    })),
+    rows: names.map((name) => {
+      const allowed = (minimum[name] ?? 0) + (slack[name] ?? 0);
+      return {
+        figure: name,
+        value: String(calls[name] ?? 0),
+        reference: `minimum ${minimum[name] ?? 0}${slack[name] ? `, slack ${slack[name]}` : ''}`,
+        target: `≤ ${allowed}`,
+        verdict: verdict((calls[name] ?? 0) <= allowed),
+      };
+    }),
     notes: [
-      'Minimum: DescribeInstances pages of 1,000, DescribeInstanceTypes of 100 types, DescribeVolumes of 500 ids per',
+      'Minimum: DescribeInstances pages of 1,000 (slack: pages of 500; a page of 1,000 is ~5 MB of XML that the SDK',
+      'holds and parses whole, which took the export to ~260 MiB at 200k instances on Node 22 with the XML parsed, these',
+      'mocks skipping it; DescribeInstances calls are free), DescribeInstanceTypes of 100 types, DescribeVolumes of 500 ids per',
       "page of instances; one PutObject per object under S3's 5 MiB smallest part, else a multipart upload of such",
       "parts (the fewest calls that hold one part in memory), and one per new partition's marker (the mock bucket is",
       'empty: both partitions are new); one HEAD and one listing per metadata partition written (the HEAD finds no',
