@@ -16,7 +16,7 @@ const INSTANCE_TYPES_PER_CALL = 100;
  * The instances export asks for pages of 500 instances: a page of 1,000 is ~5 MB of XML held and parsed
  * whole, which takes the export past its memory target at 200k instances on Node 22.
  */
-export const MEMORY_BOUNDED_INSTANCES_PAGE = 500;
+const MEMORY_BOUNDED_INSTANCES_PAGE = 500;
 /** A DescribeTags filter holds at most 200 values. */
 const FILTER_VALUES = 200;
 const SCAN_PAGE_BYTES = 1024 * 1024;
@@ -35,6 +35,11 @@ export interface CallMinimum {
 
 function pages(count: number, pageSize: number): number {
   return Math.ceil(count / pageSize);
+}
+
+/** The DescribeInstances calls that reading `instances` in pages of 500 adds to the minimum, pages of 1,000. */
+export function describeInstancesSlack(instances: number): number {
+  return pages(instances, MEMORY_BOUNDED_INSTANCES_PAGE) - pages(instances, INSTANCES_PAGE);
 }
 
 /**
@@ -74,7 +79,7 @@ export function minimumCalls(
     {
       calls: ['EC2.DescribeInstances'],
       minimum: pages(instances, INSTANCES_PAGE),
-      slack: pages(instances, MEMORY_BOUNDED_INSTANCES_PAGE) - pages(instances, INSTANCES_PAGE),
+      slack: describeInstancesSlack(instances),
       why:
         `${instances} instances, pages of ${INSTANCES_PAGE}, by the instances export only; slack: pages of ` +
         `${MEMORY_BOUNDED_INSTANCES_PAGE}, whose XML the SDK parses within the memory target (free calls)`,
